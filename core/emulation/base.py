@@ -130,7 +130,7 @@ class Emulator:
         """Fill the state with a realistic retailer derived from ``seed``."""
 
     def routes(self) -> list[BaseRoute]:
-        raise NotImplementedError  # every emulator must declare its API routes
+        raise TypeError(f"{type(self).__name__} must define routes()")
 
     def snapshot(self) -> dict[str, Any]:
         """Plain-JSON view of the state, for tests (``GET /_emulator/state``)."""

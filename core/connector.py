@@ -1,0 +1,219 @@
+"""What a connector is: the one class a plugin author writes for a remote system.
+
+A connector declares its system name, the roles it can play in a connection (``pos``,
+``inventory``, ``accounting``), its credential fields (secrets flagged), and implements
+``fetch`` / ``push`` for the entity types it supports. The framework owns everything else:
+the configured HTTP client, retries, pacing, cursors, bindings, the connection log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import httpx
+
+from .entities import Entity, Location
+from .http import RateLimitHeaders
+from .errors import Unsupported
+
+#: Namespace of deterministic target ids: uuid5(NAMESPACE, "connection/system/type/source id").
+ID_NAMESPACE = uuid.UUID("6f1c2f8e-1d64-4c43-9a55-6d3f3c6b2a10")
+
+ROLES = ("pos", "inventory", "accounting")
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One credential a connector needs. ``secret`` values are encrypted and never shown."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of fetched records.
+
+    :param records: canonical entities, in the order the source returned them.
+    :param cursor: where to resume after this page (stored only once the page is committed).
+    :param more: ``False`` when the source has nothing after this page.
+    """
+
+    records: Sequence[Entity]
+    cursor: str | None
+    more: bool
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A record on its way to a target.
+
+    :param entity: the record, references already rewritten to the target's ids.
+    :param target_id: the id to write under: a bound id, or a deterministic one for a new record.
+    :param exists: ``True`` when a binding says the target already holds this record.
+    :param source_key: the record's key in its source (for the connection log).
+    :param update_fields: on an existing record, only these fields may be overwritten
+        (``None``: all). Set when the other system is master for some details.
+    """
+
+    entity: Entity
+    target_id: str
+    exists: bool
+    source_key: str
+    source_id: str
+    update_fields: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What happened to one outgoing record.
+
+    ``status``: ``created``, ``updated``, ``unchanged`` or ``failed``. A failed result carries
+    ``error`` (a :class:`~tillbridge.errors.RecordRejected`). ``note`` is for the log (e.g.
+    "order parked: stock short").
+    """
+
+    source_id: str
+    status: str
+    target_id: str | None = None
+    error: Exception | None = None
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class ConnectorContext:
+    """Everything the framework hands a connector instance.
+
+    :param connection: the connection's name.
+    :param base_url: the remote API's base URL (configurable: emulators, regional endpoints).
+    :param credentials: decrypted credential values (never log them).
+    :param save_credentials: persist changed credentials (e.g. rotated OAuth tokens).
+    :param settings: the connection's settings (read-only view).
+    :param http: the configured ``httpx.Client`` (timeouts, retries, pacing, redaction).
+    :param page_size: the page size the runner wants (``None``: the connector's largest).
+    :param mapped_locations: ids of this system's locations that are mapped (outlets or
+        warehouses), so a connector can skip polling locations nobody syncs.
+    """
+
+    connection: str
+    system: str
+    base_url: str
+    credentials: dict[str, Any]
+    save_credentials: Callable[[dict[str, Any]], None]
+    settings: Mapping[str, Any]
+    http: httpx.Client
+    page_size: int | None = None
+    mapped_locations: Callable[[], set[str]] = field(default=lambda: set())
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def deterministic_id(self, entity_type: str, source_system: str, source_id: str) -> str:
+        """The id a new record gets in a target that lets callers choose ids (Unleashed Guids).
+
+        Derived from the connection, the source and the record, so a retry after a crash writes
+        the same record again instead of a duplicate.
+        """
+        name = f"{self.connection}/{source_system}/{entity_type}/{source_id}"
+        return str(uuid.uuid5(ID_NAMESPACE, name))
+
+
+class Connector:
+    """Base class of connectors. Subclass, set the class attributes, implement what you support."""
+
+    #: Unique system name (``"lightspeed"``); also the credential and binding namespace.
+    system: ClassVar[str] = ""
+    #: Human name for the CLI and the web console.
+    title: ClassVar[str] = ""
+    #: Which roles of a connection this system can fill.
+    roles: ClassVar[frozenset[str]] = frozenset()
+    #: Entity types ``fetch`` and ``push`` support.
+    reads: ClassVar[frozenset[str]] = frozenset()
+    writes: ClassVar[frozenset[str]] = frozenset()
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
+    default_base_url: ClassVar[str] = ""
+    #: Largest page the remote allows; the runner asks for this much.
+    max_page_size: ClassVar[int] = 200
+    #: Records per ``push`` call (an API that takes batches says how big).
+    push_batch_size: ClassVar[int] = 50
+    #: Response headers that carry the remote's rate-limit budget (the framework paces on them).
+    rate_limit_headers: ClassVar[RateLimitHeaders | None] = None
+    #: Most requests in flight at once against one account (Xero allows 5).
+    max_concurrency: ClassVar[int | None] = None
+    #: Headers sent with every request.
+    default_headers: ClassVar[dict[str, str]] = {}
+    #: Name of the emulator (``register_emulators``) that stands in for this system, if any.
+    emulator: ClassVar[str | None] = None
+
+    @classmethod
+    def emulator_credentials(cls, emulator: Any, base_url: str) -> dict[str, Any]:
+        """Credentials for talking to a running emulator of this system (demo, tests)."""
+        offered = emulator.credentials(base_url)
+        names = {f.name for f in cls.credential_fields}
+        return {k: v for k, v in offered.items() if k in names}
+
+    @classmethod
+    def make_auth(
+        cls, credentials: dict[str, Any], save_credentials: Callable[[dict[str, Any]], None]
+    ) -> httpx.Auth | None:
+        """The ``httpx.Auth`` that signs requests (Bearer with refresh, HMAC...); ``None`` for none."""
+        return None
+
+    def __init__(self, context: ConnectorContext) -> None:
+        self.context = context
+        self.http = context.http
+
+    # --- reads --------------------------------------------------------------------------------
+    def check(self) -> str:
+        """Verify the credentials with one cheap call; return a one-line description.
+
+        Raises :class:`~tillbridge.errors.AuthError` or :class:`~tillbridge.errors.ConfigError`.
+        """
+        raise Unsupported(f"{self.system} cannot check credentials")
+
+    def fetch(self, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
+        """Return the next page of ``entity_type`` changed after ``cursor`` (``None``: from the start).
+
+        ``since`` restarts the feed from a date (re-imports); the connector turns it into a cursor.
+        """
+        raise Unsupported(f"{self.system} cannot read {entity_type}")
+
+    def get(self, entity_type: str, record_id: str) -> Entity | None:
+        """Fetch one record by id (re-imports of a single failed record)."""
+        raise Unsupported(f"{self.system} cannot read one {entity_type}")
+
+    def locations(self) -> list[Location]:
+        """Outlets or warehouses of this system (for the location map)."""
+        page = self.fetch("location", None)
+        return [r for r in page.records if isinstance(r, Location)]
+
+    # --- writes -------------------------------------------------------------------------------
+    def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        """Write records; return one result per record, failures as ``PushResult(status="failed")``.
+
+        Must be idempotent: writing the same ``Outgoing`` twice leaves one record in the target.
+        """
+        raise Unsupported(f"{self.system} cannot write {entity_type}")
+
+    def close(self) -> None:
+        """Release resources (the framework closes the HTTP client itself)."""
+
+
+__all__ = [
+    "ID_NAMESPACE",
+    "ROLES",
+    "Connector",
+    "ConnectorContext",
+    "CredentialField",
+    "Outgoing",
+    "Page",
+    "PushResult",
+]

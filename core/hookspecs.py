@@ -1,0 +1,158 @@
+"""The contract between tillbridge and its plugins. Strangers build on this file: keep it stable.
+
+Rules (see docs/plugins.md for the reference and a tutorial):
+
+* Registration hooks (``register_*``) fan out to every plugin and hand it a ``register`` callback;
+  the host owns the registry and refuses duplicates.
+* Data-plane hooks (``fetch_entities``, ``push_entities``, ``map_location``,
+  ``compute_available``) are ``firstresult``: the first non-``None`` answer wins. Each takes the
+  connector (or systems) it is about, so a call reaches one connector only; the core's own
+  default is registered ``trylast`` so any plugin can override it by answering first.
+* Observer hooks (``on_sync_event``) fan out and must not raise; the host isolates them anyway.
+* New arguments are only ever added at the end; plugins may accept a subset of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .connector import Connector, Outgoing, Page, PushResult
+    from .emulation import Emulator
+    from .entities import StockLevel
+    from .events import SyncEvent
+    from .flows import Flow
+    from .settings import SettingSpec
+
+PROJECT = "tillbridge"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- registration -------------------------------------------------------------------------------
+@hookspec
+def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    """Register connector classes.
+
+    :param register: call ``register(MyConnector)`` once per class; a second class with the same
+        ``system`` name is refused with an error naming both plugins.
+    """
+
+
+@hookspec
+def register_emulators(register: Callable[[type[Emulator]], None]) -> None:
+    """Register emulators of remote APIs (ASGI apps) for demos, tests and ``sandbox serve``.
+
+    :param register: call ``register(MyEmulator)`` once per class (unique ``name``).
+    """
+
+
+@hookspec
+def register_flows(register: Callable[[Flow], None]) -> None:
+    """Register flows: what moves from which role's system to which, under which switch.
+
+    :param register: call ``register(Flow(...))``; flow names are unique.
+    """
+
+
+@hookspec
+def register_settings(register: Callable[[SettingSpec], None]) -> None:
+    """Register per-connection settings (name, type, default, help, validation).
+
+    :param register: call ``register(SettingSpec(...))``; setting names are unique.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``tillbridge`` CLI.
+
+    :param cli: the root group; use ``cli.add_command(...)`` or ``@cli.command()``.
+    """
+
+
+# --- data plane ---------------------------------------------------------------------------------
+@hookspec(firstresult=True)
+def fetch_entities(
+    connector: Connector, entity_type: str, cursor: str | None, since: datetime | None
+) -> Page | None:
+    """Fetch the next page of ``entity_type`` from ``connector``'s system.
+
+    Stops at the first non-``None`` result. The core default (``trylast``) calls
+    ``connector.fetch``; implement this only to intercept (caching, filtering, another source).
+
+    :param connector: the connector instance of one connection and system.
+    :param entity_type: canonical type name (``"product"``, ``"sale"``...).
+    :param cursor: the stored cursor (``None`` on a first run).
+    :param since: when set, restart from this UTC date (re-imports) instead of ``cursor``.
+    :return: a :class:`~tillbridge.connector.Page`, or ``None`` to let the next one answer.
+    """
+
+
+@hookspec(firstresult=True)
+def push_entities(connector: Connector, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult] | None:
+    """Write ``records`` to ``connector``'s system; one result per record, in order.
+
+    Stops at the first non-``None`` result. The core default (``trylast``) calls
+    ``connector.push``. Implementations must be idempotent.
+
+    :return: a list of :class:`~tillbridge.connector.PushResult`, or ``None`` to pass.
+    """
+
+
+@hookspec(firstresult=True)
+def map_location(connection: str, location_id: str, from_system: str, to_system: str) -> str | None:
+    """Translate a location id of ``from_system`` into the matching one of ``to_system``.
+
+    Stops at the first non-``None`` result. The core default (``trylast``) reads the
+    outlet↔warehouse map the user set up (one-to-one).
+
+    :param connection: connection name.
+    :param location_id: an outlet or warehouse id in ``from_system``.
+    :return: the other system's location id, or ``None`` when unmapped (the record is held).
+    """
+
+
+@hookspec(firstresult=True)
+def compute_available(
+    connector: Connector, levels: Sequence[StockLevel], include_assembled: bool
+) -> list[StockLevel] | None:
+    """Compute the quantity to publish as available for each stock level of ``connector``'s system.
+
+    Stops at the first non-``None`` result. The core default (``trylast``) returns
+    ``on_hand − allocated``. An inventory plugin that knows bills of materials adds what could
+    be auto-assembled when ``include_assembled`` is true.
+
+    :param levels: stock levels of one location, as fetched.
+    :param include_assembled: the "include quantities for auto-assembled products" switch.
+    :return: new levels with ``available`` set, or ``None`` to pass.
+    """
+
+
+# --- observers ----------------------------------------------------------------------------------
+@hookspec
+def on_sync_event(event: SyncEvent) -> None:
+    """Observe what the engine does: runs started/finished, records written, held or failed.
+
+    Fans out to every plugin. Must be quick and must not raise (an exception is logged and
+    ignored so that an observer can never stop a sync).
+    """
+
+
+# --- demo ---------------------------------------------------------------------------------------
+@hookspec
+def demo_scenario(emulators: Mapping[str, Emulator], stage: str) -> None:
+    """Add a plugin's part of the story ``tillbridge demo`` tells, on its own emulators.
+
+    Fans out. Stages, in order: ``"seeded"`` (emulators seeded, nothing synced yet) and
+    ``"imported"`` (the first sync ran; exports are about to be switched on).
+
+    :param emulators: running emulators by name (``"lightspeed"``, ``"unleashed"``...); a plugin
+        acts only on its own and must tolerate the others being absent.
+    :param stage: which moment of the demo this is.
+    """

@@ -1,0 +1,366 @@
+"""The sync runner: one flow of one connection, page by page, vendor-free.
+
+For each page: fetch from the source (from the stored cursor), drop what needs no write
+(unchanged fingerprints, records we wrote ourselves), rewrite references to the target's ids
+(bindings, the location map), push in batches, then commit the page's bindings, log lines and the
+new cursor **together**. A crash before that commit re-fetches the page next time and re-writes
+it under the same target ids (bound or deterministic), so nothing is duplicated or lost. Memory
+is bounded by the page size.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Sequence
+
+from .app import App, ConnectionRuntime
+from .connector import Connector, Outgoing, Page, PushResult
+from .entities import Entity, Sale
+from .errors import (
+    AuthError,
+    ConfigError,
+    QuotaExhausted,
+    RateLimited,
+    RecordHeld,
+    RecordRejected,
+    RemoteError,
+    TillbridgeError,
+    TransientError,
+)
+from .events import SyncEvent
+from .flows import Flow
+from .storage.models import SyncRun
+
+log = logging.getLogger("tillbridge.runner")
+
+ProgressCallback = Callable[[str, int], None]
+
+
+@dataclass
+class RunResult:
+    flow: str
+    status: str = "ok"
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    held: int = 0
+    failed: int = 0
+    pages: int = 0
+    error: str | None = None
+    retry_after: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated
+
+
+class StopRequested(Exception):
+    """Raised between pages when the daemon is shutting down."""
+
+
+class FlowRunner:
+    """Runs flows for one connection."""
+
+    def __init__(self, app: App, runtime: ConnectionRuntime, *, stop: threading.Event | None = None,
+                 progress: ProgressCallback | None = None) -> None:
+        self.app = app
+        self.rt = runtime
+        self.store = app.store
+        self.plugins = app.plugins
+        self.stop = stop or threading.Event()
+        self.progress = progress
+
+    # --- entry points ---------------------------------------------------------------------------
+    def enabled(self, flow: Flow) -> bool:
+        if not (self.rt.has_role(flow.source_role) and self.rt.has_role(flow.target_role)):
+            return False
+        return not flow.switch or bool(self.rt.settings.get(flow.switch))
+
+    def run(self, flow: Flow, *, since: datetime | None = None, trigger: str = "manual",
+            max_pages: int | None = None) -> RunResult:
+        result = RunResult(flow.name)
+        run = self.store.start_run(self.rt.id, flow.name, trigger)
+        self.app.emit(SyncEvent("run_started", self.rt.name, flow=flow.name, detail={"trigger": trigger}))
+        try:
+            source = self.rt.connector(flow.source_role)
+            target = self.rt.connector(flow.target_role)
+            cursor = None if since else self.store.cursor(self.rt.id, flow.name)
+            while True:
+                page = self.plugins.fetch_entities(source, flow.entity_type, cursor, since)
+                since = None  # only the first page restarts from the date; then the cursor leads
+                self._process(flow, source, target, page, result, run)
+                cursor = page.cursor
+                result.pages += 1
+                if self.progress:
+                    self.progress(flow.name, result.fetched)
+                if not page.more or (max_pages and result.pages >= max_pages):
+                    break
+                if self.stop.is_set():
+                    result.notes.append("stopped between pages; resumes from the stored cursor")
+                    break
+        except (RateLimited, QuotaExhausted) as exc:
+            result.status, result.error = "deferred", str(exc)
+            result.retry_after = getattr(exc, "retry_after", None)
+            self._log_flow_error(flow, exc, level="warning")
+        except (AuthError, ConfigError, TransientError, RemoteError) as exc:
+            result.status, result.error = "failed", str(exc)
+            self._log_flow_error(flow, exc)
+        except TillbridgeError as exc:
+            result.status, result.error = "failed", str(exc)
+            self._log_flow_error(flow, exc)
+        finally:
+            for name in ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):
+                setattr(run, name, getattr(result, name))
+            self.store.finish_run(run, result.status, result.error)
+            self.app.emit(SyncEvent("run_finished", self.rt.name, flow=flow.name,
+                                    detail={"status": result.status, "written": result.written,
+                                            "failed": result.failed, "held": result.held}))
+        return result
+
+    def run_records(self, flow: Flow, records: Sequence[Entity], *, trigger: str = "reimport") -> RunResult:
+        """Push given source records through the flow without moving its cursor (re-imports)."""
+        result = RunResult(flow.name)
+        run = self.store.start_run(self.rt.id, flow.name, trigger)
+        try:
+            source = self.rt.connector(flow.source_role)
+            target = self.rt.connector(flow.target_role)
+            page = Page(records=list(records), cursor=None, more=False)
+            self._process(flow, source, target, page, result, run, move_cursor=False)
+        except TillbridgeError as exc:
+            result.status, result.error = "failed", str(exc)
+            self._log_flow_error(flow, exc)
+        finally:
+            for name in ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):
+                setattr(run, name, getattr(result, name))
+            self.store.finish_run(run, result.status, result.error)
+        return result
+
+    def _log_flow_error(self, flow: Flow, exc: TillbridgeError, level: str = "error") -> None:
+        self.store.write_log(self.rt.id, level, exc.message, flow=flow.name, entity_type=flow.entity_type,
+                             direction=self._direction(flow), fix=exc.fix, category="run")
+
+    def _direction(self, flow: Flow) -> str:
+        return f"{self.rt.system_of(flow.source_role)} → {self.rt.system_of(flow.target_role)}"
+
+    # --- one page -------------------------------------------------------------------------------
+    def _process(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult,
+                 run: SyncRun, *, move_cursor: bool = True) -> None:
+        result.fetched += len(page.records)
+        if flow.entity_type == "stock":
+            from .stock import prepare_stock  # the stock export has its own preparation
+
+            records: Sequence[Entity] = prepare_stock(self, flow, source, page.records)
+            result.skipped += len(page.records) - len(records)
+        else:
+            records = page.records
+        plan = self._plan(flow, source, target, records, result)
+        results = self._push(target, flow.entity_type, plan.outgoing)
+        self._commit(flow, source, target, plan, results, page.cursor, result, move_cursor=move_cursor)
+
+    def _plan(self, flow: Flow, source: Connector, target: Connector, records: Sequence[Entity],
+              result: RunResult) -> "_Plan":
+        plan = _Plan()
+        src, tgt = source.system, target.system
+        admitted: list[Entity] = []
+        for record in records:
+            verdict = admit(record, flow)
+            if verdict is None:
+                admitted.append(record)
+            elif verdict:
+                plan.skipped.append((record, verdict))
+            else:
+                result.skipped += 1  # silently ignored (e.g. a parked sale: it comes back when closed)
+        with self.store.session() as s:
+            ids = [r.id for r in admitted]
+            own = self.store.bindings(s, self.rt.id, flow.entity_type, src, tgt, ids)
+            echoes = self.store.reverse_bindings(s, self.rt.id, flow.entity_type, src, tgt, ids)
+            wanted: dict[str, set[str]] = {}
+            for record in admitted:
+                for etype, rid in record.referenced():
+                    wanted.setdefault(etype, set()).add(rid)
+            resolved: dict[str, dict[str, str]] = {
+                etype: self.store.resolve_ids(s, self.rt.id, etype, src, tgt, sorted(rids))
+                for etype, rids in wanted.items() if etype != "location"
+            }
+        locations = {
+            lid: self.plugins.map_location(self.rt.name, lid, src, tgt) for lid in wanted.get("location", ())
+        }
+        master = self.rt.settings.get("product_master")
+
+        def mapper(etype: str, rid: str) -> str:
+            if etype == "location":
+                mapped = locations.get(rid)
+                if mapped is None:
+                    raise RecordHeld(f"location {rid} of {src} is not mapped to a location of {tgt}",
+                                     fix="map it: `tillbridge map OUTLET WAREHOUSE`, then `tillbridge reimport`")
+                return mapped
+            mapped = resolved.get(etype, {}).get(rid)
+            if mapped is None:
+                raise RecordHeld(f"{etype} {rid} of {src} is not in {tgt} yet",
+                                 fix=f"it is imported by the {etype} flow; `tillbridge reimport` retries this record")
+            return mapped
+
+        for record in admitted:
+            fingerprint = record.fingerprint()
+            bound, echo = own.get(record.id), echoes.get(record.id)
+            if bound is not None and bound.fingerprint == fingerprint:
+                result.unchanged += 1
+                plan.unchanged.append(record)
+                continue
+            if bound is None and echo is not None and echo.fingerprint == fingerprint:
+                result.unchanged += 1  # we wrote this record ourselves: do not send it back
+                plan.unchanged.append(record)
+                continue
+            try:
+                outgoing_entity = record.remap(mapper)
+            except RecordHeld as held:
+                held.key = record.key
+                plan.held.append((record, held))
+                continue
+            if bound is not None:
+                target_id, exists = bound.target_id, True
+            elif echo is not None:
+                target_id, exists = echo.source_id, True
+            else:
+                target_id = target.context.deterministic_id(flow.entity_type, src, record.id)
+                exists = False
+            update_fields = None
+            if flow.master_fields and master and master != flow.source_role and exists:
+                update_fields = frozenset(type(record).model_fields) - flow.master_fields
+            plan.outgoing.append(Outgoing(entity=outgoing_entity, target_id=target_id, exists=exists,
+                                          source_key=record.key, source_id=record.id,
+                                          update_fields=update_fields))
+            plan.fingerprints[record.id] = fingerprint
+            plan.sources[record.id] = record
+            if echo is not None:
+                plan.echo_ids[record.id] = echo.id or 0
+        return plan
+
+    def _push(self, target: Connector, entity_type: str, outgoing: Sequence[Outgoing]) -> list[PushResult]:
+        results: list[PushResult] = []
+        size = max(1, target.push_batch_size)
+        for start in range(0, len(outgoing), size):
+            batch = outgoing[start:start + size]
+            try:
+                answer = self.plugins.push_entities(target, entity_type, batch)
+            except RecordRejected as exc:  # a connector that rejects the whole batch: per record
+                answer = [PushResult(o.source_id, "failed", error=exc) for o in batch]
+            if len(answer) != len(batch):
+                raise RemoteError(f"{target.system} returned {len(answer)} results for {len(batch)} records")
+            results.extend(answer)
+            if self.stop.is_set() and start + size < len(outgoing):
+                # finish the page anyway: a half-committed page would only be redone, never lost
+                continue
+        return results
+
+    def _commit(self, flow: Flow, source: Connector, target: Connector, plan: "_Plan",
+                results: Sequence[PushResult], cursor: str | None, result: RunResult, *,
+                move_cursor: bool = True) -> None:
+        conn_id, src, tgt = self.rt.id, source.system, target.system
+        direction = self._direction(flow)
+        bindings: list[dict[str, Any]] = []
+        echo_updates: dict[int, str] = {}
+        succeeded: list[str] = []
+        events: list[SyncEvent] = []
+        with self.store.session() as s:
+            for res in results:
+                record = plan.sources[res.source_id]
+                if res.ok:
+                    if res.status == "created":
+                        result.created += 1
+                    elif res.status == "updated":
+                        result.updated += 1
+                    else:
+                        result.unchanged += 1
+                    if res.target_id:
+                        bindings.append({
+                            "connection_id": conn_id, "entity_type": flow.entity_type, "source_system": src,
+                            "source_id": res.source_id, "target_system": tgt, "target_id": res.target_id,
+                            "source_key": record.key, "fingerprint": plan.fingerprints[res.source_id],
+                        })
+                    if res.source_id in plan.echo_ids:
+                        echo_updates[plan.echo_ids[res.source_id]] = plan.fingerprints[res.source_id]
+                    succeeded.append(res.source_id)
+                    if res.note:
+                        self.store.log(s, conn_id, "warning", res.note, flow=flow.name,
+                                       entity_type=flow.entity_type, direction=direction, record_key=record.key,
+                                       source_id=record.id, category="note")
+                    events.append(SyncEvent("record_written", self.rt.name, flow=flow.name, system=tgt,
+                                            key=record.key, detail={"status": res.status}))
+                else:
+                    result.failed += 1
+                    err = res.error
+                    message = getattr(err, "message", None) or str(err) or "rejected"
+                    fix = getattr(err, "fix", None)
+                    self.store.log(s, conn_id, "error", message, flow=flow.name, entity_type=flow.entity_type,
+                                   direction=direction, record_key=record.key, source_id=record.id, fix=fix,
+                                   category="failed")
+                    events.append(SyncEvent("record_failed", self.rt.name, flow=flow.name, system=tgt,
+                                            key=record.key, detail={"message": message}))
+            for record, held in plan.held:
+                result.held += 1
+                self.store.log(s, conn_id, "warning", f"held: {held.message}", flow=flow.name,
+                               entity_type=flow.entity_type, direction=direction, record_key=record.key,
+                               source_id=record.id, fix=held.fix, category="held")
+                if isinstance(record, Sale):
+                    self.store.hold_quantities(s, conn_id, record.id, _sale_quantities(record))
+                events.append(SyncEvent("record_held", self.rt.name, flow=flow.name, system=tgt,
+                                        key=record.key, detail={"message": held.message}))
+            for record, reason in plan.skipped:
+                result.skipped += 1
+                self.store.log(s, conn_id, "info", reason, flow=flow.name, entity_type=flow.entity_type,
+                               direction=direction, record_key=record.key, source_id=record.id, category="skipped")
+            self.store.save_bindings(s, bindings)
+            self.store.touch_reverse_fingerprints(s, conn_id, flow.entity_type, echo_updates)
+            done = succeeded + [r.id for r in plan.unchanged] + [r.id for r, _ in plan.skipped]
+            self.store.resolve_log(s, conn_id, flow.name, done)
+            if flow.entity_type == "sale":
+                self.store.release_quantities(s, conn_id, done)
+            if move_cursor:
+                self.store.set_cursor(s, conn_id, flow.name, cursor)
+            s.commit()
+        for event in events:
+            self.app.emit(event)
+
+
+@dataclass
+class _Plan:
+    outgoing: list[Outgoing] = field(default_factory=list)
+    held: list[tuple[Entity, RecordHeld]] = field(default_factory=list)
+    skipped: list[tuple[Entity, str]] = field(default_factory=list)
+    unchanged: list[Entity] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, Entity] = field(default_factory=dict)
+    echo_ids: dict[str, int] = field(default_factory=dict)
+
+
+def admit(record: Entity, flow: Flow) -> str | None | bool:
+    """Should the flow write this record? ``None``: yes. A string: no, logged with that reason.
+    ``False``: no, silently (it will come back in a later state)."""
+    if isinstance(record, Sale):
+        if record.status == "open":
+            return False
+        if record.status == "voided":
+            return (f"sale {record.number} was voided: voids are not imported as orders "
+                    "(a void of an already imported sale must be reversed in the inventory system)")
+        if record.is_return:
+            return (f"sale {record.number} is a return: returns are not imported as orders "
+                    "(negative quantities are impossible on an invoice; enter a credit note)")
+    return None
+
+
+def _sale_quantities(sale: Sale) -> Iterable[tuple[str, str, Decimal]]:
+    per_product: dict[str, Decimal] = {}
+    for line in sale.lines:
+        per_product[line.product_id] = per_product.get(line.product_id, Decimal(0)) + line.quantity
+    return [(pid, sale.location_id, qty) for pid, qty in per_product.items()]
+
+
+__all__ = ["FlowRunner", "RunResult", "StopRequested", "admit"]

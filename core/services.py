@@ -1,0 +1,227 @@
+"""What an administrator can do, once: the CLI and the web console both call these.
+
+No logic lives in the CLI or the console beyond parsing input and showing results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any, Callable, Sequence
+
+from .app import App, ConnectionRuntime
+from .connector import ConnectorContext
+from .entities import Location
+from .errors import ConfigError, TillbridgeError
+from .flows import Flow
+from .http import build_client
+from .runner import FlowRunner, ProgressCallback, RunResult
+from .storage.models import Connection, KnownLocation, LogEntry
+
+#: The order flows run in: what others reference goes first.
+FLOW_ORDER = ("products", "customers", "export_products", "export_customers", "sales", "stock")
+
+
+def parse_date(text: str) -> datetime:
+    """``YYYY-MM-DD`` (midnight UTC) or an ISO timestamp; a clear error otherwise."""
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=timezone.utc)
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a date", fix="use YYYY-MM-DD, e.g. 2026-01-31") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# --- connections ---------------------------------------------------------------------------------
+def add_connection(app: App, name: str, systems: dict[str, tuple[str, str | None]]) -> Connection:
+    """Create a connection; ``systems`` maps role → (system, base URL or None for the default)."""
+    for role, (system, _url) in systems.items():
+        cls = app.connector_class(system)
+        if role not in cls.roles:
+            raise ConfigError(f"{system} cannot be the {role} system (it can be: {', '.join(sorted(cls.roles))})")
+    conn = app.store.create_connection(name)
+    for role, (system, url) in systems.items():
+        app.store.set_system(conn.id or 0, role, system, url or app.connector_class(system).default_base_url)
+    return conn
+
+
+def set_system(app: App, name: str, role: str, system: str, base_url: str | None) -> None:
+    conn = app.store.connection(name)
+    cls = app.connector_class(system)
+    if role not in cls.roles:
+        raise ConfigError(f"{system} cannot be the {role} system (it can be: {', '.join(sorted(cls.roles))})")
+    app.store.set_system(conn.id or 0, role, system, base_url or cls.default_base_url)
+    app.forget_runtime(name)
+
+
+def save_credentials(app: App, name: str, system: str, values: dict[str, Any], *, check: bool = True) -> str:
+    """Store credentials for a system of a connection, after one call that proves they work."""
+    conn = app.store.connection(name)
+    refs = {r.system: r for r in app.store.systems(conn.id or 0).values()}
+    if system not in refs:
+        raise ConfigError(f"connection {name!r} has no {system} system",
+                          fix=f"add it: `tillbridge connections add {name} --{system} ...`")
+    cls = app.connector_class(system)
+    missing = [f.name for f in cls.credential_fields if f.required and not values.get(f.name)]
+    if missing:
+        raise ConfigError(f"{system} needs {', '.join(missing)}")
+    description = "saved without a check"
+    if check:
+        description = check_credentials(app, name, system, refs[system].base_url, values)
+    app.store.save_credentials(conn.id or 0, system, values)
+    app.forget_runtime(name)
+    return description
+
+
+def check_credentials(app: App, name: str, system: str, base_url: str, values: dict[str, Any]) -> str:
+    cls = app.connector_class(system)
+    scratch = dict(values)
+    transport = app.transport_factory(system, base_url) if app.transport_factory else None
+    http = build_client(base_url, auth=cls.make_auth(scratch, scratch.update), headers=dict(cls.default_headers),
+                        attempts=2, transport=transport)
+    try:
+        context = ConnectorContext(connection=name, system=system, base_url=base_url, credentials=scratch,
+                                   save_credentials=scratch.update, settings={}, http=http)
+        description = cls(context).check()
+    finally:
+        http.close()
+    values.update(scratch)  # keep refreshed tokens
+    return description
+
+
+# --- locations -----------------------------------------------------------------------------------
+@dataclass
+class LocationCounts:
+    outlets: int
+    warehouses: int
+
+
+def reload_locations(app: App, name: str) -> LocationCounts:
+    """"Reload outlets": fetch outlets and warehouses and remember them."""
+    rt = app.runtime(name)
+    counts = {}
+    for role, kind in (("pos", "outlet"), ("inventory", "warehouse")):
+        if not rt.has_role(role):
+            counts[kind] = 0
+            continue
+        connector = rt.connector(role)
+        locations: list[Location] = connector.locations()
+        counts[kind] = app.store.replace_known_locations(
+            rt.id, connector.system, kind, [(loc.id, loc.name, loc.code) for loc in locations])
+    return LocationCounts(outlets=counts["outlet"], warehouses=counts["warehouse"])
+
+
+def find_location(app: App, rt: ConnectionRuntime, kind: str, text: str) -> KnownLocation:
+    """Find an outlet or warehouse by id, code or name (case-insensitive)."""
+    known = app.store.known_locations(rt.id, kind)
+    if not known:
+        raise ConfigError(f"no {kind}s are loaded for {rt.name!r}",
+                          fix=f"run `tillbridge outlets reload --connection {rt.name}` first")
+    wanted = text.strip().lower()
+    for loc in known:
+        if wanted in {loc.location_id.lower(), (loc.code or "").lower(), loc.name.lower()}:
+            return loc
+    names = ", ".join(f"{loc.name} ({loc.code or loc.location_id})" for loc in known)
+    raise ConfigError(f"there is no {kind} {text!r}", fix=f"known {kind}s: {names}")
+
+
+def map_outlet(app: App, name: str, outlet: str, warehouse: str) -> tuple[KnownLocation, KnownLocation]:
+    rt = app.runtime(name)
+    o = find_location(app, rt, "outlet", outlet)
+    w = find_location(app, rt, "warehouse", warehouse)
+    app.store.map_location(rt.id, o.location_id, w.location_id)
+    return o, w
+
+
+def unmap_outlet(app: App, name: str, outlet: str) -> KnownLocation:
+    rt = app.runtime(name)
+    o = find_location(app, rt, "outlet", outlet)
+    if not app.store.unmap_location(rt.id, o.location_id):
+        raise ConfigError(f"outlet {o.name!r} is not mapped")
+    return o
+
+
+def mappings(app: App, name: str) -> list[tuple[KnownLocation | None, KnownLocation | None, str, str]]:
+    rt = app.runtime(name)
+    known = {loc.location_id: loc for loc in app.store.known_locations(rt.id)}
+    return [(known.get(o), known.get(w), o, w) for o, w in sorted(app.store.location_map(rt.id).items())]
+
+
+# --- running flows -------------------------------------------------------------------------------
+def ordered_flows(app: App) -> list[Flow]:
+    flows = app.flows()
+    order = {name: i for i, name in enumerate(FLOW_ORDER)}
+    return sorted(flows.values(), key=lambda f: (order.get(f.name, len(order)), f.name))
+
+
+def sync_once(app: App, name: str, *, only: Sequence[str] | None = None,
+              progress: ProgressCallback | None = None) -> list[RunResult]:
+    """Run every enabled flow of a connection once, in dependency order."""
+    rt = app.runtime(name)
+    runner = FlowRunner(app, rt, progress=progress)
+    results = []
+    for flow in ordered_flows(app):
+        if only and flow.name not in only:
+            continue
+        if runner.enabled(flow):
+            results.append(runner.run(flow))
+    return results
+
+
+def flow_for_import(app: App, entity: str) -> Flow:
+    """The always-on flow that imports ``entity`` into the inventory system."""
+    for flow in app.flows().values():
+        if flow.entity_type == entity and flow.switch is None and flow.target_role == "inventory":
+            return flow
+    raise ConfigError(f"nothing imports {entity!r}", fix="choose products, customers or sales")
+
+
+def import_since(app: App, name: str, entity: str, since: datetime,
+                 progress: ProgressCallback | None = None) -> RunResult:
+    flow = flow_for_import(app, entity)
+    rt = app.runtime(name)
+    return FlowRunner(app, rt, progress=progress).run(flow, since=since, trigger="import")
+
+
+def export_products(app: App, name: str, progress: ProgressCallback | None = None) -> RunResult:
+    flow = app.flows()["export_products"]
+    rt = app.runtime(name)
+    return FlowRunner(app, rt, progress=progress).run(flow, trigger="export")
+
+
+def reimport(app: App, name: str, *, entity: str | None = None, since: datetime | None = None,
+             record: str | None = None) -> list[RunResult]:
+    """Retry what failed or was held: fetch each record anew from its source and push it."""
+    rt = app.runtime(name)
+    entries = app.store.log_entries(rt.id, entity_type=entity, since=since, open_only=True, record=record,
+                                    limit=10_000)
+    if record and not entries:
+        raise ConfigError(f"no open failure for record {record!r}", fix="see `tillbridge log --level error`")
+    by_flow: dict[str, list[LogEntry]] = {}
+    for entry in entries:
+        if entry.flow and entry.source_id:
+            by_flow.setdefault(entry.flow, []).append(entry)
+    results = []
+    runner = FlowRunner(app, rt)
+    for flow_name in [f.name for f in ordered_flows(app) if f.name in by_flow]:
+        flow = app.flows()[flow_name]
+        source = rt.connector(flow.source_role)
+        records = []
+        for entry in by_flow[flow_name]:
+            try:
+                fresh = source.get(flow.entity_type, entry.source_id or "")
+            except TillbridgeError as exc:
+                app.store.write_log(rt.id, "error", f"re-import could not read {entry.record_key}: {exc.message}",
+                                    flow=flow_name, entity_type=flow.entity_type, record_key=entry.record_key,
+                                    source_id=entry.source_id, fix=exc.fix, category="failed")
+                continue
+            if fresh is not None:
+                records.append(fresh)
+        if records:
+            results.append(runner.run_records(flow, records))
+    return results
+
+
+ProgressFactory = Callable[[str], ProgressCallback]

@@ -1,0 +1,175 @@
+"""Per-connection settings: the switches of the integration page, typed and validated.
+
+The same specs validate the CLI (``tillbridge settings set``) and the web console, so a value is
+refused with the same message wherever it is entered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .errors import SettingError
+
+SettingType = str  # "bool" | "int" | "str" | "choice" | "map"
+
+_TRUE = {"true", "yes", "on", "1", "enabled", "enable"}
+_FALSE = {"false", "no", "off", "0", "disabled", "disable"}
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting.
+
+    :param type: ``bool``, ``int``, ``str``, ``choice`` (one of ``choices``) or ``map``
+        (a JSON object of string to string, e.g. a tax-code mapping).
+    :param requires: name of a boolean setting that must be on for this one to be on.
+    :param minimum: lowest accepted value for ``int`` settings.
+    """
+
+    name: str
+    type: SettingType
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    requires: str | None = None
+    minimum: int | None = None
+    group: str = "general"
+
+    def parse(self, raw: Any) -> Any:
+        """Turn user input (a string from the CLI or a form, or a typed value) into the value."""
+        if raw is None or (isinstance(raw, str) and raw.strip() == "" and self.type in {"str"}):
+            return None if self.type == "str" else self.default
+        try:
+            if self.type == "bool":
+                if isinstance(raw, bool):
+                    return raw
+                text = str(raw).strip().lower()
+                if text in _TRUE:
+                    return True
+                if text in _FALSE:
+                    return False
+                raise ValueError
+            if self.type == "int":
+                value = int(str(raw).strip())
+                if self.minimum is not None and value < self.minimum:
+                    raise SettingError(f"{self.name} must be at least {self.minimum}, not {value}")
+                return value
+            if self.type == "choice":
+                text = str(raw).strip()
+                if text not in self.choices:
+                    raise SettingError(
+                        f"{self.name} cannot be {text!r}",
+                        fix=f"choose one of: {', '.join(self.choices)}",
+                    )
+                return text
+            if self.type == "map":
+                value = json.loads(raw) if isinstance(raw, str) else dict(raw)
+                if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+                ):
+                    raise ValueError
+                return value
+            return str(raw).strip()
+        except SettingError:
+            raise
+        except (ValueError, TypeError):
+            expected = {
+                "bool": "true or false",
+                "int": "a whole number",
+                "map": 'a JSON object of strings, e.g. {"a": "b"}',
+            }.get(self.type, "text")
+            raise SettingError(f"{self.name} must be {expected}, not {raw!r}") from None
+
+    def render(self, value: Any) -> str:
+        if self.type == "bool":
+            return "on" if value else "off"
+        if self.type == "map":
+            return json.dumps(value or {}, sort_keys=True)
+        return "" if value is None else str(value)
+
+
+class SettingsRegistry:
+    """All known settings (core's and plugins'), with validation of a whole set of values."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, SettingSpec] = {}
+
+    def register(self, spec: SettingSpec) -> None:
+        if spec.name in self._specs:
+            raise ValueError(f"setting {spec.name!r} is registered twice")
+        self._specs[spec.name] = spec
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._specs
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._specs.values())
+
+    def spec(self, name: str) -> SettingSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            close = [n for n in self._specs if name.replace("-", "_") in n or n in name]
+            hint = f"did you mean {', '.join(close)}?" if close else "see `tillbridge settings show`"
+            raise SettingError(f"there is no setting {name!r}", fix=hint) from None
+
+    def defaults(self) -> dict[str, Any]:
+        return {s.name: s.default for s in self._specs.values()}
+
+    def resolve(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with stored values (unknown stored names are ignored)."""
+        values = self.defaults()
+        values.update({k: v for k, v in stored.items() if k in self._specs})
+        return values
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        """Cross-setting rules: a setting that ``requires`` another needs it on."""
+        for spec in self._specs.values():
+            if spec.requires and values.get(spec.name) and not values.get(spec.requires):
+                raise SettingError(
+                    f"{spec.name} needs {spec.requires} to be on",
+                    fix=f"turn on {spec.requires} first (tillbridge settings set {spec.requires} on)",
+                )
+
+
+CORE_SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("export_customers", "bool", False, "Export customers from inventory to the POS.", group="export"),
+    SettingSpec(
+        "export_products", "bool", False,
+        "Export products from inventory to the POS. Codes with spaces are refused: the POS strips "
+        "spaces, so later sales could not be matched back.", group="export",
+    ),
+    SettingSpec(
+        "export_stock", "bool", False,
+        "Export stock on hand to every mapped POS outlet as Available = on hand − allocated. One "
+        "global switch for all mappings.", group="export",
+    ),
+    SettingSpec(
+        "include_assembled", "bool", False,
+        "Include quantities for auto-assembled products: add what could be built from components.",
+        requires="export_stock", group="export",
+    ),
+    SettingSpec(
+        "product_master", "choice", "pos",
+        "Update products: which system is master for product details (price, notes, description).",
+        choices=("pos", "inventory"), group="products",
+    ),
+    SettingSpec("sales_group", "str", None, "Sales group added to every order created from a POS sale.", group="sales"),
+    SettingSpec(
+        "default_customer", "str", "WALKIN",
+        "Customer code used for walk-in sales that have no customer.", group="sales",
+    ),
+    SettingSpec(
+        "tax_map", "map", {},
+        "POS tax id → inventory tax code, where matching by rate is ambiguous.", group="sales",
+    ),
+    SettingSpec("log_retention_days", "int", 90, "Days the connection log keeps entries.", minimum=1, group="log"),
+    SettingSpec("interval_sales", "int", 60, "Seconds between sales polls.", minimum=5, group="schedule"),
+    SettingSpec("interval_stock", "int", 60, "Seconds between stock exports.", minimum=5, group="schedule"),
+    SettingSpec("interval_products", "int", 900, "Seconds between product polls.", minimum=5, group="schedule"),
+    SettingSpec("interval_customers", "int", 900, "Seconds between customer polls.", minimum=5, group="schedule"),
+)
+
+Validator = Callable[[Mapping[str, Any]], None]

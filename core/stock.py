@@ -1,0 +1,79 @@
+"""Preparing a stock export: available quantities, mapped, minus what tills sold meanwhile.
+
+Setting an absolute level on the POS races with till sales that the inventory system has not
+imported yet: the inventory's "available" does not know about them, so pushing it would put the
+sold stock back. So, per (POS product, POS outlet), we subtract what closed POS sales not yet in
+the inventory system have taken: sales the sales flow holds (unmapped outlet, unknown product),
+and sales closed after the sales flow's cursor (peeked, not consumed).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Sequence
+
+from .connector import Connector
+from .entities import Entity, Sale, StockLevel
+
+if TYPE_CHECKING:
+    from .flows import Flow
+    from .runner import FlowRunner
+
+PEEK_PAGES = 5
+
+
+def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Sequence[Entity]) -> list[StockLevel]:
+    rt = runner.rt
+    levels = [r for r in records if isinstance(r, StockLevel)]
+    if not levels:
+        return []
+    levels = runner.plugins.compute_available(source, levels, bool(rt.settings.get("include_assembled")))
+    target_system = rt.system_of(flow.target_role) or ""
+    outlets = {
+        wid: runner.plugins.map_location(rt.name, wid, source.system, target_system)
+        for wid in {lvl.location_id for lvl in levels}
+    }
+    with runner.store.session() as s:
+        pos_products = runner.store.resolve_ids(
+            s, rt.id, "product", source.system, target_system, sorted({lvl.product_id for lvl in levels}))
+    taken = pending_pos_quantities(runner, flow.target_role)
+    out: list[StockLevel] = []
+    for lvl in levels:
+        outlet, product = outlets.get(lvl.location_id), pos_products.get(lvl.product_id)
+        if outlet is None or product is None:
+            continue  # an unmapped warehouse or a product the POS does not sell: nothing to publish
+        available = lvl.available - taken.get((product, outlet), Decimal(0))
+        out.append(lvl.model_copy(update={"available": available, "id": f"{lvl.product_id}@{lvl.location_id}"}))
+    return out
+
+
+def pending_pos_quantities(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
+    """(POS product id, POS outlet id) → quantity sold at the POS that inventory does not know yet."""
+    rt, store = runner.rt, runner.store
+    taken = store.held_quantities(rt.id)
+    sales_flow = next((f for f in runner.app.flows().values()
+                       if f.entity_type == "sale" and f.source_role == pos_role), None)
+    if sales_flow is None:
+        return taken
+    cursor = store.cursor(rt.id, sales_flow.name)
+    if cursor is None:
+        return taken  # the sales flow has not run yet: nothing to compare against
+    pos = rt.connector(pos_role)
+    inventory_system = rt.system_of(sales_flow.target_role) or ""
+    from .runner import admit
+
+    for _ in range(PEEK_PAGES):
+        page = runner.plugins.fetch_entities(pos, "sale", cursor, None)
+        sales = [r for r in page.records if isinstance(r, Sale) and admit(r, sales_flow) is None]
+        with store.session() as s:
+            imported = store.bindings(s, rt.id, "sale", pos.system, inventory_system, [x.id for x in sales])
+        for sale in sales:
+            if sale.id in imported:
+                continue
+            for line in sale.lines:
+                key = (line.product_id, sale.location_id)
+                taken[key] = taken.get(key, Decimal(0)) + line.quantity
+        cursor = page.cursor
+        if not page.more:
+            break
+    return taken
