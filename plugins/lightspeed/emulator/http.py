@@ -1,0 +1,85 @@
+"""HTTP plumbing shared by the route modules: responses, bearer auth, rate limit, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .errors import BadRequest, StoreError
+from .money import dumps
+from .ratelimit import RATE_LIMITED_BODY
+
+if TYPE_CHECKING:
+    from .emulator import LightspeedEmulator
+
+#: An API handler gets the request and the calling app (OAuth client id or "personal").
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+#: §7: the documented 401 body.
+INVALID_TOKEN_BODY = {"error": "Access token is not valid"}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def empty_response(status: int = 204) -> Response:
+    return Response(b"", status_code=status)
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def read_json(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the request body is not valid JSON") from exc
+
+
+def api_route(emulator: LightspeedEmulator, path: str, handler: Handler, methods: list[str]) -> Route:
+    """Wrap a handler with what every API call goes through: token check, rate limit, the
+    ``X-RateLimit-*`` headers, and turning ``StoreError`` into the vendor's error response."""
+
+    async def endpoint(request: Request) -> Response:
+        app = emulator.tokens.app_for(bearer_token(request))
+        if app is None:
+            return json_response(INVALID_TOKEN_BODY, 401)
+        state = emulator.limiter.hit(app)
+        headers = emulator.limiter.headers(state)
+        if emulator.limiter.refused(state):
+            headers["Retry-After"] = emulator.limiter.retry_after(state)
+            return json_response(RATE_LIMITED_BODY, 429, headers)
+        try:
+            response = await handler(request, app)
+        except StoreError as exc:
+            response = json_response(exc.body(), exc.status)
+        response.headers.update(headers)
+        return response
+
+    return Route(path, endpoint, methods=methods)
+
+
+def query_int(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an integer") from exc
+    if value < minimum:
+        raise BadRequest(f"{name} must be at least {minimum}")
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in {"true", "1", "yes"}

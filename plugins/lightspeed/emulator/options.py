@@ -1,0 +1,71 @@
+"""Options of the Lightspeed emulator, with the defaults a demo store uses.
+
+Every choice the emulator makes where the vendor docs are silent or uncertain is an option here,
+so a test can flip it (see shared/api-notes/lightspeed-xseries.md for what is documented).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass
+class LightspeedOptions:
+    #: The store's subdomain, returned to the OAuth callback and in the token response (§1.1).
+    domain_prefix: str = "demostore"
+    #: The one OAuth app registered with the emulated store.
+    client_id: str = "tillbridge-demo"
+    client_secret: str = "demo-client-secret"
+    #: Registered redirect URIs (exact match, §1.1). ``None`` accepts any loopback
+    #: ``http://127.0.0.1:<port>/...`` or ``http://localhost:<port>/...`` URI, for local demos.
+    redirect_uris: list[str] | None = None
+    #: A personal token (§1.4): always valid, rate-limited as the app "personal".
+    personal_token: str = "lsxs_pt_demo_personal_token"
+    outlets: int = 3
+    registers_per_outlet: int = 1
+    #: User products to seed; about 10% of them come in variant families of 2-3.
+    products: int = 300
+    customers: int = 50
+    #: Closed sales of history to seed (they take stock like any sale).
+    sales: int = 0
+    rate_limit: bool = True
+    #: Access-token life in emulated seconds. 86400 comes from a secondary digest (§1.2, UNCERTAIN).
+    access_token_ttl: float = 86400.0
+    #: Authorization-code life in emulated seconds (§1.1: 10 minutes, UNCERTAIN).
+    authorization_code_ttl: float = 600.0
+    #: Version-cursor page sizes. The 2.0 docs state neither a default nor a maximum (§4,
+    #: UNCERTAIN); Vend's Go client says up to 10,000. The spec's shared PageSize parameter
+    #: declares a default of 100, but the brief for this emulator asks for 1000.
+    default_page_size: int = 1000
+    max_page_size: int = 10000
+    #: ``/search`` offset paging: at most 1000, larger values silently capped (§2.8, DOC).
+    #: The default is not documented; 100 is the default of the spec's shared (unused)
+    #: ``PageSize`` parameter.
+    search_default_page_size: int = 100
+    search_max_page_size: int = 1000
+    #: Version block of an empty page: "omit" (the 2.0 spec's ``Version`` requires integer
+    #: ``min``/``max``, so an empty page cannot carry one) or "null" (what the 2026-07 date
+    #: version returns, §4).
+    empty_page_version: str = "omit"
+    #: Status for a product code already used by another product (changelog 2021-04 says codes
+    #: are unique; the status is not documented, §7 lists 409 for other duplicates).
+    duplicate_code_status: int = 409
+    #: Webhook delivery: extra attempts after the first failure, and the first back-off delay in
+    #: emulated seconds (doubles each time). Real Lightspeed retries 20 times over 48 h (§6).
+    webhook_retries: int = 3
+    webhook_backoff: float = 2.0
+    webhook_timeout: float = 5.0
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> "LightspeedOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values or {}) - known
+        if unknown:
+            raise ValueError(f"unknown lightspeed emulator option(s): {', '.join(sorted(unknown))}")
+        opts = cls(**(values or {}))
+        if opts.empty_page_version not in {"omit", "null"}:
+            raise ValueError("empty_page_version must be 'omit' or 'null'")
+        if opts.outlets < 1:
+            raise ValueError("a store needs at least one outlet")
+        return opts
