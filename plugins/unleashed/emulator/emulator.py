@@ -89,7 +89,7 @@ class UnleashedEmulator(Emulator):
             seed_company(self.state, self.rng, seed_options(self.options))
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/{path:path}", UnleashedApi(self), methods=METHODS)]
+        return [Route("/{path:path}", UnleashedApi(self).handle, methods=METHODS)]
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         return {

@@ -105,7 +105,7 @@ class UnleashedApi:
         }
 
     # --- the ASGI endpoint --------------------------------------------------------------------
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         try:
             self._authenticate(request)
             self.emu.quota.hit()
