@@ -1,1 +1,97 @@
+"""tillbridge: a plugin-based integration framework for retail systems.
 
+Everything a plugin author needs is importable from here; modules whose names start with an
+underscore, and everything not listed in ``__all__``, are private.
+"""
+
+from __future__ import annotations
+
+from .connector import ID_NAMESPACE, ROLES, Connector, ConnectorContext, CredentialField, Outgoing, Page, PushResult
+from .cursors import JsonCursor, version_cursor
+from .entities import (
+    ENTITY_TYPES,
+    BomLine,
+    Customer,
+    Entity,
+    Invoice,
+    InvoiceLine,
+    Location,
+    Product,
+    Sale,
+    SaleLine,
+    SalesGroup,
+    StockLevel,
+    SubRecord,
+    Tax,
+    utc,
+)
+from .errors import (
+    AuthError,
+    ConfigError,
+    QuotaExhausted,
+    RateLimited,
+    RecordHeld,
+    RecordRejected,
+    RemoteError,
+    SettingError,
+    TillbridgeError,
+    TransientError,
+    UnknownConnection,
+    Unsupported,
+)
+from .events import SyncEvent
+from .flows import Flow
+from .hookspecs import hookimpl, hookspec
+from .http import RateLimitHeaders, check_response, describe_transport_error, parse_retry_after
+from .settings import SettingSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENTITY_TYPES",
+    "ID_NAMESPACE",
+    "ROLES",
+    "AuthError",
+    "BomLine",
+    "ConfigError",
+    "Connector",
+    "ConnectorContext",
+    "CredentialField",
+    "Customer",
+    "Entity",
+    "Flow",
+    "Invoice",
+    "InvoiceLine",
+    "JsonCursor",
+    "Location",
+    "Outgoing",
+    "Page",
+    "Product",
+    "PushResult",
+    "QuotaExhausted",
+    "RateLimitHeaders",
+    "RateLimited",
+    "RecordHeld",
+    "RecordRejected",
+    "RemoteError",
+    "Sale",
+    "SaleLine",
+    "SalesGroup",
+    "SettingError",
+    "SettingSpec",
+    "StockLevel",
+    "SubRecord",
+    "SyncEvent",
+    "Tax",
+    "TillbridgeError",
+    "TransientError",
+    "UnknownConnection",
+    "Unsupported",
+    "check_response",
+    "describe_transport_error",
+    "hookimpl",
+    "hookspec",
+    "parse_retry_after",
+    "utc",
+    "version_cursor",
+]

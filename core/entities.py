@@ -115,7 +115,8 @@ class Product(Entity):
     """A sellable or stock item. ``code`` is the SKU / product code both systems match on."""
 
     entity_type: ClassVar[str] = "product"
-    references: ClassVar[dict[str, str]] = {"variant_parent_id": "product"}
+    # ``variant_parent_id`` stays in the source system's ids: a parent and its variants arrive in
+    # the same page, so rewriting it would hold variants until their parent is bound.
 
     code: str
     description: str

@@ -1,0 +1,104 @@
+"""``tillbridge connect lightspeed``: install the app (OAuth 2.0) or use a personal token."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import Any
+
+import click
+import httpx
+
+from tillbridge import AuthError, ConfigError, TillbridgeError
+from tillbridge.oauth import authorize_in_browser
+
+SECURE_AUTHORIZE = "https://secure.retail.lightspeed.app/connect"  # notes §1.1
+DEFAULT_HOST = "https://{domain_prefix}.retail.lightspeed.app"
+
+
+def exchange_code(token_url: str, code: str, client_id: str, client_secret: str, redirect_uri: str) -> dict[str, Any]:
+    """``POST /api/1.0/token`` with the code in a form body (notes §1.2; never in the URL since 2017)."""
+    try:
+        response = httpx.post(token_url, data={"code": code, "client_id": client_id, "client_secret": client_secret,
+                                               "grant_type": "authorization_code", "redirect_uri": redirect_uri},
+                              timeout=30)
+    except httpx.TransportError as exc:
+        raise ConfigError(f"cannot reach Lightspeed at {token_url}: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        raise AuthError(f"Lightspeed refused the authorization code (HTTP {response.status_code})",
+                        fix="check the client id and secret of your app, then try again")
+    body = response.json()
+    return {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
+            "expires": body.get("expires") or time.time() + float(body.get("expires_in") or 0),
+            "domain_prefix": body.get("domain_prefix"), "client_id": client_id, "client_secret": client_secret}
+
+
+def register(connect: click.Group) -> None:
+    @connect.command("lightspeed")
+    @click.option("--connection", "-c", "connection_name", default="main", show_default=True)
+    @click.option("--base-url", default=None, help="Store API base URL, e.g. https://mystore.retail.lightspeed.app "
+                                                    "(or an emulator's URL).")
+    @click.option("--domain-prefix", default=None, help="Store domain prefix (sets the base URL).")
+    @click.option("--personal-token", default=None, envvar="LIGHTSPEED_PERSONAL_TOKEN",
+                  help="Use a personal token instead of installing the app.")
+    @click.option("--client-id", envvar="LIGHTSPEED_CLIENT_ID", default=None)
+    @click.option("--client-secret", envvar="LIGHTSPEED_CLIENT_SECRET", default=None)
+    @click.option("--authorize-url", default=None, help="Authorize page (default: Lightspeed's, or the emulator's).")
+    @click.option("--port", default=0, help="Loopback port for the redirect (0: any).")
+    @click.option("--no-browser", is_flag=True, help="Print the address instead of opening a browser.")
+    @click.pass_obj
+    def connect_lightspeed(state: Any, connection_name: str, base_url: str | None, domain_prefix: str | None,
+                           personal_token: str | None, client_id: str | None, client_secret: str | None,
+                           authorize_url: str | None, port: int, no_browser: bool) -> None:
+        """Install the tillbridge app on a Lightspeed store (OAuth 2.0), or use a personal token."""
+        from tillbridge import services
+
+        app = state.app
+        if base_url is None and domain_prefix:
+            base_url = DEFAULT_HOST.format(domain_prefix=domain_prefix)
+        _ensure_connection(app, connection_name, base_url)
+        ref = app.store.systems(app.store.connection(connection_name).id)["pos"]
+        base = base_url or ref.base_url
+        if personal_token:
+            values: dict[str, Any] = {"personal_token": personal_token, "domain_prefix": domain_prefix}
+        else:
+            if not client_id or not client_secret:
+                raise ConfigError("installing the app needs the app's client id and secret",
+                                  fix="pass --client-id/--client-secret (or LIGHTSPEED_CLIENT_ID/SECRET), "
+                                      "or use --personal-token")
+            authorize = authorize_url or (SECURE_AUTHORIZE if "{domain_prefix}" in base or
+                                          base.endswith(".retail.lightspeed.app") else base.rstrip("/") + "/connect")
+
+            def build(redirect_uri: str, state_value: str) -> str:
+                query = urllib.parse.urlencode({"response_type": "code", "client_id": client_id,
+                                                "redirect_uri": redirect_uri, "state": state_value})
+                return f"{authorize}?{query}"
+
+            params, redirect_uri = authorize_in_browser(build, port=port, open_browser=not no_browser,
+                                                        announce=click.echo)
+            prefix = params.get("domain_prefix")
+            if "{domain_prefix}" in base:
+                if not prefix:
+                    raise AuthError("Lightspeed did not say which store was connected (no domain_prefix)")
+                base = DEFAULT_HOST.format(domain_prefix=prefix)
+            values = exchange_code(base.rstrip("/") + "/api/1.0/token", params["code"], client_id, client_secret,
+                                   redirect_uri)
+        services.set_system(app, connection_name, "pos", "lightspeed", base)
+        try:
+            description = services.save_credentials(app, connection_name, "lightspeed", values)
+        except TillbridgeError:
+            raise
+        click.echo(f"Connected: {description}. Next: `tillbridge outlets reload -c {connection_name}`.")
+
+
+def _ensure_connection(app: Any, name: str, base_url: str | None) -> None:
+    from tillbridge import UnknownConnection, services
+
+    try:
+        app.store.connection(name)
+    except UnknownConnection:
+        services.add_connection(app, name, {"pos": ("lightspeed", base_url)})
+        return
+    systems = app.store.systems(app.store.connection(name).id)
+    if "pos" not in systems:
+        services.set_system(app, name, "pos", "lightspeed", base_url)

@@ -1,0 +1,50 @@
+"""The Lightspeed Retail (X-Series) plugin, found through the ``tillbridge`` entry-point group."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import click
+
+from tillbridge import SettingSpec, hookimpl
+
+
+@hookimpl
+def register_connectors(register: Callable[[type], None]) -> None:
+    from .connector import LightspeedConnector
+
+    register(LightspeedConnector)
+
+
+@hookimpl
+def register_emulators(register: Callable[[type], None]) -> None:
+    from .emulator import LightspeedEmulator
+
+    register(LightspeedEmulator)
+
+
+@hookimpl
+def register_settings(register: Callable[[SettingSpec], None]) -> None:
+    register(SettingSpec(
+        "export_codes_with_spaces", "bool", False,
+        "Export products whose code has spaces anyway (Lightspeed strips them). Sales still match, "
+        "because tillbridge binds products by id, but the codes will differ in the two systems.",
+        group="export",
+    ))
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from .commands import register
+
+    connect = cli.commands.get("connect")
+    if isinstance(connect, click.Group):
+        register(connect)
+
+
+@hookimpl
+def demo_scenario(emulators: Mapping[str, Any], stage: str) -> None:
+    from .demo import play
+
+    if "lightspeed" in emulators:
+        play(emulators["lightspeed"], stage)

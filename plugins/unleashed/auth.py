@@ -1,0 +1,24 @@
+"""Unleashed request signing as an ``httpx.Auth`` (shared/api-notes/unleashed.md §1)."""
+
+from __future__ import annotations
+
+from typing import Any, Generator
+
+import httpx
+
+from .signing import sign
+
+CLIENT_TYPE = "tillbridge/sync"  # notes §1: "partner_name/app_name", lowercase, no spaces
+
+
+class UnleashedAuth(httpx.Auth):
+    def __init__(self, credentials: dict[str, Any]) -> None:
+        self.credentials = credentials
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # Sign exactly the bytes on the wire: the raw query without '?', '' when there is none.
+        query = request.url.query.decode("ascii") if isinstance(request.url.query, bytes) else str(request.url.query)
+        request.headers["api-auth-id"] = str(self.credentials.get("api_id") or "")
+        request.headers["api-auth-signature"] = sign(query, str(self.credentials.get("api_key") or ""))
+        request.headers["client-type"] = CLIENT_TYPE
+        yield request

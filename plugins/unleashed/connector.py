@@ -1,0 +1,463 @@
+"""The Unleashed connector: the inventory system of a connection.
+
+Lists are paged as ``/{Resource}/{page}`` with ``pageSize`` up to 1000 and filtered with
+``modifiedSince`` (notes §2, §3). Our ids are Unleashed Guids chosen by us: ``POST
+/Products/{Guid}`` and ``/Customers/{Guid}`` create or update, ``POST /SalesOrders/{Guid}``
+creates an order once, so a retried write never makes a second record (notes §4.2, §4.6).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable, ClassVar, Sequence
+
+import httpx
+
+from tillbridge import (
+    ID_NAMESPACE,
+    AuthError,
+    Connector,
+    CredentialField,
+    Customer,
+    Entity,
+    JsonCursor,
+    Outgoing,
+    Page,
+    Product,
+    PushResult,
+    QuotaExhausted,
+    RecordRejected,
+    RemoteError,
+    Sale,
+    Unsupported,
+    check_response,
+    describe_transport_error,
+)
+
+from . import convert
+from .auth import UnleashedAuth
+
+RESOURCES = {"product": "Products", "customer": "Customers", "location": "Warehouses", "tax": "Taxes",
+             "sales_group": "SalesOrderGroups", "bom": "BillOfMaterials", "invoice": "Invoices"}
+CENT = Decimal("0.01")
+# Re-read this much before the last crawl's start: covers clock skew between us and the server.
+OVERLAP = timedelta(seconds=60)
+DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
+
+
+def money(value: Decimal) -> float:
+    """Wire form of an amount: a JSON number. Decimal until here; 2-dp values round-trip exactly."""
+    return float(value)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class UnleashedConnector(Connector):
+    system: ClassVar[str] = "unleashed"
+    title: ClassVar[str] = "Unleashed"
+    roles: ClassVar[frozenset[str]] = frozenset({"inventory"})
+    reads: ClassVar[frozenset[str]] = frozenset({*RESOURCES, "stock"})
+    writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "sale"})
+    credential_fields = (
+        CredentialField("api_id", "API id", help="Settings → Integration → Unleashed API Access"),
+        CredentialField("api_key", "API key", secret=True),
+    )
+    default_base_url: ClassVar[str] = "https://api.unleashedsoftware.com"
+    max_page_size: ClassVar[int] = 1000  # notes §2: pageSize default 200, maximum 1000
+    push_batch_size: ClassVar[int] = 100
+    default_headers: ClassVar[dict[str, str]] = {"Accept": "application/json", "Content-Type": "application/json"}
+    emulator: ClassVar[str | None] = "unleashed"
+
+    @classmethod
+    def make_auth(cls, credentials: dict[str, Any], save_credentials: Callable[..., None]) -> httpx.Auth:
+        return UnleashedAuth(credentials)
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self._lock = threading.Lock()
+        self._warehouses: dict[str, dict[str, Any]] | None = None
+        self._taxes: list[dict[str, Any]] | None = None
+        self._default_customer: str | None = None
+        self._discount_product: str | None = None
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
+        if not self.context.credentials.get("api_id") or not self.context.credentials.get("api_key"):
+            raise AuthError("Unleashed is not connected for this connection",
+                            fix=f"run `tillbridge connect unleashed -c {self.context.connection}`")
+        if "json" in kwargs:
+            kwargs["content"] = json.dumps(kwargs.pop("json"), default=_json_default)
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise describe_transport_error(exc, "Unleashed", self.context.base_url) from None
+        if response.status_code == 429 and "quota" in response.text.lower():
+            raise QuotaExhausted("the Unleashed monthly API quota is used up; calls resume after the reset",
+                                 status=429, fix="wait for the reset (1st of the month, 00:00 UTC) or buy more calls")
+        if response.status_code == 403:
+            raise AuthError("Unleashed refused the API id and key (HTTP 403)",
+                            fix="check them in Unleashed (Integration → API Access) and run "
+                                f"`tillbridge connect unleashed -c {self.context.connection}` again")
+        return check_response(response, "Unleashed", what=what)
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
+
+    def det_id(self, kind: str, key: str) -> str:
+        return str(uuid.uuid5(ID_NAMESPACE, f"{self.context.connection}/unleashed/{kind}/{key}"))
+
+    # --- reads ----------------------------------------------------------------------------------
+    def check(self) -> str:
+        warehouses = self._get("/Warehouses", pageSize=200).get("Items") or []
+        return f"Unleashed account: {len(warehouses)} warehouses"
+
+    def fetch(self, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
+        if entity_type == "stock":
+            return self._fetch_stock(cursor, since)
+        resource = RESOURCES.get(entity_type)
+        if resource is None:
+            raise Unsupported(f"Unleashed cannot read {entity_type}")
+        if entity_type in {"location", "tax", "sales_group"}:
+            items = self._get(f"/{resource}", pageSize=self.max_page_size).get("Items") or []
+            return Page(records=self._convert(entity_type, items), cursor=None, more=False)
+        state = JsonCursor.load(cursor, since=None, page=1, started=None)
+        if since is not None:
+            state = {"since": convert.wire_date(since), "page": 1, "started": None}
+        if state["page"] == 1:
+            state["started"] = convert.wire_date(datetime.now(timezone.utc) - OVERLAP)
+        params: dict[str, Any] = {"pageSize": self.context.page_size or self.max_page_size}
+        if entity_type in {"product", "customer"}:
+            params["includeObsolete"] = "true"
+        if state["since"]:
+            params["modifiedSince"] = state["since"]
+        body = self._get(f"/{resource}/{state['page']}", **params)
+        items = body.get("Items") or []
+        paging = body.get("Pagination") or {}
+        more = int(paging.get("PageNumber") or state["page"]) < int(paging.get("NumberOfPages") or 1)
+        records = self._convert(entity_type, items)
+        if more:
+            nxt = JsonCursor.dump(since=state["since"], page=state["page"] + 1, started=state["started"])
+        else:
+            nxt = JsonCursor.dump(since=state["started"], page=1, started=None)
+        return Page(records=records, cursor=nxt, more=more)
+
+    def _convert(self, entity_type: str, items: list[dict[str, Any]]) -> list[Entity]:
+        if entity_type == "product":
+            return [convert.product(i) for i in items]
+        if entity_type == "customer":
+            return [convert.customer(i) for i in items]
+        if entity_type == "location":
+            return [convert.warehouse(i) for i in items if not i.get("Obsolete")]
+        if entity_type == "tax":
+            return [convert.tax(i) for i in items]
+        if entity_type == "sales_group":
+            return [convert.sales_group(i) for i in items]
+        if entity_type == "bom":
+            return [line for i in items for line in convert.bom_lines(i)]
+        if entity_type == "invoice":
+            return [convert.invoice(i, self._order_references(items)) for i in items]
+        raise Unsupported(f"Unleashed cannot read {entity_type}")
+
+    def _order_references(self, invoices: list[dict[str, Any]]) -> dict[str, str]:
+        """OrderNumber → CustomerRef (the POS sale number we put on each order)."""
+        numbers = {i.get("OrderNumber") for i in invoices if i.get("OrderNumber")}
+        refs: dict[str, str] = {}
+        for number in sorted(n for n in numbers if n):
+            order = self._get("/SalesOrders", orderNumber=number).get("Items") or []
+            if order and order[0].get("CustomerRef"):
+                refs[number] = order[0]["CustomerRef"]
+        return refs
+
+    def warehouses(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            if self._warehouses is None:
+                items = self._get("/Warehouses", pageSize=self.max_page_size).get("Items") or []
+                self._warehouses = {w["Guid"]: w for w in items}
+            return self._warehouses
+
+    def _fetch_stock(self, cursor: str | None, since: datetime | None) -> Page:
+        """Stock on hand, one mapped warehouse at a time, each with its own ``modifiedSince``."""
+        mapped = sorted(self.context.mapped_locations())
+        state = JsonCursor.load(cursor, since={}, wh=0, page=1, started=None)
+        if not mapped:
+            return Page(records=[], cursor=cursor, more=False)
+        if since is not None:
+            state["since"] = {w: convert.wire_date(since) for w in mapped}
+        index = state["wh"] if state["wh"] < len(mapped) else 0
+        warehouse = mapped[index]
+        known = self.warehouses()
+        if warehouse not in known:
+            raise RemoteError(f"warehouse {warehouse} is no longer in Unleashed",
+                              fix="reload outlets and fix the outlet → warehouse mapping")
+        if state["page"] == 1:
+            state["started"] = convert.wire_date(datetime.now(timezone.utc) - OVERLAP)
+        params: dict[str, Any] = {"pageSize": self.context.page_size or self.max_page_size,
+                                  "warehouseCode": known[warehouse]["WarehouseCode"]}
+        warehouse_since = state["since"].get(warehouse)
+        if warehouse_since:
+            params["modifiedSince"] = warehouse_since
+        body = self._get(f"/StockOnHand/{state['page']}", **params)
+        records = [convert.stock(i, warehouse) for i in body.get("Items") or []]
+        paging = body.get("Pagination") or {}
+        more_pages = int(paging.get("PageNumber") or state["page"]) < int(paging.get("NumberOfPages") or 1)
+        if more_pages:
+            nxt = {**state, "page": state["page"] + 1}
+            return Page(records=records, cursor=JsonCursor.dump(**nxt), more=True)
+        new_since = {**state["since"], warehouse: state["started"]}
+        if index + 1 < len(mapped):
+            return Page(records=records, more=True,
+                        cursor=JsonCursor.dump(since=new_since, wh=index + 1, page=1, started=None))
+        return Page(records=records, more=False, cursor=JsonCursor.dump(since=new_since, wh=0, page=1, started=None))
+
+    def stock_for(self, warehouse_guid: str, product_guids: Sequence[str]) -> list[dict[str, Any]]:
+        """Stock rows of some products in one warehouse (used to compute buildable kits)."""
+        code = self.warehouses()[warehouse_guid]["WarehouseCode"]
+        rows: list[dict[str, Any]] = []
+        ids = sorted(set(product_guids))
+        for start in range(0, len(ids), 100):
+            body = self._get("/StockOnHand", warehouseCode=code, productId=",".join(ids[start:start + 100]),
+                             pageSize=self.max_page_size)
+            rows.extend(body.get("Items") or [])
+        return rows
+
+    def get(self, entity_type: str, record_id: str) -> Entity | None:
+        resource = RESOURCES.get(entity_type)
+        if resource is None or entity_type in {"location", "tax", "sales_group"}:
+            raise Unsupported(f"Unleashed cannot read one {entity_type}")
+        try:
+            data = self._get(f"/{resource}/{record_id}")
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        records = self._convert(entity_type, [data])
+        return records[0] if records else None
+
+    # --- writes ---------------------------------------------------------------------------------
+    def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        writer = {"product": self._push_product, "customer": self._push_customer, "sale": self._push_sale}.get(
+            entity_type)
+        if writer is None:
+            raise Unsupported(f"Unleashed cannot write {entity_type}")
+        return [self._guard(o, writer) for o in records]
+
+    def _guard(self, o: Outgoing, write: Callable[[Outgoing], PushResult]) -> PushResult:
+        try:
+            return write(o)
+        except RecordRejected as exc:
+            exc.key = exc.key or o.source_key
+            return PushResult(o.source_id, "failed", error=exc)
+        except RemoteError as exc:
+            if exc.status == 400 or exc.status == 404:
+                return PushResult(o.source_id, "failed", error=_rejection(exc, o))
+            raise
+
+    def _post(self, path: str, body: dict[str, Any], what: str) -> httpx.Response:
+        return self._request("POST", path, json=body, what=what)
+
+    def _push_product(self, o: Outgoing) -> PushResult:
+        p = o.entity
+        assert isinstance(p, Product)
+        body: dict[str, Any] = {
+            "Guid": o.target_id, "ProductCode": p.code, "ProductDescription": p.description,
+            "DefaultSellPrice": money(p.sell_price) if p.sell_price is not None else None,
+            "DefaultPurchasePrice": money(p.cost_price) if p.cost_price is not None else None,
+            "Notes": p.notes, "Barcode": p.barcode, "Obsolete": p.obsolete, "IsSellable": True,
+        }
+        if o.exists and o.update_fields is not None:
+            # Unleashed wants whole objects on update (notes §5): start from what it holds and
+            # overwrite only the fields this side is master of.
+            current = self._get(f"/Products/{o.target_id}")
+            keep = {"sell_price": "DefaultSellPrice", "notes": "Notes", "description": "ProductDescription"}
+            for field_name, wire in keep.items():
+                if field_name not in o.update_fields:
+                    body[wire] = current.get(wire)
+        body = {k: v for k, v in body.items() if v is not None}
+        try:
+            response = self._post(f"/Products/{o.target_id}", body, "saving a product")
+        except RemoteError as exc:
+            twin = self._existing("Products", "productCode", "ProductCode", p.code) if exc.status == 400 else None
+            if twin is None or twin == o.target_id:
+                raise
+            # The code already exists under another Guid (made in Unleashed itself): bind to it.
+            body["Guid"] = twin
+            response = self._post(f"/Products/{twin}", body, "saving a product")
+            return PushResult(o.source_id, "updated", target_id=twin)
+        return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
+                          target_id=o.target_id)
+
+    def _existing(self, resource: str, param: str, field_name: str, code: str) -> str | None:
+        # Code filters are prefix matches (notes §3): check equality ourselves.
+        items = self._get(f"/{resource}", **{param: code}).get("Items") or []
+        return next((i["Guid"] for i in items if i.get(field_name) == code), None)
+
+    def _push_customer(self, o: Outgoing) -> PushResult:
+        c = o.entity
+        assert isinstance(c, Customer)
+        body = {"Guid": o.target_id, "CustomerCode": c.code, "CustomerName": c.name, "Email": c.email,
+                "ContactFirstName": c.first_name, "ContactLastName": c.last_name, "PhoneNumber": c.phone,
+                "Obsolete": c.obsolete}
+        body = {k: v for k, v in body.items() if v is not None}
+        try:
+            response = self._post(f"/Customers/{o.target_id}", body, "saving a customer")
+        except RemoteError as exc:
+            twin = self._existing("Customers", "customerCode", "CustomerCode", c.code) if exc.status == 400 else None
+            if twin is None or twin == o.target_id:
+                raise
+            body["Guid"] = twin
+            self._post(f"/Customers/{twin}", body, "saving a customer")
+            return PushResult(o.source_id, "updated", target_id=twin)
+        return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
+                          target_id=o.target_id)
+
+    # --- sales orders ---------------------------------------------------------------------------
+    def _taxes_list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._taxes is None:
+                self._taxes = self._get("/Taxes").get("Items") or []
+            return self._taxes
+
+    def tax_code(self, rate: Decimal, pos_tax_id: str | None) -> str:
+        explicit = (self.context.settings.get("tax_map") or {}).get(pos_tax_id or "")
+        if explicit:
+            return str(explicit)
+        revenue = [t for t in self._taxes_list() if t.get("CanApplyToRevenue", True) and not t.get("Obsolete")]
+        matches = sorted({t["TaxCode"] for t in revenue
+                          if convert.dec(t.get("TaxRate")).quantize(Decimal("0.0001")) == rate.quantize(Decimal("0.0001"))})
+        if len(matches) == 1:
+            return matches[0]
+        rate_text = f"{(rate * 100).normalize()}%"
+        if not matches:
+            raise RecordRejected(f"no Unleashed tax code has the rate {rate_text}",
+                                 fix="add the tax rate in Unleashed, or map it: "
+                                     f"`tillbridge settings set tax_map '{{\"{pos_tax_id}\": \"CODE\"}}'`")
+        raise RecordRejected(f"several Unleashed tax codes have the rate {rate_text}: {', '.join(matches)}",
+                             fix=f"say which: `tillbridge settings set tax_map '{{\"{pos_tax_id}\": \"{matches[0]}\"}}'`")
+
+    def _ensure_default_customer(self) -> str:
+        with self._lock:
+            if self._default_customer:
+                return self._default_customer
+        code = str(self.context.settings.get("default_customer") or "WALKIN")
+        guid = self._existing("Customers", "customerCode", "CustomerCode", code)
+        if guid is None:
+            guid = self.det_id("customer", code)
+            self._post(f"/Customers/{guid}", {"Guid": guid, "CustomerCode": code, "CustomerName": "Walk-in customer"},
+                       "creating the walk-in customer")
+        with self._lock:
+            self._default_customer = guid
+        return guid
+
+    def _ensure_discount_product(self) -> str:
+        with self._lock:
+            if self._discount_product:
+                return self._discount_product
+        guid = self._existing("Products", "productCode", "ProductCode", DISCOUNT_CODE)
+        if guid is None:
+            guid = self.det_id("product", DISCOUNT_CODE)
+            self._post(f"/Products/{guid}", {"Guid": guid, "ProductCode": DISCOUNT_CODE,
+                                             "ProductDescription": "Discount", "NeverDiminishing": True},
+                       "creating the discount product")
+        with self._lock:
+            self._discount_product = guid
+        return guid
+
+    def sales_order_body(self, o: Outgoing) -> dict[str, Any]:
+        """The order for one POS sale; totals add up to the cent and equal the sale's."""
+        sale = o.entity
+        assert isinstance(sale, Sale)
+        lines: list[dict[str, Any]] = []
+        gross_tax = Decimal(0)
+        discount = Decimal(0)
+        for number, line in enumerate(sale.lines, start=1):
+            code = self.tax_code(line.tax_rate, line.tax_id)
+            gross = cents(line.quantity * line.unit_price)
+            tax = cents(gross * line.tax_rate)
+            gross_tax += tax
+            discount += cents(line.quantity * line.unit_discount)
+            lines.append({"LineNumber": number, "Product": {"Guid": line.product_id},
+                          "OrderQuantity": money(line.quantity), "UnitPrice": money(line.unit_price),
+                          "DiscountRate": 0, "LineTotal": gross, "LineTax": tax, "LineTaxCode": code,
+                          "TaxRate": money(line.tax_rate)})
+        subtotal = sum((ln["LineTotal"] for ln in lines), Decimal(0))
+        difference = cents(sale.subtotal) - subtotal  # discounts, and any rounding the POS did
+        if discount or difference:
+            discount_tax = cents(sale.tax_total) - gross_tax
+            lines.append({"LineNumber": len(lines) + 1, "Product": {"Guid": self._ensure_discount_product()},
+                          "OrderQuantity": 1, "UnitPrice": money(difference), "DiscountRate": 0,
+                          "LineTotal": difference, "LineTax": discount_tax,
+                          "LineTaxCode": lines[0]["LineTaxCode"] if lines else None, "Comments": "Discount"})
+        elif lines:
+            lines[-1]["LineTax"] += cents(sale.tax_total) - gross_tax  # the POS's rounding, to the cent
+        sub = sum((ln["LineTotal"] for ln in lines), Decimal(0))
+        tax_total = sum((ln["LineTax"] for ln in lines), Decimal(0))
+        for ln in lines:
+            ln["LineTotal"], ln["LineTax"] = money(ln["LineTotal"]), money(ln["LineTax"])
+        customer = ({"Guid": sale.customer_id} if sale.customer_id else {"Guid": self._ensure_default_customer()})
+        first_code = next((ln["LineTaxCode"] for ln in lines if ln.get("LineTaxCode")), None)
+        body: dict[str, Any] = {
+            "Guid": o.target_id, "OrderStatus": "Parked",
+            "OrderDate": sale.sale_date.strftime("%Y-%m-%dT%H:%M:%S"),
+            "RequiredDate": sale.sale_date.strftime("%Y-%m-%dT%H:%M:%S"),
+            "Customer": customer, "Warehouse": {"Guid": sale.location_id},
+            "CustomerRef": sale.number, "Comments": f"Lightspeed sale {sale.number}",
+            "SourceId": f"lightspeed:{o.source_id}",
+            "SubTotal": money(sub), "TaxTotal": money(tax_total), "Total": money(sub + tax_total),
+            "SalesOrderLines": lines, "ExchangeRate": 1,
+        }
+        if first_code:
+            body["Tax"] = {"TaxCode": first_code}
+        group = self.context.settings.get("sales_group")
+        if group:
+            body["SalesOrderGroup"] = group
+        return body
+
+    def _push_sale(self, o: Outgoing) -> PushResult:
+        body = self.sales_order_body(o)
+        response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
+        order = response.json() if response.content else {}
+        status = "created" if response.status_code == 201 else "updated"
+        if order.get("OrderStatus") == "Completed":
+            return PushResult(o.source_id, status, target_id=o.target_id)
+        try:
+            self._request("POST", f"/SalesOrders/{o.target_id}/Complete", what="completing a sales order")
+        except RemoteError as exc:
+            if exc.status != 400:
+                raise
+            # Notes §8: when stock is short the order stays Parked with the stock allocated.
+            number = order.get("OrderNumber") or o.target_id
+            return PushResult(o.source_id, status, target_id=o.target_id,
+                              note=f"order {number} is parked: not enough stock to complete it "
+                                   f"({_reason(exc)}); stock is allocated, complete it in Unleashed "
+                                   "once stock arrives")
+        return PushResult(o.source_id, status, target_id=o.target_id)
+
+
+def _reason(exc: RemoteError) -> str:
+    return exc.message.split("HTTP 400: ", 1)[-1].rstrip(")")
+
+
+def _rejection(exc: RemoteError, o: Outgoing) -> RecordRejected:
+    detail = _reason(exc)
+    fix = "correct the record in its source system, then `tillbridge reimport`"
+    lowered = detail.lower()
+    if "productcode" in lowered.replace(" ", "") and ("100" in lowered or "long" in lowered):
+        fix = ("shorten the product code to 100 characters or fewer in Lightspeed, then "
+               f"`tillbridge reimport --record {o.source_key[:40]}…`")
+    elif "salesordergroup" in lowered.replace(" ", "") or "sales group" in lowered:
+        fix = "pick a sales group that exists in Unleashed: `tillbridge settings set sales_group NAME`"
+    return RecordRejected(f"Unleashed refused {o.source_key[:60]}: {detail}", key=o.source_key, fix=fix)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -1,0 +1,20 @@
+"""Unleashed's part of ``tillbridge demo``: stock arrives once the products exist."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+def play(ul: Any, stage: str) -> None:
+    if stage != "imported":
+        return
+    # After the first import, stock is received into every warehouse (as a retailer's opening
+    # stock would be), except the first product, so one sale stays short and parked.
+    warehouses = ul.warehouses()
+    products = [p for p in ul.products() if p.get("ProductCode") != "DISCOUNT" and not p.get("IsAssembledProduct")]
+    for i, product in enumerate(products):
+        for warehouse in warehouses:
+            if i == 0:
+                continue
+            ul.receive_stock(product["Guid"], warehouse["Guid"], Decimal(10 + (i % 7)))

@@ -1,0 +1,100 @@
+"""The Unleashed plugin, found through the ``tillbridge`` entry-point group."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Sequence
+
+import click
+
+from tillbridge import BomLine, Connector, StockLevel, hookimpl
+
+from .availability import buildable, tree
+
+BOM_CACHE_SECONDS = 60.0
+
+
+@hookimpl
+def register_connectors(register: Callable[[type], None]) -> None:
+    from .connector import UnleashedConnector
+
+    register(UnleashedConnector)
+
+
+@hookimpl
+def register_emulators(register: Callable[[type], None]) -> None:
+    from .emulator import UnleashedEmulator
+
+    register(UnleashedEmulator)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from .commands import register
+
+    connect = cli.commands.get("connect")
+    if isinstance(connect, click.Group):
+        register(connect)
+
+
+@hookimpl
+def compute_available(connector: Connector, levels: Sequence[StockLevel], include_assembled: bool) -> list[StockLevel] | None:
+    """On hand − allocated, plus what auto-assembly bills of materials could build."""
+    if connector.system != "unleashed":
+        return None
+    result = {lvl.id: lvl.model_copy(update={"available": lvl.on_hand - lvl.allocated}) for lvl in levels}
+    if not include_assembled or not levels:
+        return list(result.values())
+    boms = _auto_assembly_boms(connector)
+    if not boms:
+        return list(result.values())
+    touched = {lvl.product_id for lvl in levels}
+    for warehouse in sorted({lvl.location_id for lvl in levels}):
+        kits = [k for k in boms if k in touched or tree(k, boms) & touched]
+        if not kits:
+            continue
+        involved = set(kits).union(*(tree(k, boms) for k in kits))
+        rows = {r.get("ProductGuid") or r.get("Guid"): r
+                for r in connector.stock_for(warehouse, sorted(involved))}  # type: ignore[attr-defined]
+        pool = {pid: Decimal(str(r.get("QtyOnHand") or 0)) - Decimal(str(r.get("AllocatedQty") or 0))
+                for pid, r in rows.items()}
+        for kit in kits:
+            extra = Decimal(buildable(kit, boms, pool))
+            key = f"{kit}@{warehouse}"
+            current = result.get(key)
+            if current is None:
+                row = rows.get(kit, {})
+                on_hand = Decimal(str(row.get("QtyOnHand") or 0))
+                allocated = Decimal(str(row.get("AllocatedQty") or 0))
+                current = StockLevel(id=key, product_id=kit, location_id=warehouse, on_hand=on_hand,
+                                     allocated=allocated, available=on_hand - allocated,
+                                     product_code=row.get("ProductCode"))
+            result[key] = current.model_copy(update={"available": current.available + extra})
+    return list(result.values())
+
+
+def _auto_assembly_boms(connector: Connector) -> dict[str, list[tuple[str, Decimal]]]:
+    cached = getattr(connector, "_bom_cache", None)
+    if cached and time.monotonic() - cached[0] < BOM_CACHE_SECONDS:
+        return cached[1]  # type: ignore[no-any-return]
+    boms: dict[str, list[tuple[str, Decimal]]] = {}
+    cursor = None
+    while True:
+        page = connector.fetch("bom", cursor)
+        for line in page.records:
+            if isinstance(line, BomLine) and line.can_auto_assemble:
+                boms.setdefault(line.assembly_id, []).append((line.component_id, line.quantity))
+        cursor = page.cursor
+        if not page.more:
+            break
+    connector._bom_cache = (time.monotonic(), boms)  # type: ignore[attr-defined]
+    return boms
+
+
+@hookimpl
+def demo_scenario(emulators: Mapping[str, Any], stage: str) -> None:
+    from .demo import play
+
+    if "unleashed" in emulators:
+        play(emulators["unleashed"], stage)
