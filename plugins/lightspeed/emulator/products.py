@@ -29,12 +29,12 @@ def strip_whitespace(code: str) -> str:
 class ProductOps(StoreBase):
     # --- reads -------------------------------------------------------------------------------
     def product_by_code(self, code: str) -> Record | None:
-        """``GET /products?sku=`` loads a product by any one of its codes (§2.2)."""
-        product_id = self.code_index.get(strip_whitespace(code).lower())
-        if product_id is None:
-            return None
-        product = self.products.get(product_id)
-        if product is None or not any(c["code"] == strip_whitespace(code) for c in product["product_codes"]):
+        """``GET /products?sku=`` loads a product by any one of its codes (§2.2). The value is
+        matched as sent: a code stored without its spaces is not found by the spaced form,
+        which is exactly how POS sales stop matching Unleashed codes (unleashed.md §8)."""
+        product_id = self.code_index.get(code.lower())
+        product = self.products.get(product_id) if product_id is not None else None
+        if product is None or not any(c["code"] == code for c in product["product_codes"]):
             # The index is case-insensitive (for uniqueness); the look-up is exact.
             return None
         return product
