@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .customers import CustomerOps
-from .sales import SaleOps
+from .till import TillOps
 
 
-class LightspeedStore(SaleOps, CustomerOps):
+class LightspeedStore(TillOps, CustomerOps):
     """Collections plus product, inventory, customer and sale operations (not thread-safe on
     its own: ``LightspeedEmulator`` calls it under ``Emulator.lock``)."""
