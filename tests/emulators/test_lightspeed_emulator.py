@@ -534,3 +534,29 @@ def test_webhook_management(store: tuple[LightspeedEmulator, httpx.Client, str])
     assert client.delete(f"/api/2.0/webhooks/{hook['id']}").status_code == 204
     assert client.get(f"/api/2.0/webhooks/{hook['id']}").status_code == 404
 
+
+
+def test_product_webhooks_carry_the_inventory_the_docs_show(store: tuple[LightspeedEmulator, httpx.Client, str]) -> None:
+    emulator, client, _ = store
+    with receiver() as (url, got):
+        client.post("/api/2.0/webhooks", json={"url": url, "active": True, "type": "product.update"})
+        outlet = emulator.outlets()[0]["id"]
+        created = emulator.create_product("Kete", "KETE1", Decimal("40"), inventory={outlet: Decimal(6)})
+        assert emulator.wait_for_webhooks(timeout=10)
+        [event] = [_verify(h, b) for h, b in got]
+    payload = event["payload"]
+    assert payload["id"] == created["id"] and payload["base_name"] == "Kete"
+    counts = {inv["outlet_id"]: inv["count"] for inv in payload["inventory"]}
+    assert counts[outlet] == "6" and len(counts) == 3  # 1.0 style: numbers as strings
+
+
+def test_deleted_products_leave_the_list_and_free_their_codes(store: tuple[LightspeedEmulator, httpx.Client, str]) -> None:
+    emulator, client, _ = store
+    product = emulator.create_product("Old Stock", "OLD1", Decimal("5"))
+    assert client.delete(f"/api/2.0/products/{product['id']}").status_code == 200
+    live, _ = crawl(client, "/api/2.0/products", page_size=1000)
+    assert product["id"] not in {p["id"] for p in live}
+    everything = client.get("/api/2.0/products", params={"deleted": "true", "page_size": 1000}).json()["data"]
+    assert [p["deleted_at"] is not None for p in everything if p["id"] == product["id"]] == [True]
+    reused = client.post("/api/2.0/products", json={"name": "New Stock", "sku": "OLD1", "price_excluding_tax": 5})
+    assert reused.status_code == 200

@@ -202,7 +202,6 @@ class ProductOps(InventoryOps):
         self._set_codes(product, pairs)
         self.product_tax[product_id] = tax_id
         self.save("products", product)
-        self.emit("product.update", product)
         if parent is not None:
             self.family_children.setdefault(parent["id"], []).append(product_id)
             self._refresh_family_parent(parent)
@@ -210,6 +209,8 @@ class ProductOps(InventoryOps):
             amount = inventory.get(outlet["id"])
             point, restock = (reorder or {}).get(outlet["id"], (None, None))
             self._new_inventory_record(product, outlet["id"], amount, point, restock)
+        # After the inventory records exist: the product payload lists them (payloads.py).
+        self.emit("product.update", product)
         return product
 
     def _variant_attribute_id(self, name: str) -> str:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from .errors import NotFound
-from .http import api_route, json_response, query_bool, query_int
+from .http import Handler, api_route, json_response, query_bool, query_int
 from .versioned import Record
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _page_params(emulator: LightspeedEmulator, request: Request) -> tuple[int, i
 
 def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
 
-    def list_handler(name: str, supports_deleted: bool):  # noqa: ANN202 - a handler factory
+    def list_handler(name: str, supports_deleted: bool) -> Handler:
         async def handler(request: Request, app: str) -> Response:
             if name == "products":
                 lookup = _product_lookup(emulator, request)
@@ -67,7 +67,7 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
 
         return handler
 
-    def single_handler(name: str):  # noqa: ANN202 - a handler factory
+    def single_handler(name: str) -> Handler:
         async def handler(request: Request, app: str) -> Response:
             with emulator.lock:
                 # Soft-deleted records are still returned, with ``deleted_at`` set (INFERRED).
