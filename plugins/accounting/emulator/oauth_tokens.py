@@ -113,6 +113,7 @@ class TokenStore:
         refresh_grace: float,
         code_ttl: float = 300.0,
         access_format: AccessFormatter = _opaque,
+        refresh_format: Callable[[], str] = lambda: secrets.token_urlsafe(32),
         new_grant_id: Callable[[], str] | None = None,
     ) -> None:
         self._clock = clock
@@ -122,6 +123,7 @@ class TokenStore:
         self.refresh_grace = refresh_grace
         self.code_ttl = code_ttl
         self._access_format = access_format
+        self._refresh_format = refresh_format
         self._new_grant_id = new_grant_id or (lambda: secrets.token_hex(16))
         self._codes: dict[str, AuthCode] = {}
         self._grants: dict[str, Grant] = {}
@@ -176,7 +178,7 @@ class TokenStore:
             self._access[access] = AccessToken(access, grant.grant_id, now, now + self.access_ttl)
             refresh: str | None = None
             if with_refresh:
-                refresh = secrets.token_urlsafe(32)
+                refresh = self._refresh_format()
                 self._refresh[refresh] = RefreshToken(refresh, grant.grant_id, now, now + self.refresh_ttl)
         return TokenSet(
             access, int(self.access_ttl), refresh, int(self.refresh_ttl) if with_refresh else None, grant
