@@ -148,7 +148,7 @@ def test_signature_covers_encoded_query_and_lenient_mode_is_configurable(start: 
 def test_page_number_in_path_is_not_signed(start: Factory) -> None:
     _, client = start()
     # Signature over the empty string works for /Products/1 and /Products/Page/1.
-    for path in ("/Products/1", "/Products/Page/1"):
+    for path in ("/Products/1", "/Products/Page/1", "/Products/Page"):
         assert client.request("GET", path, signed_query="").status_code == 200
 
 
@@ -358,6 +358,12 @@ def test_monthly_quota_blocks_every_request_until_next_month(start: Factory) -> 
     emu.clock.advance((next_month - now).total_seconds() + 1)
     assert emu.quota_used() == 0
     assert client.get("/Warehouses").status_code == 200
+
+
+def test_taxes_are_configurable(start: Factory) -> None:
+    _, client = start(taxes=[{"TaxCode": "GST", "Description": "GST 10%", "TaxRate": 0.1, "CanApplyToRevenue": True}])
+    taxes = client.get("/Taxes").json()["Items"]
+    assert [(t["TaxCode"], t["TaxRate"]) for t in taxes] == [("GST", 0.1)]
 
 
 def test_quota_status_is_configurable(start: Factory) -> None:

@@ -208,6 +208,21 @@ def test_discount_lines_are_allowed(start: Factory) -> None:
     assert completed.status_code == 200 and completed.json()["OrderStatus"] == "Completed"
 
 
+def test_a_non_stock_discount_product_may_carry_a_negative_price(start: Factory) -> None:
+    emu, client = start()
+    emu.add_product("DISCOUNT", "POS sale discount", NeverDiminishing=True)
+    emu.set_stock("MUG-CERAMIC", "W1", D(5))
+    body = order_body([("MUG-CERAMIC", "1", "18.00"), ("DISCOUNT", "1", "-3.00")])
+    response = client.post(f"/SalesOrders/{body['Guid']}", body)
+    assert response.status_code == 201, response.text
+    assert response.json()["SubTotal"] == 15.0
+    assert client.post(f"/SalesOrders/{body['Guid']}/Complete").status_code == 200
+    assert emu.stock_on_hand("DISCOUNT", "W1")["QtyOnHand"] == D(0)  # never diminishing: no stock moves
+    stocked = order_body([("GIFT-BOX", "1", "-3.00")])
+    refused = client.post(f"/SalesOrders/{stocked['Guid']}", stocked)
+    assert refused.status_code == 400 and refused.json()["Items"][0]["Field"] == "SalesOrderLines[0].UnitPrice"
+
+
 # --- completing -----------------------------------------------------------------------------------
 def test_complete_deducts_stock_and_creates_an_invoice(start: Factory) -> None:
     emu, client = start()

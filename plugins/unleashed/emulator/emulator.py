@@ -24,7 +24,7 @@ from .lookups import find_by_code
 from .quota import MonthlyQuota
 from .routes import METHODS, UnleashedApi
 from .seed import seed_company, seed_options, seed_reference
-from .state import Record, Settings, UnleashedState
+from .state import Settings, UnleashedState
 from .webhooks import WebhookHub
 from .wire import dumps, to_wire
 
@@ -37,6 +37,9 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "customers": 0,
     "sales_groups": ["Retail", "Online", "Wholesale"],
     "base_currency": "NZD",
+    # Tax rates as {TaxCode, Description, TaxRate (fraction), CanApplyToRevenue, CanApplyToExpenses};
+    # None = 15% "G.S.T." on revenue, "NONE" 0% for revenue and for expenses, a 12.5% rate.
+    "taxes": None,
     "monthly_quota": None,
     "quota_status": 429,
     "strict_totals": True,
@@ -311,4 +314,4 @@ class UnleashedEmulator(Emulator):
         return warehouse["Guid"]
 
 
-__all__ = ["DEFAULT_OPTIONS", "UnleashedEmulator", "Record"]
+__all__ = ["DEFAULT_OPTIONS", "UnleashedEmulator"]

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Sequence
 from urllib.parse import parse_qsl
 
 from .errors import UnleashedError
-from .state import Record
 from .wire import end_of_filter_date, parse_filter_date
 
 DEFAULT_PAGE_SIZE = 200
@@ -85,10 +84,6 @@ def modified_since(record_time: datetime | None, since: datetime | None) -> bool
 
 def in_guid_list(guid: str, wanted: list[str] | None) -> bool:
     return wanted is None or guid.lower() in {w.lower() for w in wanted}
-
-
-def sort_records(records: Iterable[Record], key: Callable[[Record], Any], *, reverse: bool = False) -> list[Record]:
-    return sorted(records, key=key, reverse=reverse)
 
 
 def paginate(items: Sequence[Any], page: int, page_size: int) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def _error(status: int, description: str) -> UnleashedError:
 
 def _target(rest: list[str]) -> tuple[str, Any]:
     """``[]`` / ``["2"]`` / ``["Page", "2"]`` -> ("list", page); ``[guid]`` -> ("one", guid)."""
-    if not rest:
-        return "list", 1
+    if not rest or (len(rest) == 1 and rest[0].lower() == "page"):
+        return "list", 1  # notes §2: one client calls ``/Products/Page`` for the first page
     if len(rest) == 1 and rest[0].isdigit():
         page = int(rest[0])
     elif len(rest) == 2 and rest[0].lower() == "page" and rest[1].isdigit():
@@ -190,6 +190,7 @@ class UnleashedApi:
             ]
             return sorted(rows, key=lambda w: w["WarehouseCode"].upper())
 
+        # Only the list is documented (notes §4.1); GET by Guid is answered like every other resource [I].
         return self._read_only(call, "Warehouse", state.warehouses, lister)
 
     def products(self, call: Call) -> Result:

@@ -100,8 +100,10 @@ def _line(
     price = problems.decimal(entry, "UnitPrice")
     if price is None:
         price = (product or {}).get("DefaultSellPrice") or ZERO  # default price [I]
-    if price < 0 and line_type is None:
-        problems.add(f"{field}.UnitPrice", "UnitPrice cannot be negative on a product line (use a Discount line).")
+    # A sale-level discount arrives as a Discount line or as a line of a special non-stock
+    # "discount product" (notes §8); only such non-stock products may carry a negative price [I].
+    if price < 0 and line_type is None and not (product or {}).get("NeverDiminishing"):
+        problems.add(f"{field}.UnitPrice", "UnitPrice cannot be negative on a stocked product line (use a Discount line or a non-stock discount product).")
     discount = problems.decimal(entry, "DiscountRate") or ZERO
     if not ZERO <= discount <= ONE:
         problems.add(f"{field}.DiscountRate", "DiscountRate is a fraction between 0 and 1.")

@@ -56,13 +56,12 @@ _SIZES = ["S", "M", "L", "XL"]
 _FIRST = ["Aroha", "James", "Mei", "Liam", "Priya", "Sione", "Charlotte", "Wiremu", "Olivia", "Noah", "Hana", "Jack"]
 _LAST = ["Ngata", "Wilson", "Chen", "O'Connor", "Patel", "Tupou", "Smith", "Walker", "Brown", "Taylor", "Singh", "Martin"]
 
-_TAXES = [
-    # (code, description, rate, revenue, expenses) — notes §4.9: TaxRate is a fraction, 6 dp;
-    # the same code can exist for revenue and for expenses.
-    ("G.S.T.", "15% GST On Sales", "0.150000", True, False),
-    ("NONE", "No GST", "0.000000", True, False),
-    ("NONE", "No GST", "0.000000", False, True),
-    ("GST12.5", "12.5% GST (pre October 2010)", "0.125000", True, False),
+# notes §4.9: TaxRate is a fraction with 6 dp; the same code can exist for revenue and for expenses.
+DEFAULT_TAXES: list[dict[str, Any]] = [
+    {"TaxCode": "G.S.T.", "Description": "15% GST On Sales", "TaxRate": "0.150000", "CanApplyToRevenue": True, "CanApplyToExpenses": False},
+    {"TaxCode": "NONE", "Description": "No GST", "TaxRate": "0.000000", "CanApplyToRevenue": True, "CanApplyToExpenses": False},
+    {"TaxCode": "NONE", "Description": "No GST", "TaxRate": "0.000000", "CanApplyToRevenue": False, "CanApplyToExpenses": True},
+    {"TaxCode": "GST12.5", "Description": "12.5% GST (pre October 2010)", "TaxRate": "0.125000", "CanApplyToRevenue": True, "CanApplyToExpenses": False},
 ]
 _CURRENCIES = [
     ("NZD", "New Zealand, Dollars", None, None),
@@ -80,6 +79,7 @@ class SeedOptions:
     customers: int = 0
     sales_groups: tuple[str, ...] = ("Retail", "Online", "Wholesale")
     base_currency: str = "NZD"
+    taxes: tuple[dict[str, Any], ...] = tuple(DEFAULT_TAXES)
 
 
 def _warehouse(state: UnleashedState, index: int) -> Record:
@@ -100,11 +100,14 @@ def _warehouse(state: UnleashedState, index: int) -> Record:
 
 def _reference_data(state: UnleashedState, options: SeedOptions) -> None:
     now = state.now()
-    for code, description, rate, revenue, expenses in _TAXES:
+    for tax in options.taxes:
         guid = state.new_id()
         state.taxes[guid] = {
-            "Guid": guid, "TaxCode": code, "Description": description, "TaxRate": D(rate),
-            "CanApplyToRevenue": revenue, "CanApplyToExpenses": expenses, "Obsolete": False, "LastModifiedOn": now,
+            "Guid": guid, "TaxCode": str(tax["TaxCode"]), "Description": str(tax.get("Description") or tax["TaxCode"]),
+            "TaxRate": D(str(tax["TaxRate"])).quantize(D("0.000001")),
+            "CanApplyToRevenue": bool(tax.get("CanApplyToRevenue", True)),
+            "CanApplyToExpenses": bool(tax.get("CanApplyToExpenses", False)),
+            "Obsolete": False, "LastModifiedOn": now,
         }
     codes = [c[0] for c in _CURRENCIES]
     currencies = list(_CURRENCIES)
@@ -230,4 +233,5 @@ def seed_options(options: dict[str, Any]) -> SeedOptions:
         customers=int(options.get("customers", 0)),
         sales_groups=tuple(options.get("sales_groups", ("Retail", "Online", "Wholesale"))),
         base_currency=str(options.get("base_currency", "NZD")),
+        taxes=tuple(options.get("taxes") or DEFAULT_TAXES),
     )
