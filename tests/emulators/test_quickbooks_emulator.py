@@ -297,3 +297,14 @@ def test_credentials_and_snapshot(qbo: Qbo) -> None:
     assert qbo.emulator.snapshot()["customers"][0]["DisplayName"] == "Snap"
     state = qbo.http.get("/_emulator/state").json()
     assert state["realm_id"] == qbo.realm
+
+
+def test_lost_response_then_retry_with_same_requestid_creates_once(qbo: Qbo) -> None:
+    customer = qbo.customer("Lost Lou")
+    qbo.emulator.set_faults(lost_response_rate=1.0)
+    with pytest.raises(httpx.TransportError):
+        qbo.post("/invoice", invoice_body(customer["Id"]), requestid="lost-1")
+    qbo.emulator.clear_faults()
+    retried = qbo.post("/invoice", invoice_body(customer["Id"]), requestid="lost-1")
+    assert retried.status_code == 200
+    assert [inv["Id"] for inv in qbo.emulator.invoices()] == [retried.json()["Invoice"]["Id"]]

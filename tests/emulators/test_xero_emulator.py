@@ -596,3 +596,17 @@ def test_credentials_are_ready_to_use(xero: Xero) -> None:
     response = xero.get("/Invoices", headers={"Authorization": f"Bearer {creds['access_token']}"})
     assert response.status_code == 200
     assert refresh(xero.http, creds["refresh_token"]).status_code == 200
+
+
+def test_lost_response_then_retry_with_same_key_creates_once(xero: Xero) -> None:
+    contact = xero.contact("Rita")
+    body = {"Invoices": [xero.invoice_body(contact["ContactID"], Reference="POS-LOST")]}
+    xero.emulator.set_faults(lost_response_rate=1.0)
+    with pytest.raises(httpx.TransportError):
+        xero.put("/Invoices", body, headers={"Idempotency-Key": "lost-1"})
+    xero.emulator.clear_faults()
+    assert len(xero.emulator.invoices()) == 1  # the write happened although the client saw a failure
+    retried = xero.put("/Invoices", body, headers={"Idempotency-Key": "lost-1"})
+    assert retried.status_code == 200
+    assert retried.json()["Invoices"][0]["InvoiceID"] == xero.emulator.invoices()[0]["InvoiceID"]
+    assert len(xero.emulator.invoices()) == 1

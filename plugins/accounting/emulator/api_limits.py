@@ -6,9 +6,11 @@ A refused request does not use up quota (it never reached the API), so a client 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 
 from tillbridge.emulation import FixedWindowCounter, ScaledClock
 
@@ -86,3 +88,9 @@ class Limiter:
                 return Admission(False, "concurrent", concurrency_wait, remaining)
             remaining = {q.problem: max(0, q.counter.hit(q.key, q.limit).remaining) for q in quotas}
             return Admission(True, remaining=remaining)
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    """Park an admitted request (without blocking the event loop) until ``condition()`` holds."""
+    while not condition():
+        await asyncio.sleep(0.005)

@@ -15,7 +15,7 @@ from tillbridge.emulation import Emulator, FixedWindowCounter
 from tillbridge.emulation.faults import Send
 
 from ._http import dumps, to_plain
-from .api_limits import Limiter
+from .api_limits import Limiter, wait_until
 from .oauth_tokens import Grant, TokenSet, TokenStore
 from .qbo_customers import write_customer
 from .qbo_faults import throttled
@@ -24,7 +24,6 @@ from .qbo_routes import api_routes, oauth_routes
 from .qbo_settings import QboSettings
 from .qbo_state import QboCompany, new_company, qbo_time
 from .response_cache import ResponseCache
-from .xero_gate import wait_for
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -130,7 +129,7 @@ class QuickBooksEmulator(Emulator):
             self.tokens.revoke_grant(grant.grant_id)
 
     async def wait_until_released(self) -> None:
-        await wait_for(self._released.is_set)
+        await wait_until(self._released.is_set)
 
     # --- Python API (thread-safe) -------------------------------------------------------------
     @property

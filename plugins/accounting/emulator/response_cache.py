@@ -53,7 +53,15 @@ class ResponseCache:
 
     def put(self, key: Hashable, fingerprint_: str, status: int, body: bytes, headers: dict[str, str]) -> None:
         with self._lock:
+            # Re-insert so the dict stays in storage order, then drop expired entries from the
+            # front: a long benchmark run must not keep every key it ever used.
+            self._entries.pop(key, None)
             self._entries[key] = CachedResponse(status, body, dict(headers), fingerprint_, self._clock.time())
+            while self._entries:
+                oldest_key = next(iter(self._entries))
+                if self._live(self._entries[oldest_key]):
+                    break
+                del self._entries[oldest_key]
 
     def __len__(self) -> int:
         with self._lock:

@@ -19,7 +19,7 @@ from ._http import json_response
 from .xero_batch import ElementInvalid, Journal, echo, elements_of, run_batch
 from .xero_contacts import ContactWrite, resolve_upsert_target as contact_target, write_contact
 from .xero_dates import ms_timestamp, parse_modified_since
-from .xero_errors import XeroApiError, not_found, query_parse_error
+from .xero_errors import not_found, query_parse_error
 from .xero_gate import XeroCall, XeroGate
 from .xero_invoices import InvoiceWrite, find_invoice, resolve_upsert_target as invoice_target, write_invoice
 from .xero_query import apply_order, comma_list, page_params, paginate
@@ -243,5 +243,3 @@ def api_routes(emu: XeroEmulator) -> list[BaseRoute]:
         route("/TaxRates", "GET", api.get_tax_rates, SETTINGS_SCOPES),
     ]
 
-
-__all__ = ["XeroApi", "XeroApiError", "api_routes"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timezone
+from email.utils import parsedate_to_datetime
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
@@ -65,8 +66,6 @@ def parse_date(value: object) -> date:
 
 def parse_modified_since(value: str) -> datetime | None:
     """``If-Modified-Since``: Xero accepts ``yyyy-mm-ddThh:mm:ss`` (UTC) as well as HTTP dates."""
-    from email.utils import parsedate_to_datetime
-
     text = value.strip()
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

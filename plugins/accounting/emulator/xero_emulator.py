@@ -21,12 +21,11 @@ from tillbridge.emulation import Emulator, FixedWindowCounter
 from tillbridge.emulation.faults import Send
 
 from ._http import dumps, to_plain
-from .api_limits import Limiter
+from .api_limits import Limiter, wait_until
 from .oauth_tokens import Grant, TokenSet, TokenStore
 from .response_cache import ResponseCache
 from .xero_api_routes import api_routes
 from .xero_batch import Journal
-from .xero_gate import wait_for
 from .xero_identity_routes import identity_routes
 from .xero_errors import problem_body
 from .xero_invoices import InvoiceWrite, write_invoice
@@ -175,7 +174,7 @@ class XeroEmulator(Emulator):
                 del self.connections[conn_id]
 
     async def wait_until_released(self) -> None:
-        await wait_for(self._released.is_set)
+        await wait_until(self._released.is_set)
 
     # --- Python API (thread-safe) -------------------------------------------------------------
     def tenant_id(self, index: int = 0) -> str:

@@ -17,7 +17,6 @@ write and its idempotency record are one atomic step.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
@@ -148,13 +147,13 @@ class XeroGate:
         if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
             return problem(400, "Bad Request", f"Idempotency-Key must be {IDEMPOTENCY_KEY_MAX} characters or fewer").response()
         query = {k.lower(): v for k, v in request.query_params.items()}
-        print_ = fingerprint(method, request.url.path, "&".join(sorted(f"{k}={v}" for k, v in query.items())),
+        request_print = fingerprint(method, request.url.path, "&".join(sorted(f"{k}={v}" for k, v in query.items())),
                              tenant.tenant_id, raw)
         with emu.lock:
             if key is not None:
                 cached = emu.idempotency.get((client_id, key))
                 if cached is not None:
-                    if cached.fingerprint != print_:
+                    if cached.fingerprint != request_print:
                         return problem(
                             400, "Bad Request",
                             f"The idempotency key '{key}' is used with a different request",
@@ -169,11 +168,6 @@ class XeroGate:
             except XeroApiError as error:
                 response = error.response()
             if key is not None:
-                emu.idempotency.put((client_id, key), print_, response.status_code, bytes(response.body),
+                emu.idempotency.put((client_id, key), request_print, response.status_code, bytes(response.body),
                                     {"content-type": response.headers.get("content-type", "application/json")})
             return response
-
-
-async def wait_for(event_is_set: Callable[[], bool]) -> None:
-    while not event_is_set():
-        await asyncio.sleep(0.005)
