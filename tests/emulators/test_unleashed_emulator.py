@@ -145,6 +145,24 @@ def test_signature_covers_encoded_query_and_lenient_mode_is_configurable(start: 
     assert strict.request("GET", "/SalesOrders", params).status_code == 200
 
 
+def test_accept_header_is_optional_unless_strict(start: Factory) -> None:
+    _, client = start()
+    sig = Client.signature("", client.api_key)
+    headers = {"api-auth-id": client.api_id, "api-auth-signature": sig}
+    assert httpx.get(f"{client.base_url}/Warehouses", headers=headers).headers["content-type"].startswith("application/json")
+    _, strict = start(strict_accept=True)
+    headers = {"api-auth-id": strict.api_id, "api-auth-signature": sig}
+    assert httpx.get(f"{strict.base_url}/Warehouses", headers={**headers, "Accept": "application/xml"}).status_code == 406
+    assert httpx.get(f"{strict.base_url}/Warehouses", headers={**headers, "Accept": "application/json"}).status_code == 200
+
+
+def test_inspection_routes_need_no_signature_and_spend_no_quota(start: Factory) -> None:
+    emu, client = start(monthly_quota=1)
+    state = httpx.get(f"{client.base_url}/_emulator/state").json()
+    assert state["counts"]["warehouses"] == 3 and state["quota"] == {"limit": 1, "used": 0, "warnings": []}
+    assert emu.quota_used() == 0
+
+
 def test_page_number_in_path_is_not_signed(start: Factory) -> None:
     _, client = start()
     # Signature over the empty string works for /Products/1 and /Products/Page/1.

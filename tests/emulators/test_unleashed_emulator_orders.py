@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterator
@@ -145,6 +146,25 @@ def test_totals_mismatch_is_400_naming_the_field(start: Factory, change: Callabl
     assert response.status_code == 400
     assert field in [item["Field"] for item in response.json()["Items"]]
     assert emu.sales_orders() == []
+
+
+def test_concurrent_creates_get_distinct_numbers(start: Factory) -> None:
+    emu, client = start()
+    bodies = [order_body([("GIFT-BOX", "1", "8.00")]) for _ in range(12)]
+    statuses: list[int] = []
+
+    def post(body: dict[str, Any]) -> None:
+        local = Client(str(client.http.base_url).rstrip("/"), client.api_id, client.api_key)
+        statuses.append(local.post(f"/SalesOrders/{body['Guid']}", body).status_code)
+
+    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 12
+    numbers = [o["OrderNumber"] for o in emu.sales_orders()]
+    assert len(set(numbers)) == 12
 
 
 def test_totals_within_a_cent_and_non_strict_mode(start: Factory) -> None:
@@ -311,6 +331,9 @@ def test_update_and_delete_parked_orders(start: Factory) -> None:
     assert edited.json()["Comments"] == "Gift wrap please" and edited.json()["OrderNumber"] == created["OrderNumber"]
     relined = order_body([("MUG-CERAMIC", "2", "18.00")], guid=body["Guid"])
     assert client.put(f"/SalesOrders/{body['Guid']}", relined).json()["Total"] == 41.4
+    moved = client.put(f"/SalesOrders/{body['Guid']}", {"WarehouseCode": "W2", "Salesperson": {"FullName": "Mere Kahu"}})
+    assert moved.json()["Warehouse"]["WarehouseCode"] == "W2" and moved.json()["SalesPerson"]["FullName"] == "Mere Kahu"
+    client.put(f"/SalesOrders/{body['Guid']}", {"Warehouse": {"WarehouseCode": "W1"}})
     placed = client.put(f"/SalesOrders/{body['Guid']}", {"OrderStatus": "Placed"})
     assert placed.json()["OrderStatus"] == "Placed"
     assert emu.stock_on_hand("MUG-CERAMIC", "W1")["AllocatedQty"] == D(2)  # Placed holds stock

@@ -63,6 +63,13 @@ def _sales_group(state: UnleashedState, problems: Problems, value: Any) -> str |
     return None
 
 
+def _salesperson(body: dict[str, Any], previous: Record | None) -> Any:
+    for spelling in ("SalesPerson", "Salesperson"):
+        if spelling in body:
+            return body[spelling]
+    return (previous or {}).get("SalesPerson")
+
+
 def _check_total(problems: Problems, strict: bool, field: str, given: Decimal | None, expected: Decimal) -> Decimal:
     if given is None:
         return money(expected)
@@ -202,7 +209,9 @@ def _build(state: UnleashedState, guid: str, body: dict[str, Any], previous: Rec
     except UnleashedError as exc:
         problems.add("Customer", exc.description)
     try:
-        warehouse = resolve_warehouse(state, merged.get("Warehouse"), body.get("WarehouseCode"))
+        # A WarehouseCode in the body beats the warehouse the order had before.
+        warehouse_ref_body = body.get("Warehouse") if ("Warehouse" in body or "WarehouseCode" in body) else merged.get("Warehouse")
+        warehouse = resolve_warehouse(state, warehouse_ref_body, body.get("WarehouseCode"))
     except UnleashedError as exc:
         problems.add("Warehouse", exc.description)
     try:
@@ -239,7 +248,7 @@ def _build(state: UnleashedState, guid: str, body: dict[str, Any], previous: Rec
         "XeroTaxCode": tax["TaxCode"],
         "SalesOrderGroup": _sales_group(state, problems, merged.get("SalesOrderGroup")),
         # notes §4.6 [?]: emit ``SalesPerson``; accept either spelling on input.
-        "SalesPerson": copy.deepcopy(merged.get("SalesPerson", merged.get("Salesperson"))),
+        "SalesPerson": copy.deepcopy(_salesperson(body, previous)),
         "SendAccountingJournalOnly": bool(merged.get("SendAccountingJournalOnly") or False),
         "SaveAddress": bool(merged.get("SaveAddress") or False),
         "AllocateProduct": bool(merged.get("AllocateProduct", True)),
