@@ -35,6 +35,7 @@ class DemoReport:
     emulator_urls: dict[str, str]
     phases: list[tuple[str, list[RunResult]]] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
+    api_routes: dict[str, dict[str, int]] = field(default_factory=dict)
     outlets: int = 0
     warehouses: int = 0
     mapped: int = 0
@@ -68,6 +69,7 @@ def run_demo(
     fresh: bool = False,
     seed: int = 7,
     products: int = 300,
+    time_scale: float = 60.0,
     progress: Callable[[str, int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
     keep_running: Callable[[App, dict[str, str]], None] | None = None,
@@ -84,7 +86,9 @@ def run_demo(
         for role, cls in chosen.items():
             assert cls.emulator is not None
             options = {"products": products} if role == "pos" else {}
-            emulator = app.registries.emulators[cls.emulator](seed=seed, options=options)
+            # Time runs 60x faster in the demo's emulators, so rate-limit windows (Lightspeed's
+            # 5 minutes) pass in seconds; the client paces itself exactly as it would live.
+            emulator = app.registries.emulators[cls.emulator](seed=seed, options=options, time_scale=time_scale)
             server = stack.enter_context(BackgroundServer(emulator))
             emulators[cls.emulator] = emulator
             urls[cls.emulator] = server.url
@@ -120,6 +124,7 @@ def run_demo(
 
         _verify_products(app, report)
         report.api_calls = {name: emu.stats.total for name, emu in emulators.items()}
+        report.api_routes = {name: dict(emu.stats.by_route) for name, emu in emulators.items()}
         report.open_failures = len(app.store.log_entries(rt.id, open_only=True, limit=10_000))
         if keep_running:
             keep_running(app, urls)

@@ -43,6 +43,9 @@ class Entity(BaseModel):
     references: ClassVar[dict[str, str]] = {}
     nested: ClassVar[tuple[str, ...]] = ()
     volatile: ClassVar[frozenset[str]] = frozenset({"id", "updated_at", "source_version"})
+    #: When set, only these fields count in the fingerprint: the content both systems hold, so a
+    #: record written to the other side and read back compares equal.
+    fingerprint_fields: ClassVar[frozenset[str] | None] = None
 
     id: str
     updated_at: datetime | None = None
@@ -81,19 +84,31 @@ class Entity(BaseModel):
         a record we wrote ourselves is recognised when it comes back (no ping-pong between
         systems).
         """
-        data = self.model_dump(mode="json", exclude=set(self.volatile) | set(self.references))
-        blob = json.dumps(_drop_nested_refs(self, data), sort_keys=True, separators=(",", ":"))
+        if self.fingerprint_fields is not None:
+            data = {name: getattr(self, name) for name in sorted(self.fingerprint_fields)}
+        else:
+            data = {name: getattr(self, name) for name in type(self).model_fields
+                    if name not in self.volatile and name not in self.references}
+        blob = json.dumps(_normalise(data), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def _drop_nested_refs(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
-    for name in entity.nested:
-        children = getattr(entity, name)
-        data[name] = [
-            {k: v for k, v in row.items() if k not in type(child).references and k != "id"}
-            for child, row in zip(children, data[name])
-        ]
-    return data
+def _normalise(value: Any) -> Any:
+    """Plain JSON values; equal amounts compare equal however they were written (10 == 10.00)."""
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return "0" if text in {"-0", "0"} else text
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    if isinstance(value, SubRecord):
+        return {k: _normalise(getattr(value, k)) for k in type(value).model_fields if k not in value.references}
+    if isinstance(value, str):
+        return value.strip()
+    return value
 
 
 class SubRecord(BaseModel):
@@ -118,6 +133,11 @@ class Product(Entity):
     # ``variant_parent_id`` stays in the source system's ids: a parent and its variants arrive in
     # the same page, so rewriting it would hold variants until their parent is bound.
 
+    # What both systems hold about a product; POS-only details (variants, inventory tracking) and
+    # inventory-only ones (assembly) do not make a product "changed" for the other side.
+    fingerprint_fields: ClassVar[frozenset[str] | None] = frozenset(
+        {"code", "description", "sell_price", "notes", "obsolete"})
+
     code: str
     description: str
     sell_price: Decimal | None = None
@@ -138,6 +158,8 @@ class Product(Entity):
 
 class Customer(Entity):
     entity_type: ClassVar[str] = "customer"
+    fingerprint_fields: ClassVar[frozenset[str] | None] = frozenset(
+        {"code", "name", "first_name", "last_name", "email", "phone", "obsolete"})
 
     code: str
     name: str

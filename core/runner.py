@@ -157,7 +157,7 @@ class FlowRunner:
             from .stock import prepare_stock  # the stock export has its own preparation
 
             records: Sequence[Entity] = prepare_stock(self, flow, source, page.records)
-            result.skipped += len(page.records) - len(records)
+            result.skipped += max(0, len(page.records) - len(records))
         else:
             records = page.records
         plan = self._plan(flow, source, target, records, result)

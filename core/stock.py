@@ -44,6 +44,8 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
             continue  # an unmapped warehouse or a product the POS does not sell: nothing to publish
         available = lvl.available - taken.get((product, outlet), Decimal(0))
         out.append(lvl.model_copy(update={"available": available, "id": f"{lvl.product_id}@{lvl.location_id}"}))
+    # A product's outlets side by side: the POS takes them in one request per product.
+    out.sort(key=lambda lvl: (lvl.product_id, lvl.location_id))
     return out
 
 

@@ -137,7 +137,7 @@ class UnleashedConnector(Connector):
         if state["since"]:
             params["modifiedSince"] = state["since"]
         body = self._get(f"/{resource}/{state['page']}", **params)
-        items = body.get("Items") or []
+        items = [i for i in body.get("Items") or [] if not self._is_own_artefact(entity_type, i)]
         paging = body.get("Pagination") or {}
         more = int(paging.get("PageNumber") or state["page"]) < int(paging.get("NumberOfPages") or 1)
         records = self._convert(entity_type, items)
@@ -146,6 +146,14 @@ class UnleashedConnector(Connector):
         else:
             nxt = JsonCursor.dump(since=state["started"], page=1, started=None)
         return Page(records=records, cursor=nxt, more=more)
+
+    def _is_own_artefact(self, entity_type: str, item: dict[str, Any]) -> bool:
+        """The discount product and the walk-in customer exist for the integration only."""
+        if entity_type == "product":
+            return item.get("ProductCode") == DISCOUNT_CODE
+        if entity_type == "customer":
+            return item.get("CustomerCode") == str(self.context.settings.get("default_customer") or "WALKIN")
+        return False
 
     def _convert(self, entity_type: str, items: list[dict[str, Any]]) -> list[Entity]:
         if entity_type == "product":
@@ -182,38 +190,44 @@ class UnleashedConnector(Connector):
             return self._warehouses
 
     def _fetch_stock(self, cursor: str | None, since: datetime | None) -> Page:
-        """Stock on hand, one mapped warehouse at a time, each with its own ``modifiedSince``."""
+        """Stock on hand of every mapped warehouse, page *n* of each in one go.
+
+        Rows come ordered by product code in every warehouse, so page *n* of each warehouse
+        covers the same products: the POS can then be sent one request per product carrying all
+        of its outlets. Each warehouse keeps its own ``modifiedSince``, so a newly mapped
+        warehouse starts with a full read.
+        """
         mapped = sorted(self.context.mapped_locations())
-        state = JsonCursor.load(cursor, since={}, wh=0, page=1, started=None)
+        state = JsonCursor.load(cursor, since={}, page=1, started=None, done=[])
         if not mapped:
             return Page(records=[], cursor=cursor, more=False)
         if since is not None:
             state["since"] = {w: convert.wire_date(since) for w in mapped}
-        index = state["wh"] if state["wh"] < len(mapped) else 0
-        warehouse = mapped[index]
-        known = self.warehouses()
-        if warehouse not in known:
-            raise RemoteError(f"warehouse {warehouse} is no longer in Unleashed",
-                              fix="reload outlets and fix the outlet → warehouse mapping")
         if state["page"] == 1:
-            state["started"] = convert.wire_date(datetime.now(timezone.utc) - OVERLAP)
-        params: dict[str, Any] = {"pageSize": self.context.page_size or self.max_page_size,
-                                  "warehouseCode": known[warehouse]["WarehouseCode"]}
-        warehouse_since = state["since"].get(warehouse)
-        if warehouse_since:
-            params["modifiedSince"] = warehouse_since
-        body = self._get(f"/StockOnHand/{state['page']}", **params)
-        records = [convert.stock(i, warehouse) for i in body.get("Items") or []]
-        paging = body.get("Pagination") or {}
-        more_pages = int(paging.get("PageNumber") or state["page"]) < int(paging.get("NumberOfPages") or 1)
-        if more_pages:
-            nxt = {**state, "page": state["page"] + 1}
+            state["started"], state["done"] = convert.wire_date(datetime.now(timezone.utc) - OVERLAP), []
+        known = self.warehouses()
+        records = []
+        done = set(state["done"])
+        for warehouse in mapped:
+            if warehouse in done:
+                continue
+            if warehouse not in known:
+                raise RemoteError(f"warehouse {warehouse} is no longer in Unleashed",
+                                  fix="reload outlets and fix the outlet → warehouse mapping")
+            params: dict[str, Any] = {"pageSize": self.context.page_size or self.max_page_size,
+                                      "warehouseCode": known[warehouse]["WarehouseCode"]}
+            if state["since"].get(warehouse):
+                params["modifiedSince"] = state["since"][warehouse]
+            body = self._get(f"/StockOnHand/{state['page']}", **params)
+            records.extend(convert.stock(i, warehouse) for i in body.get("Items") or [])
+            paging = body.get("Pagination") or {}
+            if int(paging.get("PageNumber") or state["page"]) >= int(paging.get("NumberOfPages") or 1):
+                done.add(warehouse)
+        if len(done) < len(mapped):
+            nxt = {**state, "page": state["page"] + 1, "done": sorted(done)}
             return Page(records=records, cursor=JsonCursor.dump(**nxt), more=True)
-        new_since = {**state["since"], warehouse: state["started"]}
-        if index + 1 < len(mapped):
-            return Page(records=records, more=True,
-                        cursor=JsonCursor.dump(since=new_since, wh=index + 1, page=1, started=None))
-        return Page(records=records, more=False, cursor=JsonCursor.dump(since=new_since, wh=0, page=1, started=None))
+        new_since = {**state["since"], **{w: state["started"] for w in mapped}}
+        return Page(records=records, more=False, cursor=JsonCursor.dump(since=new_since, page=1, started=None, done=[]))
 
     def stock_for(self, warehouse_guid: str, product_guids: Sequence[str]) -> list[dict[str, Any]]:
         """Stock rows of some products in one warehouse (used to compute buildable kits)."""
