@@ -1,0 +1,1 @@
+"""The scheduled daemon: APScheduler jobs, webhook listener, health and metrics."""

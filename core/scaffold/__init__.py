@@ -1,0 +1,1 @@
+"""Project template for `tillbridge plugin new`."""

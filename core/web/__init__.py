@@ -1,0 +1,1 @@
+"""The web console for administrators (Starlette + Jinja2, htmx, SortableJS)."""
