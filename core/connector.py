@@ -167,6 +167,19 @@ class Connector:
         """The ``httpx.Auth`` that signs requests (Bearer with refresh, HMAC...); ``None`` for none."""
         return None
 
+    # "Install app" in a browser (OAuth 2.0 authorization code). The console owns the redirect and
+    # the state check; only the vendor-specific URLs and token exchange live in the connector.
+    @classmethod
+    def oauth_authorize_url(cls, base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str | None:
+        """The page where the user approves the app; ``None``: this system has no browser install."""
+        return None
+
+    @classmethod
+    def oauth_exchange(cls, base_url: str, callback: Mapping[str, str], *, client_id: str, client_secret: str,
+                       redirect_uri: str) -> tuple[str, dict[str, Any]] | None:
+        """Trade the callback's ``code`` for credentials: ``(API base URL to use, credentials)``."""
+        return None
+
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
         self.http = context.http
