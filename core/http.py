@@ -159,7 +159,7 @@ class RetryingTransport(httpx.BaseTransport):
         self.observer = observer
         self.max_retry_after = max_retry_after
         self._sleep = sleep
-        self._backoff = wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
+        self._backoff = wait_exponential_jitter(multiplier=backoff_initial, max=backoff_max)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -173,6 +173,9 @@ class RetryingTransport(httpx.BaseTransport):
         started = time.perf_counter()
         try:
             response = self.inner.handle_request(request)
+            # Read the body here, inside the retry loop: a connection cut mid-body must count as
+            # a failed attempt, not surface later from the caller's read.
+            response.read()
         except httpx.TransportError:
             if self.observer:
                 self.observer(request, None, time.perf_counter() - started)
@@ -187,7 +190,6 @@ class RetryingTransport(httpx.BaseTransport):
             wait = parse_retry_after(response.headers.get("retry-after"))
             if wait is not None and wait > self.max_retry_after:
                 return response  # too long to wait here: the caller defers the flow instead
-            response.read()
             response.close()
             raise _RetryableResponse(response, wait)
         return response

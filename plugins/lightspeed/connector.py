@@ -105,6 +105,7 @@ class LightspeedConnector(Connector):
     def __init__(self, context: Any) -> None:
         super().__init__(context)
         self._tax_rates: dict[str, Decimal] | None = None
+        self._discount_product: str | None = None
 
     # --- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
@@ -144,14 +145,26 @@ class LightspeedConnector(Connector):
         top = (body.get("version") or {}).get("max") or max(int(d.get("version") or 0) for d in data)
         return Page(records=records, cursor=str(top), more=True)
 
+    def discount_product_id(self) -> str:
+        """Lightspeed's system product for sale-level discounts (``/api/2.0/retailer``).
+
+        It is not a real product: it is not imported, and its sale lines are folded into the
+        sale's discount (docs.vendhq.com guide "Discounts": a quantity −1 line of this product).
+        """
+        if self._discount_product is None:
+            retailer = self._get("/api/2.0/retailer").get("data") or {}
+            self._discount_product = str(retailer.get("discount_product_id") or "")
+        return self._discount_product
+
     def _convert(self, entity_type: str, data: list[dict[str, Any]], since: datetime | None) -> list[Entity]:
         if entity_type == "product":
-            records: list[Entity] = [convert.product(d) for d in data]
+            discount = self.discount_product_id()
+            records: list[Entity] = [convert.product(d) for d in data if d.get("id") != discount]
         elif entity_type == "customer":
             records = [convert.customer(d) for d in data]
         elif entity_type == "sale":
             rates = self.tax_rates()
-            records = [convert.sale(d, rates) for d in data]
+            records = [convert.sale(d, rates, skip_products={self.discount_product_id()}) for d in data]
         elif entity_type == "location":
             records = [convert.outlet(d) for d in data if not d.get("deleted_at")]
         else:

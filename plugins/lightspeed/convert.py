@@ -94,11 +94,13 @@ def sale_status(status: str) -> str:
     return "open"
 
 
-def sale(data: dict[str, Any], tax_rates: dict[str, Decimal]) -> Sale:
+def sale(data: dict[str, Any], tax_rates: dict[str, Decimal], skip_products: set[str] | None = None) -> Sale:
+    """A 2.0 sale. Lines of ``skip_products`` (the discount product) stay out of ``lines``: their
+    value is in the sale's totals, so the inventory side sees it as the sale's discount."""
     lines = []
     is_return = bool(data.get("return_for"))
     for item in data.get("line_items") or []:
-        if item.get("status") == "VOIDED":
+        if item.get("status") == "VOIDED" or item.get("product_id") in (skip_products or ()):
             continue
         quantity = dec(item.get("quantity"))
         if item.get("is_return") or quantity < 0:
