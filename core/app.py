@@ -34,6 +34,7 @@ class App:
         plugins: Plugins | None = None,
         secret_key: bytes | None = None,
         transport_factory: TransportFactory | None = None,
+        http_backoff: float = 0.5,
     ) -> None:
         self.database_url = database_url(database)
         self.engine = make_engine(self.database_url)
@@ -44,6 +45,8 @@ class App:
 
         self.plugins.register(CoreDefaults(self), name="tillbridge.defaults", source="core")
         self.transport_factory = transport_factory
+        #: First backoff step (seconds) of HTTP retries on 5xx and transport errors.
+        self.http_backoff = http_backoff
         self._runtimes: dict[str, ConnectionRuntime] = {}
         self._lock = threading.Lock()
 
@@ -168,7 +171,7 @@ class ConnectionRuntime:
         http = build_client(
             ref.base_url, auth=cls.make_auth(credentials, save), headers=dict(cls.default_headers),
             rate_limit_headers=cls.rate_limit_headers, max_concurrency=cls.max_concurrency,
-            observer=observe, transport=transport,
+            observer=observe, transport=transport, backoff=self.app.http_backoff,
         )
         def mapped() -> set[str]:
             mapping = self.location_map()

@@ -25,7 +25,14 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from .errors import AuthError, RateLimited, RemoteError, TransientError
 
@@ -159,7 +166,8 @@ class RetryingTransport(httpx.BaseTransport):
         self.observer = observer
         self.max_retry_after = max_retry_after
         self._sleep = sleep
-        self._backoff = wait_exponential_jitter(multiplier=backoff_initial, max=backoff_max)
+        # Exponential backoff with jitter, so many clients retrying at once spread out.
+        self._backoff = wait_exponential(multiplier=backoff_initial, max=backoff_max) + wait_random(0, backoff_initial)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -225,11 +233,12 @@ def build_client(
     attempts: int = 5,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    backoff: float = 0.5,
 ) -> httpx.Client:
     """The client a connector gets. ``transport`` lets tests swap in ``httpx.MockTransport``."""
     inner = transport or httpx.HTTPTransport(retries=0)
     wrapped = RetryingTransport(
-        inner, attempts=attempts, observer=observer, sleep=sleep,
+        inner, attempts=attempts, observer=observer, sleep=sleep, backoff_initial=backoff,
         pacer=Pacer(rate_limit_headers, sleep=sleep, max_concurrency=max_concurrency),
     )
     return httpx.Client(base_url=base_url, auth=auth, headers=headers or {}, timeout=timeout,

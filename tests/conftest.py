@@ -61,7 +61,9 @@ def make_app(tmp_path) -> Iterator:  # type: ignore[no-untyped-def]
     apps: list[App] = []
 
     def make(url: str | None = None) -> App:
-        app = App(url or f"sqlite:///{tmp_path / 'app.sqlite'}", plugins=Plugins(), secret_key=KEY)
+        # Short HTTP backoff: injected faults retry quickly (the policy is the same, only faster).
+        app = App(url or f"sqlite:///{tmp_path / 'app.sqlite'}", plugins=Plugins(), secret_key=KEY,
+                  http_backoff=0.02)
         apps.append(app)
         return app
 
