@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import click
 
     from .connector import Connector, Outgoing, Page, PushResult
+    from .daemon.handlers import WebhookHandler
     from .emulation import Emulator
     from .entities import StockLevel
     from .events import SyncEvent
@@ -155,4 +156,23 @@ def demo_scenario(emulators: Mapping[str, Emulator], stage: str) -> None:
     :param emulators: running emulators by name (``"lightspeed"``, ``"unleashed"``...); a plugin
         acts only on its own and must tolerate the others being absent.
     :param stage: which moment of the demo this is.
+    """
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+@hookspec
+def register_webhook_handlers(register: Callable[[WebhookHandler], None]) -> None:
+    """Register how a connector's vendor delivers webhooks, for ``tillbridge run``.
+
+    Fans out. A connector plugin registers one
+    :class:`~tillbridge.daemon.handlers.WebhookHandler` per system it owns; the daemon serves
+    ``POST /webhooks/{system}/{connection}`` and asks the handler to verify each delivery's
+    signature (``verify``), to name its events and de-duplication key (``parse``), and which
+    flows an event affects (``event_flows``). The daemon de-duplicates deliveries and triggers
+    those flows at once (debounced); it never takes data from a webhook, so polling stays the
+    source of truth. ``tillbridge webhooks register`` calls the handler's ``subscribe`` with the
+    connection's live connector.
+
+    :param register: call ``register(MyHandler())``; a second handler for the same ``system``
+        is refused with an error naming it.
     """

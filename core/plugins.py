@@ -21,6 +21,7 @@ import pluggy
 
 from . import hookspecs
 from .connector import Connector, Outgoing, Page, PushResult
+from .daemon.handlers import WebhookHandler
 from .emulation import Emulator
 from .entities import StockLevel
 from .errors import TillbridgeError
@@ -236,6 +237,20 @@ class Plugins:
 
     def emit(self, event: SyncEvent) -> None:
         self._call_each("on_sync_event", event=event)
+
+    def webhook_handlers(self) -> dict[str, WebhookHandler]:
+        """System name → its webhook handler (``register_webhook_handlers``); duplicates refused."""
+        handlers: dict[str, WebhookHandler] = {}
+
+        def add(handler: WebhookHandler) -> None:
+            if not handler.system:
+                raise ValueError(f"{type(handler).__name__} has no system name")
+            if handler.system in handlers and handlers[handler.system] is not handler:
+                raise ValueError(f"a webhook handler for {handler.system!r} is registered twice")
+            handlers[handler.system] = handler
+
+        self._call_each("register_webhook_handlers", register=add)
+        return handlers
 
 
 Register = Callable[[Any], None]
