@@ -1,21 +1,32 @@
 """The ``tillbridge`` pytest plugin (entry point ``pytest11``): fixtures for plugin authors.
 
-* ``tillbridge_app``: an :class:`~tillbridge.app.App` on a temporary SQLite database, with the
-  installed plugins loaded.
-* ``tillbridge_register_plugin``: ``register(plugin, name=...)`` for one test only.
+* ``tillbridge_app``: an :class:`~tillbridge.testing.App` on a temporary SQLite database, with
+  the installed plugins loaded.
+* ``tillbridge_register_plugin``: ``register(plugin, name=...)`` into ``tillbridge_app`` for one
+  test only (a module, or an instance of a class with ``@hookimpl`` methods).
 * ``tillbridge_emulator``: ``start(EmulatorClass, **kwargs) -> (emulator, base_url)``, stopped
   after the test.
+* ``tillbridge_system``: ``start("unleashed", options={...}) -> SystemUnderTest``: the
+  registered emulator of an installed connector, running, with working credentials.
+* ``tillbridge_connection``: ``make("shop", pos=..., inventory=...) -> ConnectionHarness`` on
+  ``tillbridge_app``, for end-to-end syncs through the real flows.
+
+The connector conformance suite is a class to subclass: :class:`tillbridge.testing.ConnectorConformance`.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from ..app import App
 from ..emulation import Emulator
+from ..errors import ConfigError
+from .connection import ConnectionHarness
 from .helpers import running_emulator, temporary_app
+from .systems import SystemUnderTest, start_emulated_system
 
 
 @pytest.fixture
@@ -52,3 +63,25 @@ def tillbridge_emulator() -> Iterator[Callable[..., tuple[Emulator, str]]]:
     yield start
     for context in reversed(stack):
         context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tillbridge_system(tillbridge_app: App) -> Iterator[Callable[..., SystemUnderTest]]:
+    with ExitStack() as stack:
+
+        def start(system: str, **emulator_kwargs: Any) -> SystemUnderTest:
+            connector = tillbridge_app.registries.connectors.get(system)
+            if connector is None:
+                raise ConfigError(f"no connector {system!r} is installed",
+                                  fix="install the plugin that provides it")
+            return start_emulated_system(tillbridge_app, stack, connector, **emulator_kwargs)
+
+        yield start
+
+
+@pytest.fixture
+def tillbridge_connection(tillbridge_app: App) -> Callable[..., ConnectionHarness]:
+    def make(name: str = "shop", **roles: SystemUnderTest) -> ConnectionHarness:
+        return ConnectionHarness(tillbridge_app, name, **roles)
+
+    return make
