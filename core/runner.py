@@ -116,6 +116,8 @@ class FlowRunner:
             result.status, result.error = "failed", str(exc)
             self._log_flow_error(flow, exc)
         finally:
+            if result.created:
+                self._restart_stock_for_new_products(flow)
             for name in ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):
                 setattr(run, name, getattr(result, name))
             self.store.finish_run(run, result.status, result.error)
@@ -141,6 +143,17 @@ class FlowRunner:
                 setattr(run, name, getattr(result, name))
             self.store.finish_run(run, result.status, result.error)
         return result
+
+    def _restart_stock_for_new_products(self, flow: Flow) -> None:
+        """Products just created on a system that receives stock: its stock export re-reads
+        every level once, since levels read before the product existed were skipped and the
+        stock cursor has moved past them (unchanged levels are not sent again)."""
+        if flow.entity_type != "product":
+            return
+        for other in self.app.flows().values():
+            if (other.entity_type == "stock" and other.source_role == flow.source_role
+                    and other.target_role == flow.target_role):
+                self.store.reset_cursor(self.rt.id, other.name)
 
     def _log_flow_error(self, flow: Flow, exc: TillbridgeError, level: str = "error") -> None:
         self.store.write_log(self.rt.id, level, exc.message, flow=flow.name, entity_type=flow.entity_type,
@@ -198,8 +211,10 @@ class FlowRunner:
             if etype == "location":
                 mapped = locations.get(rid)
                 if mapped is None:
-                    raise RecordHeld(f"location {rid} of {src} is not mapped to a location of {tgt}",
-                                     fix="map it: `tillbridge map OUTLET WAREHOUSE`, then `tillbridge reimport`")
+                    label, name = self._location_label(rid)
+                    raise RecordHeld(f"{label} of {src} is not mapped to a location of {tgt}",
+                                     fix=f"map it: `tillbridge map {_quote(name)} WAREHOUSE`, "
+                                         "then `tillbridge reimport`")
                 return mapped
             mapped = resolved.get(etype, {}).get(rid)
             if mapped is None:
@@ -242,6 +257,13 @@ class FlowRunner:
             if echo is not None:
                 plan.echo_ids[record.id] = echo.id or 0
         return plan
+
+    def _location_label(self, location_id: str) -> tuple[str, str]:
+        """(``outlet 'Ponsonby' (id)``, ``Ponsonby``) when the location is known, else by id."""
+        for loc in self.store.known_locations(self.rt.id):
+            if loc.location_id == location_id:
+                return f"{loc.kind} {loc.name!r} ({location_id})", loc.name
+        return f"location {location_id}", location_id
 
     def _push(self, target: Connector, entity_type: str, outgoing: Sequence[Outgoing]) -> list[PushResult]:
         results: list[PushResult] = []
@@ -354,6 +376,10 @@ def admit(record: Entity, flow: Flow) -> str | None | bool:
             return (f"sale {record.number} is a return: returns are not imported as orders "
                     "(negative quantities are impossible on an invoice; enter a credit note)")
     return None
+
+
+def _quote(text: str) -> str:
+    return f'"{text}"' if any(c.isspace() for c in text) else text
 
 
 def _sale_quantities(sale: Sale) -> Iterable[tuple[str, str, Decimal]]:

@@ -110,10 +110,12 @@ def sale(data: dict[str, Any], tax_rates: dict[str, Decimal], skip_products: set
         if rate is None:
             base = dec(item.get("price_total")) or dec(item.get("price")) * quantity
             rate = (tax_total / base).quantize(Decimal("0.0001")) if base else Decimal(0)
+        # ``price`` is what was charged, after the unit ``discount`` (notes §2.5; Vend's sale
+        # payload explanation): the canonical line keeps the list price and the discount apart.
+        discount = dec(item.get("discount"))
         lines.append(SaleLine(
-            product_id=item["product_id"], quantity=quantity, unit_price=dec(item.get("price")),
-            unit_discount=dec(item.get("discount")), tax_amount=tax_total, tax_rate=rate,
-            tax_id=item.get("tax_id"),
+            product_id=item["product_id"], quantity=quantity, unit_price=dec(item.get("price")) + discount,
+            unit_discount=discount, tax_amount=tax_total, tax_rate=rate, tax_id=item.get("tax_id"),
         ))
     subtotal = dec(data.get("total_price"))
     tax_total = dec(data.get("total_tax"))

@@ -47,6 +47,8 @@ CENT = Decimal("0.01")
 # Re-read this much before the last crawl's start: covers clock skew between us and the server.
 OVERLAP = timedelta(seconds=60)
 DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
+# A gap between the POS subtotal and the sum of rounded lines up to this per line is rounding.
+ROUNDING_PER_LINE = Decimal("0.005")
 
 
 def money(value: Decimal) -> float:
@@ -104,6 +106,10 @@ class UnleashedConnector(Connector):
             raise AuthError("Unleashed refused the API id and key (HTTP 403)",
                             fix="check them in Unleashed (Integration → API Access) and run "
                                 f"`tillbridge connect unleashed -c {self.context.connection}` again")
+        if response.status_code == 400:
+            action = f" {what}" if what else ""
+            raise RemoteError(f"Unleashed refused the request{action} (HTTP 400: {_validation_detail(response)})",
+                              status=400)
         return check_response(response, "Unleashed", what=what)
 
     def _get(self, path: str, **params: Any) -> Any:
@@ -282,16 +288,22 @@ class UnleashedConnector(Connector):
             "Guid": o.target_id, "ProductCode": p.code, "ProductDescription": p.description,
             "DefaultSellPrice": money(p.sell_price) if p.sell_price is not None else None,
             "DefaultPurchasePrice": money(p.cost_price) if p.cost_price is not None else None,
-            "Notes": p.notes, "Barcode": p.barcode, "Obsolete": p.obsolete, "IsSellable": True,
+            # "" clears notes removed at the source (an absent field would keep the old text).
+            "Notes": p.notes or "", "Barcode": p.barcode, "Obsolete": p.obsolete, "IsSellable": True,
         }
-        if o.exists and o.update_fields is not None:
-            # Unleashed wants whole objects on update (notes §5): start from what it holds and
-            # overwrite only the fields this side is master of.
-            current = self._get(f"/Products/{o.target_id}")
-            keep = {"sell_price": "DefaultSellPrice", "notes": "Notes", "description": "ProductDescription"}
-            for field_name, wire in keep.items():
-                if field_name not in o.update_fields:
-                    body[wire] = current.get(wire)
+        current = self._current_product(o.target_id) if o.exists else None
+        if current is not None:
+            if _same_code(current.get("ProductCode"), p.code):
+                # A code exported to Lightspeed comes back without its spaces (notes §8): the
+                # records are bound by id, so keep Unleashed's spelling rather than rename it.
+                body["ProductCode"] = current["ProductCode"]
+            if o.update_fields is not None:
+                # Unleashed wants whole objects on update (notes §5): keep what it holds for
+                # the fields the other system is master of ("Update products").
+                keep = {"sell_price": "DefaultSellPrice", "notes": "Notes", "description": "ProductDescription"}
+                for field_name, wire in keep.items():
+                    if field_name not in o.update_fields:
+                        body[wire] = current.get(wire)
         body = {k: v for k, v in body.items() if v is not None}
         try:
             response = self._post(f"/Products/{o.target_id}", body, "saving a product")
@@ -305,6 +317,15 @@ class UnleashedConnector(Connector):
             return PushResult(o.source_id, "updated", target_id=twin)
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
                           target_id=o.target_id)
+
+    def _current_product(self, guid: str) -> dict[str, Any] | None:
+        try:
+            found = self._get(f"/Products/{guid}")
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None  # deleted in Unleashed meanwhile: the POST below creates it again
+            raise
+        return found if isinstance(found, dict) else None
 
     def _existing(self, resource: str, param: str, field_name: str, code: str) -> str | None:
         # Code filters are prefix matches (notes §3): check equality ourselves.
@@ -338,21 +359,38 @@ class UnleashedConnector(Connector):
             return self._taxes
 
     def tax_code(self, rate: Decimal, pos_tax_id: str | None) -> str:
-        explicit = (self.context.settings.get("tax_map") or {}).get(pos_tax_id or "")
+        """The Unleashed revenue tax code for a POS tax: by rate, unless ``tax_map`` names one.
+
+        ``tax_map`` keys may be the POS tax id or the rate (``"15%"`` or ``"0.15"``): where two
+        Unleashed codes share a rate (notes §4.9: codes are not unique by rate), the retailer says
+        which one to use.
+        """
+        explicit = tax_map_lookup(self.context.settings.get("tax_map") or {}, rate, pos_tax_id)
         if explicit:
-            return str(explicit)
+            return explicit
         revenue = [t for t in self._taxes_list() if t.get("CanApplyToRevenue", True) and not t.get("Obsolete")]
         matches = sorted({t["TaxCode"] for t in revenue
                           if convert.dec(t.get("TaxRate")).quantize(Decimal("0.0001")) == rate.quantize(Decimal("0.0001"))})
         if len(matches) == 1:
             return matches[0]
-        rate_text = f"{(rate * 100).normalize()}%"
+        key = percent(rate)
         if not matches:
-            raise RecordRejected(f"no Unleashed tax code has the rate {rate_text}",
+            raise RecordRejected(f"no Unleashed tax code has the rate {key}",
                                  fix="add the tax rate in Unleashed, or map it: "
-                                     f"`tillbridge settings set tax_map '{{\"{pos_tax_id}\": \"CODE\"}}'`")
-        raise RecordRejected(f"several Unleashed tax codes have the rate {rate_text}: {', '.join(matches)}",
-                             fix=f"say which: `tillbridge settings set tax_map '{{\"{pos_tax_id}\": \"{matches[0]}\"}}'`")
+                                     f"`tillbridge settings set tax_map '{{\"{key}\": \"CODE\"}}'`, "
+                                     "then `tillbridge reimport --entity sale`")
+        raise RecordRejected(f"several Unleashed tax codes have the rate {key}: {', '.join(matches)}",
+                             fix=f"say which: `tillbridge settings set tax_map '{{\"{key}\": \"{matches[0]}\"}}'`, "
+                                 "then `tillbridge reimport --entity sale`")
+
+    def revenue_tax_codes(self) -> set[str]:
+        return {str(t["TaxCode"]) for t in self._taxes_list()
+                if t.get("CanApplyToRevenue", True) and not t.get("Obsolete")}
+
+    def sales_groups(self) -> list[str]:
+        """Names of the sales groups orders may carry (``GET /SalesOrderGroups``, notes §4.8)."""
+        items = self._get("/SalesOrderGroups", pageSize=self.max_page_size).get("Items") or []
+        return [str(i["GroupName"]) for i in items if i.get("GroupName") and not i.get("Obsolete")]
 
     def _ensure_default_customer(self) -> str:
         with self._lock:
@@ -383,36 +421,43 @@ class UnleashedConnector(Connector):
         return guid
 
     def sales_order_body(self, o: Outgoing) -> dict[str, Any]:
-        """The order for one POS sale; totals add up to the cent and equal the sale's."""
+        """The order for one POS sale: lines at list price, one discount line, exact totals.
+
+        Lines carry the list price (before the POS's line discounts); line discounts, a
+        sale-level discount and the POS's own rounding go to one line of the discount product
+        (notes §8: "a special discount product ... used for sale-level discount lines"). The
+        order's Total is the sale's total to the cent; SubTotal = Σ LineTotal and TaxTotal =
+        Σ LineTax exactly, as Unleashed checks (notes §4.6).
+        """
         sale = o.entity
         assert isinstance(sale, Sale)
         lines: list[dict[str, Any]] = []
-        gross_tax = Decimal(0)
-        discount = Decimal(0)
+        exact: list[Decimal] = []  # each line's unrounded total, to place rounding cents well
         for number, line in enumerate(sale.lines, start=1):
             code = self.tax_code(line.tax_rate, line.tax_id)
-            gross = cents(line.quantity * line.unit_price)
-            tax = cents(gross * line.tax_rate)
-            gross_tax += tax
-            discount += cents(line.quantity * line.unit_discount)
+            value = line.quantity * line.unit_price
+            total = cents(value)
+            exact.append(value)
             lines.append({"LineNumber": number, "Product": {"Guid": line.product_id},
-                          "OrderQuantity": money(line.quantity), "UnitPrice": money(line.unit_price),
-                          "DiscountRate": 0, "LineTotal": gross, "LineTax": tax, "LineTaxCode": code,
-                          "TaxRate": money(line.tax_rate)})
-        subtotal = sum((ln["LineTotal"] for ln in lines), Decimal(0))
-        difference = cents(sale.subtotal) - subtotal  # discounts, and any rounding the POS did
-        if discount or difference:
-            discount_tax = cents(sale.tax_total) - gross_tax
+                          "OrderQuantity": line.quantity, "UnitPrice": line.unit_price, "DiscountRate": 0,
+                          "LineTotal": total, "LineTax": cents(total * line.tax_rate), "LineTaxCode": code,
+                          "TaxRate": line.tax_rate})
+        target_sub = cents(sale.subtotal)
+        target_tax = cents(sale.subtotal + sale.tax_total) - target_sub
+        sub_gap = target_sub - sum((ln["LineTotal"] for ln in lines), Decimal(0))
+        tax_gap = target_tax - sum((ln["LineTax"] for ln in lines), Decimal(0))
+        rounding_only = abs(sub_gap) <= ROUNDING_PER_LINE * len(lines)
+        if lines and rounding_only and not any(line.unit_discount for line in sale.lines):
+            _spread_rounding(lines, exact, sub_gap)
+            if tax_gap:
+                max(lines, key=lambda ln: ln["LineTotal"])["LineTax"] += tax_gap
+        elif sub_gap or tax_gap:
+            code = lines[0]["LineTaxCode"] if lines else self.tax_code(Decimal(0), None)
             lines.append({"LineNumber": len(lines) + 1, "Product": {"Guid": self._ensure_discount_product()},
-                          "OrderQuantity": 1, "UnitPrice": money(difference), "DiscountRate": 0,
-                          "LineTotal": difference, "LineTax": discount_tax,
-                          "LineTaxCode": lines[0]["LineTaxCode"] if lines else None, "Comments": "Discount"})
-        elif lines:
-            lines[-1]["LineTax"] += cents(sale.tax_total) - gross_tax  # the POS's rounding, to the cent
+                          "OrderQuantity": 1, "UnitPrice": sub_gap, "DiscountRate": 0, "LineTotal": sub_gap,
+                          "LineTax": tax_gap, "LineTaxCode": code, "Comments": "Discount"})
         sub = sum((ln["LineTotal"] for ln in lines), Decimal(0))
         tax_total = sum((ln["LineTax"] for ln in lines), Decimal(0))
-        for ln in lines:
-            ln["LineTotal"], ln["LineTax"] = money(ln["LineTotal"]), money(ln["LineTax"])
         customer = ({"Guid": sale.customer_id} if sale.customer_id else {"Guid": self._ensure_default_customer()})
         first_code = next((ln["LineTaxCode"] for ln in lines if ln.get("LineTaxCode")), None)
         body: dict[str, Any] = {
@@ -422,7 +467,7 @@ class UnleashedConnector(Connector):
             "Customer": customer, "Warehouse": {"Guid": sale.location_id},
             "CustomerRef": sale.number, "Comments": f"Lightspeed sale {sale.number}",
             "SourceId": f"lightspeed:{o.source_id}",
-            "SubTotal": money(sub), "TaxTotal": money(tax_total), "Total": money(sub + tax_total),
+            "SubTotal": sub, "TaxTotal": tax_total, "Total": sub + tax_total,
             "SalesOrderLines": lines, "ExchangeRate": 1,
         }
         if first_code:
@@ -433,10 +478,24 @@ class UnleashedConnector(Connector):
         return body
 
     def _push_sale(self, o: Outgoing) -> PushResult:
+        if o.exists:
+            # Bound already: the order exists. A sale is imported once; a later change of the
+            # POS sale (a note, a payment) does not re-create or rewrite the order.
+            return PushResult(o.source_id, "unchanged", target_id=o.target_id)
         body = self.sales_order_body(o)
-        response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
-        order = response.json() if response.content else {}
-        status = "created" if response.status_code == 201 else "updated"
+        try:
+            response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
+            order = response.json() if response.content else {}
+            status = "created"
+        except RemoteError as exc:
+            # A POST whose answer was lost, then retried: the order exists under our Guid
+            # (notes §4.6 [?]: a second POST may answer 400). Never a second order.
+            if exc.status != 400:
+                raise
+            order = self._existing_order(o.target_id)
+            if order is None:
+                raise
+            status = "created"
         if order.get("OrderStatus") == "Completed":
             return PushResult(o.source_id, status, target_id=o.target_id)
         try:
@@ -451,6 +510,73 @@ class UnleashedConnector(Connector):
                                    f"({_reason(exc)}); stock is allocated, complete it in Unleashed "
                                    "once stock arrives")
         return PushResult(o.source_id, status, target_id=o.target_id)
+
+    def _existing_order(self, guid: str) -> dict[str, Any] | None:
+        try:
+            found = self._get(f"/SalesOrders/{guid}")
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, dict) and found.get("Guid") else None
+
+
+def percent(rate: Decimal) -> str:
+    """A rate as the retailer writes it: 0.15 → ``15%``."""
+    return f"{format((rate * 100).normalize(), 'f')}%"
+
+
+def tax_map_lookup(mapping: dict[str, str], rate: Decimal, pos_tax_id: str | None) -> str | None:
+    """``tax_map`` by POS tax id, by percentage (``"15%"``) or by fraction (``"0.15"``)."""
+    wanted = {pos_tax_id or "", percent(rate), format(rate.normalize(), "f")}
+    for key, code in mapping.items():
+        text = key.strip()
+        if text in wanted:
+            return str(code)
+        try:
+            if text.endswith("%") and Decimal(text[:-1]) / 100 == rate:
+                return str(code)
+            if not text.endswith("%") and Decimal(text) == rate:
+                return str(code)
+        except ArithmeticError:
+            continue
+    return None
+
+
+def _spread_rounding(lines: list[dict[str, Any]], exact: list[Decimal], gap: Decimal) -> None:
+    """Move the POS's rounding (a few cents) onto the lines whose own rounding went the other way,
+    one cent each, so every LineTotal stays within a cent of quantity × price."""
+    step = CENT if gap > 0 else -CENT
+    residue = [(exact[i] - lines[i]["LineTotal"], i) for i in range(len(lines))]
+    order = sorted(residue, reverse=gap > 0)
+    for _, i in order:
+        if not gap:
+            return
+        lines[i]["LineTotal"] += step
+        gap -= step
+    if gap:
+        lines[-1]["LineTotal"] += gap
+
+
+def _same_code(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and a != b and "".join(a.split()) == "".join(b.split())
+
+
+def _validation_detail(response: httpx.Response) -> str:
+    """A 400 body in a sentence: ``Description`` then each item's message (the body is opaque per
+    notes §5; the emulator's ``{"Description", "Items": [{"Field", "Message"}]}`` reads well)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:500] or "no detail"
+    if not isinstance(body, dict):
+        return str(body)[:500]
+    parts = [str(body.get("Description") or "").strip()]
+    for item in body.get("Items") or []:
+        if isinstance(item, dict) and item.get("Message"):
+            parts.append(str(item["Message"]).strip())
+    text = " ".join(dict.fromkeys(p for p in parts if p))
+    return text[:1000] or " ".join(response.text.split())[:500]
 
 
 def _reason(exc: RemoteError) -> str:
