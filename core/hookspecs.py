@@ -102,6 +102,9 @@ def push_entities(connector: Connector, entity_type: str, records: Sequence[Outg
     Stops at the first non-``None`` result. The core default (``trylast``) calls
     ``connector.push``. Implementations must be idempotent.
 
+    :param connector: the connector instance of the target system.
+    :param entity_type: canonical type name of the records.
+    :param records: the batch, references already rewritten to the target's ids.
     :return: a list of :class:`~tillbridge.connector.PushResult`, or ``None`` to pass.
     """
 
@@ -115,6 +118,8 @@ def map_location(connection: str, location_id: str, from_system: str, to_system:
 
     :param connection: connection name.
     :param location_id: an outlet or warehouse id in ``from_system``.
+    :param from_system: system name the id belongs to (``"lightspeed"``).
+    :param to_system: system name whose id is wanted (``"unleashed"``).
     :return: the other system's location id, or ``None`` when unmapped (the record is held).
     """
 
@@ -129,7 +134,8 @@ def compute_available(
     ``on_hand − allocated``. An inventory plugin that knows bills of materials adds what could
     be auto-assembled when ``include_assembled`` is true.
 
-    :param levels: stock levels of one location, as fetched.
+    :param connector: the connector instance of the system the levels came from.
+    :param levels: stock levels, as fetched.
     :param include_assembled: the "include quantities for auto-assembled products" switch.
     :return: new levels with ``available`` set, or ``None`` to pass.
     """
@@ -142,6 +148,9 @@ def on_sync_event(event: SyncEvent) -> None:
 
     Fans out to every plugin. Must be quick and must not raise (an exception is logged and
     ignored so that an observer can never stop a sync).
+
+    :param event: what happened (:class:`~tillbridge.events.SyncEvent`: kind, connection, flow,
+        system, record key, details).
     """
 
 

@@ -204,7 +204,10 @@ class RetryingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not request.extensions.get("tillbridge_retry", True):
-            return self._send_once(request)
+            try:
+                return self._send_once(request)
+            except _RetryableResponse as exc:  # no retry asked: the caller decides what to do
+                return exc.response
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,

@@ -131,9 +131,10 @@ class Plugins:
         return impl.plugin_name
 
     def _call_each(self, hook_name: str, **kwargs: Any) -> None:
-        """Fan out to every implementation; one that raises is recorded and skipped."""
+        """Fan out to every implementation, in registration order (so a built-in registered first
+        keeps its names); one that raises is recorded and skipped."""
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             try:
                 impl.function(**{a: kwargs[a] for a in impl.argnames})
             except Exception as exc:

@@ -1,0 +1,91 @@
+"""The HTTP plumbing: retries, Retry-After in both forms, no blind retry of unsafe creates, pacing."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+import pytest
+
+from tillbridge import AuthError, RateLimited, RemoteError, TransientError, check_response
+from tillbridge.http import RateLimitHeaders, build_client, parse_retry_after, redact_url
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    assert parse_retry_after("7") == 7.0
+    now = time.time()
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert 28 <= parse_retry_after(date, now=now) <= 31  # type: ignore[operator]
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 0.0  # in the past
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def flaky(statuses: list[int], headers: dict[str, str] | None = None) -> tuple[httpx.MockTransport, list[int]]:
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = statuses[min(len(seen), len(statuses) - 1)]
+        seen.append(status)
+        return httpx.Response(status, json={"n": len(seen)}, headers=headers or {})
+
+    return httpx.MockTransport(handler), seen
+
+
+def test_retries_5xx_and_429_honouring_retry_after() -> None:
+    waits: list[float] = []
+    transport, seen = flaky([503, 429, 200], headers={"Retry-After": "2"})
+    client = build_client("http://x", transport=transport, sleep=waits.append, backoff=0.01)
+    assert client.get("/a").status_code == 200
+    assert seen == [503, 429, 200]
+    assert waits == [2.0, 2.0]  # the server's word wins over our backoff
+
+
+def test_unsafe_create_is_not_retried() -> None:
+    transport, seen = flaky([503, 200])
+    client = build_client("http://x", transport=transport, sleep=lambda s: None)
+    response = client.post("/create", extensions={"tillbridge_retry": False})
+    assert response.status_code == 503 and seen == [503]
+
+
+def test_gives_up_after_the_attempts_and_returns_the_last_answer() -> None:
+    transport, seen = flaky([500])
+    client = build_client("http://x", transport=transport, sleep=lambda s: None, attempts=3)
+    assert client.get("/a").status_code == 500
+    assert len(seen) == 3
+
+
+def test_pacing_waits_for_the_window_when_the_budget_is_spent() -> None:
+    waits: list[float] = []
+    reset = time.time() + 5
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+
+    client = build_client("http://x", transport=httpx.MockTransport(handler), sleep=waits.append,
+                          rate_limit_headers=RateLimitHeaders(remaining="X-RateLimit-Remaining",
+                                                              reset="X-RateLimit-Reset", reserve=0))
+    client.get("/a")
+    client.get("/b")
+    assert len(waits) == 1 and 3 < waits[0] <= 5
+
+
+def test_errors_map_to_the_error_tree() -> None:
+    def answer(status: int, **kw: object) -> httpx.Response:
+        return httpx.Response(status, request=httpx.Request("GET", "http://x"), **kw)  # type: ignore[arg-type]
+
+    with pytest.raises(AuthError):
+        check_response(answer(401, json={"error": "Access token is not valid"}), "Lightspeed")
+    with pytest.raises(RateLimited) as limited:
+        check_response(answer(429, headers={"Retry-After": "9"}), "Lightspeed")
+    assert limited.value.retry_after == 9
+    with pytest.raises(TransientError):
+        check_response(answer(503), "Unleashed")
+    with pytest.raises(RemoteError) as refused:
+        check_response(answer(400, text="bad code"), "Unleashed")
+    assert refused.value.status == 400 and "bad code" in refused.value.message
+
+
+def test_secrets_are_redacted_from_logged_urls() -> None:
+    url = "https://x/api?access_token=abc123&page=2&api_key=zzz"
+    assert "abc123" not in redact_url(url) and "zzz" not in redact_url(url) and "page=2" in redact_url(url)
