@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
@@ -97,9 +98,17 @@ def sandbox_serve(state: CliState, host: str, port: int, seed: int, as_json: boo
             emulator = cls(seed=seed)
             server = BackgroundServer(emulator, host=host, port=port + i if port else 0).start()
             servers.append(server)
-            info[name] = {"base_url": server.url, **emulator.credentials(server.url)}
+            values: dict[str, object] = {"base_url": server.url, **emulator.credentials(server.url)}
+            issue = getattr(emulator, "issue_token", None)
+            if callable(issue) and "access_token" not in values:
+                # A ready access token, so a client can skip the OAuth dance.
+                token = issue()
+                values.update({k: v for k, v in token.items() if k in {"access_token", "refresh_token",
+                                                                       "tenant_id", "realm_id"}})
+            info[name] = values
         if as_json:
-            click.echo(json.dumps(info, default=str))
+            click.echo(json.dumps(info, default=str), nl=True)
+            sys.stdout.flush()
         else:
             for name, values in info.items():
                 console.print(f"[bold]{name}[/]")
