@@ -36,6 +36,7 @@ class DemoReport:
     phases: list[tuple[str, list[RunResult]]] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     api_routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    flow_descriptions: dict[str, str] = field(default_factory=dict)
     outlets: int = 0
     warehouses: int = 0
     mapped: int = 0
@@ -103,6 +104,7 @@ def run_demo(
             services.save_credentials(app, DEMO_CONNECTION, cls.system, creds)
 
         report = DemoReport(app.database_url, {r: c.system for r, c in chosen.items()}, urls)
+        report.flow_descriptions = {name: flow.description for name, flow in app.flows().items()}
         counts = services.reload_locations(app, DEMO_CONNECTION)
         report.outlets, report.warehouses = counts.outlets, counts.warehouses
         rt = app.runtime(DEMO_CONNECTION)

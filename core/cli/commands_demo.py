@@ -13,6 +13,8 @@ from rich.table import Table
 from ..app import App
 from ..demo import DEMO_CONNECTION, run_demo
 from ..emulation import BackgroundServer
+from ..plugins import Plugins
+from ..runner import RunResult
 from .base import CliState, TillbridgeGroup, console, pass_state
 
 
@@ -47,16 +49,18 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
                           on_phase=lambda text: console.print(f"• {text}"), keep_running=keep_running)
 
     console.print(f"\nDatabase: {report.database_url}")
-    console.print(f"Emulators: " + ", ".join(f"{k} at {v}" for k, v in report.emulator_urls.items()))
+    console.print("Emulators: " + ", ".join(f"{k} at {v}" for k, v in report.emulator_urls.items()))
     console.print(f"Outlets: {report.outlets}, warehouses: {report.warehouses}, mapped one-to-one: {report.mapped}")
+    table = Table(title="What each flow did", show_lines=False)
+    for col in ("step", "flow", "status", "result"):
+        table.add_column(col, overflow="fold")
     for phase, results in report.phases:
-        table = Table(title=f"{phase}")
-        for col in ("flow", "status", "fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):
-            table.add_column(col)
         for r in results:
-            table.add_row(r.flow, r.status, *(str(getattr(r, c)) for c in
-                          ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed")))
-        console.print(table)
+            colour = {"ok": "green", "deferred": "yellow"}.get(r.status, "red")
+            about = report.flow_descriptions.get(r.flow, "")
+            table.add_row(phase, r.flow, f"[{colour}]{r.status}[/]",
+                          describe(r) + (f"\n[dim]{about}[/]" if about else ""))
+    console.print(table)
     console.print("API calls received by each emulator: "
                   + ", ".join(f"{k} {v}" for k, v in report.api_calls.items()))
     console.print(f"Check: {report.products_matching} of {report.products_source} POS products are in the "
@@ -74,6 +78,18 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
     console.print("[green]Demo finished.[/]")
 
 
+def describe(result: RunResult) -> str:
+    """One line a person can read: what a flow run did."""
+    parts = [f"read {result.fetched}"]
+    for name in ("created", "updated", "unchanged", "skipped", "held", "failed"):
+        value = getattr(result, name)
+        if value:
+            parts.append(f"{value} {name}")
+    if result.fetched == 0 and not result.written:
+        return "nothing new to read"
+    return ", ".join(parts)
+
+
 @click.group(cls=TillbridgeGroup)
 def sandbox() -> None:
     """Emulators of the remote APIs, for trying clients without a live account."""
@@ -88,8 +104,6 @@ def sandbox() -> None:
 @pass_state
 def sandbox_serve(state: CliState, host: str, port: int, seed: int, as_json: bool, for_seconds: float | None) -> None:
     """Run every installed emulator and print its base URL and demo credentials."""
-    from ..plugins import Plugins
-
     registry = Plugins().registries.emulators
     servers = []
     info: dict[str, dict[str, object]] = {}
