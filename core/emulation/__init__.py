@@ -1,5 +1,6 @@
 """Helpers for writing emulators of remote APIs (public: plugin authors use them too)."""
 
+from .activity import StoreActivity
 from .base import CountingMiddleware, Emulator, RequestStats, route_key
 from .clock import ScaledClock
 from .faults import ConnectionDropped, FaultConfig, FaultMiddleware, drop_connection
@@ -16,6 +17,7 @@ __all__ = [
     "FixedWindowCounter",
     "RequestStats",
     "ScaledClock",
+    "StoreActivity",
     "WindowState",
     "drop_connection",
     "route_key",

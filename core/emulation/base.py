@@ -140,6 +140,14 @@ class Emulator:
         """Ready-to-use demo credentials for a client pointed at ``base_url``."""
         return {"base_url": base_url}
 
+    def simulate(self, rng: random.Random) -> str | None:
+        """One step of everyday activity on this system (a till sale, stock received...).
+
+        Driven by :class:`~tillbridge.emulation.activity.StoreActivity`; returns what happened,
+        or ``None`` when this emulator has no activity to simulate.
+        """
+        return None
+
     async def rate_limited(self, send: Send) -> None:
         """The vendor's own 429 answer, used for injected bursts. Subclasses override."""
         body = b'{"error": "Too Many Requests"}'

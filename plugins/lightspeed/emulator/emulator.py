@@ -157,6 +157,12 @@ class LightspeedEmulator(Emulator):
         """Block until every queued delivery (and retry) is done; False on timeout."""
         return self.dispatcher.wait_idle(timeout)
 
+    def simulate(self, rng: Any) -> str | None:
+        """One step of everyday activity (see the ``activity`` module)."""
+        from .activity import simulate_step
+
+        return simulate_step(self, rng)
+
     def close(self) -> None:
         """Stop the webhook threads (deliveries still queued are dropped)."""
         self.dispatcher.close()

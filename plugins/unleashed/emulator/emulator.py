@@ -291,6 +291,12 @@ class UnleashedEmulator(Emulator):
     def webhook_deliveries(self) -> list[dict[str, Any]]:
         return [d.as_dict() for d in list(self.webhooks.deliveries)]
 
+    def simulate(self, rng: Any) -> str | None:
+        """One step of everyday activity (see the ``activity`` module)."""
+        from .activity import simulate_step
+
+        return simulate_step(self, rng)
+
     def close(self) -> None:
         self.webhooks.close()
 
