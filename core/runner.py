@@ -51,6 +51,8 @@ class RunResult:
     skipped: int = 0
     held: int = 0
     failed: int = 0
+    #: written, with a warning in the log (an order left parked for lack of stock, a code changed)
+    warned: int = 0
     pages: int = 0
     error: str | None = None
     retry_after: float | None = None
@@ -311,6 +313,7 @@ class FlowRunner:
                         echo_updates[plan.echo_ids[res.source_id]] = plan.fingerprints[res.source_id]
                     succeeded.append(res.source_id)
                     if res.note:
+                        result.warned += 1
                         self.store.log(s, conn_id, "warning", res.note, flow=flow.name,
                                        entity_type=flow.entity_type, direction=direction, record_key=record.key,
                                        source_id=record.id, category="note")

@@ -5,14 +5,17 @@ No logic lives in the CLI or the console beyond parsing input and showing result
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable, Mapping, Sequence
+
+import httpx
+from sqlalchemy import delete, or_
 
 from .app import App, ConnectionRuntime
 from .connector import ConnectorContext
-from .entities import Location
-from .errors import ConfigError, TillbridgeError
+from .entities import Location, SalesGroup, Tax
+from .errors import ConfigError, SettingError, TillbridgeError
 from .flows import Flow
 from .http import build_client
 from .runner import FlowRunner, ProgressCallback, RunResult
@@ -26,7 +29,7 @@ def parse_date(text: str) -> datetime:
     """``YYYY-MM-DD`` (midnight UTC) or an ISO timestamp; a clear error otherwise."""
     raw = text.strip()
     try:
-        if len(raw) == 10:
+        if len(raw) == 10 and raw[4:5] == "-":
             return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=timezone.utc)
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -89,6 +92,103 @@ def check_credentials(app: App, name: str, system: str, base_url: str, values: d
         http.close()
     values.update(scratch)  # keep refreshed tokens
     return description
+
+
+# --- settings ------------------------------------------------------------------------------------
+@dataclass
+class SettingsChange:
+    """What ``set_settings`` saved, and what it could not check (the remote was unreachable)."""
+
+    values: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+#: Settings whose value must exist in the inventory system, checked when it can be reached.
+REMOTE_CHECKED = ("sales_group", "tax_map")
+
+
+def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
+    """Validate and save settings of a connection (the CLI and the console both come here).
+
+    On top of the typed checks of the setting specs: a ``sales_group`` must be a group the
+    inventory system has, and ``tax_map`` values must be its tax codes (orders naming anything
+    else are refused, notes §4.8/§4.9 of unleashed.md). When the inventory system cannot be
+    reached the value is saved and the change says it was not checked.
+    """
+    conn = app.store.connection(name)
+    registry = app.registries.settings
+    parsed = {key: registry.spec(key).parse(value) for key, value in raw.items()}
+    change = SettingsChange(values={})
+    wanted = {key: value for key, value in parsed.items() if key in REMOTE_CHECKED and value}
+    if wanted:
+        normalised = _check_against_inventory(app, name, wanted, change.notes)
+        raw = {**raw, **normalised}
+    change.values = app.set_settings(conn, dict(raw))
+    return change
+
+
+def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    rt = app.runtime(name)
+    if not rt.has_role("inventory"):
+        notes.append("not checked against the inventory system: the connection has none yet")
+        return {}
+    connector = rt.connector("inventory")
+    out: dict[str, Any] = {}
+    try:
+        if "sales_group" in wanted:
+            groups = [g for g in _read_all(app, connector, "sales_group") if isinstance(g, SalesGroup)]
+            names = {g.name.lower(): g.name for g in groups if not g.obsolete}
+            given = str(wanted["sales_group"])
+            if given.lower() not in names:
+                known = ", ".join(sorted(names.values())) or "none"
+                raise SettingError(f"{connector.system} has no sales group {given!r}",
+                                   fix=f"use one of: {known} (or add it in {connector.system} first)")
+            out["sales_group"] = names[given.lower()]
+        if "tax_map" in wanted:
+            codes = {t.code for t in _read_all(app, connector, "tax") if isinstance(t, Tax)}
+            unknown = sorted({str(v) for v in wanted["tax_map"].values()} - codes)
+            if unknown:
+                raise SettingError(f"{connector.system} has no tax code {', '.join(map(repr, unknown))}",
+                                   fix=f"use one of: {', '.join(sorted(codes)) or 'none'}")
+    except SettingError:
+        raise
+    except (TillbridgeError, httpx.HTTPError) as exc:
+        reason = exc.message if isinstance(exc, TillbridgeError) else type(exc).__name__
+        notes.append(f"saved without checking it against {connector.system}: {reason}")
+        return {}
+    return out
+
+
+def _read_all(app: App, connector: Any, entity_type: str) -> list[Any]:
+    records: list[Any] = []
+    cursor = None
+    while True:
+        page = app.plugins.fetch_entities(connector, entity_type, cursor, None)
+        records.extend(page.records)
+        cursor = page.cursor
+        if not page.more:
+            return records
+
+
+# --- the connection log ---------------------------------------------------------------------------
+def prune_log(app: App, name: str, *, days: int | None = None) -> int:
+    """Delete log lines older than ``log_retention_days`` (or ``days``); returns how many.
+
+    Open failures and held records are kept whatever their age: they are what ``reimport``
+    retries, and dropping them would silently lose a sale that waits for a mapping.
+    """
+    rt = app.runtime(name)
+    keep_days = int(days if days is not None else rt.settings.get("log_retention_days") or 90)
+    if keep_days < 1:
+        raise SettingError(f"a log must keep at least one day, not {keep_days}")
+    cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)
+    still_open = LogEntry.resolved_at.is_(None) & LogEntry.category.in_(("failed", "held"))  # type: ignore[union-attr,attr-defined]
+    with app.store.session() as s:
+        result = s.exec(delete(LogEntry).where(  # type: ignore[call-overload]
+            LogEntry.connection_id == rt.id, LogEntry.created_at < cutoff,
+            or_(~still_open, LogEntry.category.is_(None))))  # type: ignore[union-attr]
+        s.commit()
+        return int(result.rowcount or 0)
 
 
 # --- locations -----------------------------------------------------------------------------------
@@ -167,7 +267,41 @@ def sync_once(app: App, name: str, *, only: Sequence[str] | None = None,
             continue
         if runner.enabled(flow):
             results.append(runner.run(flow))
+    prune_log(app, name)  # retention (log_retention_days) is kept by every sync
     return results
+
+
+NOUNS = {"sale": "orders", "stock": "stock levels", "product": "products", "customer": "customers",
+         "invoice": "invoices"}
+
+
+def describe(app: App, name: str, result: RunResult) -> str:
+    """One plain sentence saying what a flow run did, for summaries (CLI, demo, console)."""
+    flow = app.flows().get(result.flow)
+    rt = app.runtime(name)
+    source = (rt.system_of(flow.source_role) if flow else None) or "the source"
+    target = (rt.system_of(flow.target_role) if flow else None) or "the target"
+    noun = NOUNS.get(flow.entity_type if flow else "", "records")
+    read = {"sale": "sales", "stock": "stock levels"}.get(flow.entity_type if flow else "", noun)
+    parts = [f"read {result.fetched} {read} from {source}"]
+    if result.created:
+        parts.append(f"created {result.created} {noun} in {target}")
+    if result.updated:
+        parts.append(f"{'set' if noun == 'stock levels' else 'updated'} {result.updated} {noun} in {target}")
+    if result.unchanged:
+        parts.append(f"{result.unchanged} already up to date")
+    if result.skipped:
+        parts.append(f"{result.skipped} skipped")
+    if result.warned:
+        parts.append(f"{result.warned} written with a warning")
+    if result.held:
+        parts.append(f"{result.held} held until the cause is fixed")
+    if result.failed:
+        parts.append(f"{result.failed} refused")
+    text = f"{result.flow}: " + ", ".join(parts)
+    if result.status != "ok":
+        text += f" — {result.status}: {result.error}"
+    return text
 
 
 def flow_for_import(app: App, entity: str) -> Flow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..crypto import redact
@@ -102,7 +103,7 @@ def settings_show(state: CliState, connection_name: str | None) -> None:
     for col in ("setting", "value", "help"):
         table.add_column(col)
     for spec in state.app.registries.settings:
-        table.add_row(spec.name, spec.render(values.get(spec.name)), spec.help)
+        table.add_row(spec.name, escape(spec.render(values.get(spec.name))), escape(spec.help))
     console.print(table)
 
 
@@ -116,7 +117,9 @@ def settings_set(state: CliState, pairs: tuple[str, ...], connection_name: str |
         raise click.UsageError("give NAME VALUE pairs, e.g. `tillbridge settings set export_stock on`")
     conn = state.connection(connection_name)
     raw = dict(zip(pairs[::2], pairs[1::2]))
-    values = state.app.set_settings(conn, raw)
+    change = services.set_settings(state.app, conn.name, raw)
     registry = state.app.registries.settings
     for name in raw:
-        console.print(f"{name} = {registry.spec(name).render(values[name])}")
+        console.print(f"{name} = {registry.spec(name).render(change.values[name])}", markup=False)
+    for note in change.notes:
+        console.print(f"[yellow]note:[/] {note}")

@@ -250,8 +250,10 @@ class LightspeedConnector(Connector):
             common["description"] = product.notes or ""
         if o.exists:
             body = {k: v for k, v in (("common", common), ("details", details)) if v}
-            if body:
-                self._request("PUT", f"/api/2.1/products/{o.target_id}", json=body, what="updating a product")
+            if not body:
+                # Only fields Lightspeed is master of changed ("Update products"): nothing to send.
+                return PushResult(o.source_id, "unchanged", target_id=o.target_id)
+            self._request("PUT", f"/api/2.1/products/{o.target_id}", json=body, what="updating a product")
             return PushResult(o.source_id, "updated", target_id=o.target_id)
         if WHITESPACE.search(product.code) and not self.context.settings.get("export_codes_with_spaces"):
             raise RecordRejected(
