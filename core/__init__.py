@@ -1,13 +1,27 @@
 """tillbridge: a plugin-based integration framework for retail systems.
 
-Everything a plugin author needs is importable from here; modules whose names start with an
-underscore, and everything not listed in ``__all__``, are private.
+Everything a plugin author needs is importable from here, plus two public modules:
+``tillbridge.emulation`` (helpers to write an emulator of a remote API) and
+``tillbridge.testing`` (the pytest plugin, the connector conformance suite, test harnesses).
+Everything else — other modules, and names not listed in an ``__all__`` of these three — is
+private and may change without notice. ``docs/plugins.md`` is the reference.
 """
 
 from __future__ import annotations
 
 from .connector import ID_NAMESPACE, ROLES, Connector, ConnectorContext, CredentialField, Outgoing, Page, PushResult
 from .cursors import JsonCursor, version_cursor
+from .daemon.handlers import (
+    Subscription,
+    WebhookEvent,
+    WebhookHandler,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookUnverifiable,
+    body_digest,
+    hmac_sha256,
+    signature_matches,
+)
 from .entities import (
     ENTITY_TYPES,
     BomLine,
@@ -81,17 +95,26 @@ __all__ = [
     "SettingSpec",
     "StockLevel",
     "SubRecord",
+    "Subscription",
     "SyncEvent",
     "Tax",
     "TillbridgeError",
     "TransientError",
     "UnknownConnection",
     "Unsupported",
+    "WebhookEvent",
+    "WebhookHandler",
+    "WebhookRejected",
+    "WebhookRequest",
+    "WebhookUnverifiable",
+    "body_digest",
     "check_response",
     "describe_transport_error",
+    "hmac_sha256",
     "hookimpl",
     "hookspec",
     "parse_retry_after",
+    "signature_matches",
     "utc",
     "version_cursor",
 ]
