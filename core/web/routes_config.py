@@ -1,0 +1,163 @@
+"""Configuration tab: outlets mapped onto warehouses, and every setting with its help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from .. import services
+from ..app import App
+from ..entities import Entity
+from ..storage.models import KnownLocation
+from .console import Console, attempt, console_of, flash, form_action, redirect, render, route
+from .settings_form import REMOTE_CHOICES, build_fields, changes, submitted
+
+REMOTE_LIST_TTL = 300.0  # seconds a list fetched from a remote system is reused
+
+
+@dataclass
+class OutletRow:
+    outlet: KnownLocation
+    warehouse: KnownLocation | None
+
+
+@dataclass
+class WarehouseRow:
+    warehouse: KnownLocation
+    outlet: KnownLocation | None
+
+
+def locations(app: App, name: str) -> tuple[list[OutletRow], list[WarehouseRow]]:
+    rt = app.runtime(name)
+    outlets = app.store.known_locations(rt.id, "outlet")
+    warehouses = app.store.known_locations(rt.id, "warehouse")
+    mapping = app.store.location_map(rt.id)
+    by_id = {loc.location_id: loc for loc in outlets + warehouses}
+    holder = {w: o for o, w in mapping.items()}
+    return ([OutletRow(o, by_id.get(mapping.get(o.location_id, ""))) for o in outlets],
+            [WarehouseRow(w, by_id.get(holder.get(w.location_id, ""))) for w in warehouses])
+
+
+def remote_names(app: App, name: str, role: str, entity_type: str) -> list[str]:
+    """Names of the records of ``entity_type`` the ``role`` system holds (e.g. Unleashed's sales groups)."""
+    connector = app.runtime(name).connector(role)
+    names: list[str] = []
+    cursor = None
+    for _page in range(20):  # these lists are short; a bound keeps a misbehaving API from looping
+        page = connector.fetch(entity_type, cursor)
+        names += [str(getattr(r, "name")) for r in page.records
+                  if isinstance(r, Entity) and getattr(r, "name", None) and not getattr(r, "obsolete", False)]
+        cursor = page.cursor
+        if not page.more:
+            break
+    return sorted(set(names), key=str.lower)
+
+
+def remote_choices(console: Console, name: str) -> Callable[[str], tuple[list[str] | None, str | None]]:
+    app = console.app
+    rt = app.runtime(name)
+
+    def choices(setting: str) -> tuple[list[str] | None, str | None]:
+        role, entity_type = REMOTE_CHOICES[setting]
+        system = rt.system_of(role)
+        if system is None:
+            return None, f"connect the {role} system to choose from its list"
+        if entity_type not in app.connector_class(system).reads:
+            return None, None
+        try:
+            return console.cached((name, setting), REMOTE_LIST_TTL,
+                                  lambda: remote_names(app, name, role, entity_type)), None
+        except Exception as exc:  # the page must still render; say why the list is missing
+            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            return None, f"could not load the list from {system}: {reason}"
+
+    return choices
+
+
+async def config_page(request: Request) -> Response:
+    console = console_of(request)
+    name = request.path_params["name"]
+    draft = request.session.pop("draft_settings", {})
+
+    def load() -> dict[str, Any]:
+        app = console.app
+        conn = app.store.connection(name)
+        outlets, warehouses = locations(app, name)
+        current = app.settings(conn)
+        return {"outlets": outlets, "warehouses": warehouses,
+                "groups": build_fields(app.registries.settings, current, draft, remote_choices(console, name))}
+
+    ok, data = await attempt(request, load)
+    if not ok:
+        return redirect("/")
+    return render(request, "config.html", connection=name, tab="config", **data)
+
+
+async def reload_locations(request: Request, form: FormData) -> Response:
+    console = console_of(request)
+    name = request.path_params["name"]
+    console.forget_cached(name)
+    ok, counts = await attempt(request, services.reload_locations, console.app, name)
+    if ok:
+        flash(request, "ok", f"Loaded {counts.outlets} outlets and {counts.warehouses} warehouses.")
+    return redirect(f"/c/{name}/config#locations")
+
+
+async def map_outlet(request: Request, form: FormData) -> Response:
+    console = console_of(request)
+    name = request.path_params["name"]
+    outlet, warehouse = str(form.get("outlet") or ""), str(form.get("warehouse") or "")
+    if not outlet or not warehouse:
+        flash(request, "error", "Choose an outlet and a warehouse to map it to.")
+        return redirect(f"/c/{name}/config#locations")
+    ok, mapped = await attempt(request, services.map_outlet, console.app, name, outlet, warehouse)
+    if ok:
+        o, w = mapped
+        flash(request, "ok", f"Outlet {o.name} now sells from warehouse {w.name}.")
+    return redirect(f"/c/{name}/config#locations")
+
+
+async def unmap_outlet(request: Request, form: FormData) -> Response:
+    console = console_of(request)
+    name = request.path_params["name"]
+    ok, outlet = await attempt(request, services.unmap_outlet, console.app, name, str(form.get("outlet") or ""))
+    if ok:
+        flash(request, "ok", f"Outlet {outlet.name} is no longer mapped; its sales wait until it is.")
+    return redirect(f"/c/{name}/config#locations")
+
+
+async def save_settings(request: Request, form: FormData) -> Response:
+    console = console_of(request)
+    name = request.path_params["name"]
+    app = console.app
+    registry = app.registries.settings
+    raw = submitted(registry, form)
+
+    def save() -> list[str]:
+        conn = app.store.connection(name)
+        changed = changes(registry, app.settings(conn), raw)
+        if changed:
+            app.set_settings(conn, changed)
+        return sorted(changed)
+
+    ok, changed = await attempt(request, save)
+    if ok:
+        flash(request, "ok", f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+    else:
+        request.session["draft_settings"] = {k: v[:500] for k, v in raw.items()}
+    return redirect(f"/c/{name}/config#settings")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        route("/c/{name}/config", config_page, name="config"),
+        route("/c/{name}/locations/reload", form_action(reload_locations), post=True, name="reload_locations"),
+        route("/c/{name}/map", form_action(map_outlet), post=True, name="map_outlet"),
+        route("/c/{name}/unmap", form_action(unmap_outlet), post=True, name="unmap_outlet"),
+        route("/c/{name}/settings", form_action(save_settings), post=True, name="save_settings"),
+    ]
