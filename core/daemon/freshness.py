@@ -7,7 +7,9 @@ that lives for one run on the job's own thread (a run fetches, pushes and commit
 thread), and the metrics observer turns each ``record_written`` into a lag. Nothing is kept
 between runs, and runs on other threads never see each other's records.
 
-Lags rely on the source's clock: a negative value (clock skew) counts as zero.
+Lags rely on the source's clock: a negative value (clock skew) counts as zero. A flow's first
+successful run (the initial import) is not measured: its records changed long before anyone
+was syncing, and would drown the figure that matters, the delay of changes made while running.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ _current = threading.local()
 class RunLag:
     """Source times of the records one run fetched, and the lags of those it wrote."""
 
+    active: bool = True
     source_times: dict[str, datetime] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
 
     def note(self, page: Page) -> None:
+        if not self.active:
+            return
         for record in page.records:
             when = record.updated_at or getattr(record, "sale_date", None)
             if isinstance(when, datetime):
@@ -52,9 +57,9 @@ class RunLag:
 
 
 @contextmanager
-def measuring() -> Iterator[RunLag]:
-    """Collect source times for the run executing on this thread."""
-    run = RunLag()
+def measuring(active: bool = True) -> Iterator[RunLag]:
+    """Collect source times for the run executing on this thread (``active=False``: do not)."""
+    run = RunLag(active=active)
     previous = getattr(_current, "run", None)
     _current.run = run
     try:

@@ -165,6 +165,7 @@ class FlowJobs:
                 return  # pausing after failures, or deferred; a run is booked for not_before
             state.running_since = started
             reason, state.reason = state.reason or "schedule", None
+            measured = state.fresh_as_of is not None  # not the initial import (see freshness.py)
         result: RunResult | None = None
         lag: float | None = None
         runtime: ConnectionRuntime | None = None
@@ -173,7 +174,7 @@ class FlowJobs:
             flow = self.app.flows().get(flow_name)
             runner = FlowRunner(self.app, runtime, stop=self.stop)
             if flow is not None and runner.enabled(flow):
-                with measuring() as lags:
+                with measuring(measured) as lags:
                     result = runner.run(flow, trigger=reason)
                     if result.status == "ok" and not self.stop.is_set():
                         self._retry_held(runtime, runner, flow)

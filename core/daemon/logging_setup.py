@@ -53,6 +53,7 @@ def setup_logging(fmt: str = "text", level: str | int = "INFO", stream: IO[str] 
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter on every start
 
 
 __all__ = ["JsonFormatter", "setup_logging"]

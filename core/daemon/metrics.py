@@ -26,7 +26,7 @@ import logging
 import time
 from typing import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -86,6 +86,7 @@ class Metrics:
     """The daemon's metrics; also a plugin (``on_sync_event``)."""
 
     def __init__(self, states: Callable[[], Iterable[FlowState]]) -> None:
+        disable_created_metrics()  # no *_created series: they double the output for nothing we use
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.records = Counter("tillbridge_records_synced", "Records written or found unchanged, per flow",

@@ -49,6 +49,8 @@ class Scheduler:
         self._scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         # APScheduler warns on every skipped instance; the daemon reports those itself (metrics, debug).
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        # "Running job ..." / "executed successfully" on every run: the jobs log what matters.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
