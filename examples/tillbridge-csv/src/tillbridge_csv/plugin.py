@@ -1,0 +1,34 @@
+"""The hook implementations tillbridge finds through the ``csv`` entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from tillbridge import Connector, hookimpl
+
+
+@hookimpl
+def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    from .connector import CsvFolderConnector
+
+    register(CsvFolderConnector)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    @cli.group("csv")
+    def csv_group() -> None:
+        """The CSV/JSON drop-folder point of sale (plugin tillbridge-csv)."""
+
+    @csv_group.command("sample")
+    @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+    def sample(folder: Path) -> None:
+        """Write a small sample drop folder to FOLDER (outlets, products, customers, sales)."""
+        from .sample import write_sample
+
+        write_sample(folder)
+        click.echo(f"Wrote a sample drop folder to {folder}. Next: "
+                   f"`tillbridge connections add shop --pos csv --pos-url {folder}`.")
