@@ -78,6 +78,10 @@ class FlowRunner:
         self.plugins = app.plugins
         self.stop = stop or threading.Event()
         self.progress = progress
+        self._force = False
+        #: record id → fingerprint to compare and store instead of the record's own (the stock
+        #: preparation compares the inventory's level, not the number published after subtraction)
+        self.fingerprint_overrides: dict[str, str] = {}
 
     # --- entry points ---------------------------------------------------------------------------
     def enabled(self, flow: Flow) -> bool:
@@ -86,8 +90,15 @@ class FlowRunner:
         return not flow.switch or bool(self.rt.settings.get(flow.switch))
 
     def run(self, flow: Flow, *, since: datetime | None = None, trigger: str = "manual",
-            max_pages: int | None = None) -> RunResult:
+            max_pages: int | None = None, force: bool = False) -> RunResult:
+        """Run ``flow`` from its cursor (or from ``since``; the cursor still moves on).
+
+        :param force: write records even when their binding says the target already holds this
+            content (a re-sync repairs what was changed on the target side). Records we wrote
+            ourselves are still not sent back, and a bound sale is never posted again.
+        """
         result = RunResult(flow.name)
+        self._force = force
         run = self.store.start_run(self.rt.id, flow.name, trigger)
         self.app.emit(SyncEvent("run_started", self.rt.name, flow=flow.name, detail={"trigger": trigger}))
         try:
@@ -168,6 +179,7 @@ class FlowRunner:
     def _process(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult,
                  run: SyncRun, *, move_cursor: bool = True) -> None:
         result.fetched += len(page.records)
+        self.fingerprint_overrides.clear()
         if flow.entity_type == "stock":
             from .stock import prepare_stock  # the stock export has its own preparation
 
@@ -225,9 +237,9 @@ class FlowRunner:
             return mapped
 
         for record in admitted:
-            fingerprint = record.fingerprint()
+            fingerprint = self.fingerprint_overrides.pop(record.id, None) or record.fingerprint()
             bound, echo = own.get(record.id), echoes.get(record.id)
-            if bound is not None and bound.fingerprint == fingerprint:
+            if bound is not None and bound.fingerprint == fingerprint and not self._force:
                 result.unchanged += 1
                 plan.unchanged.append(record)
                 continue

@@ -105,6 +105,8 @@ class SettingsChange:
 
 #: Settings whose value must exist in the inventory system, checked when it can be reached.
 REMOTE_CHECKED = ("sales_group", "tax_map")
+#: Settings that change every published stock level.
+RESTART_STOCK = ("export_stock", "include_assembled")
 
 
 def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
@@ -123,7 +125,14 @@ def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
     if wanted:
         normalised = _check_against_inventory(app, name, wanted, change.notes)
         raw = {**raw, **normalised}
+    before = app.settings(conn)
     change.values = app.set_settings(conn, dict(raw))
+    if any(before.get(key) != change.values.get(key) for key in RESTART_STOCK):
+        # What is published changed for every level, not only for the ones modified since the
+        # last export: read them all again (unchanged levels are still not sent).
+        for flow in app.flows().values():
+            if flow.entity_type == "stock":
+                app.store.reset_cursor(conn.id or 0, flow.name)
     return change
 
 
@@ -314,9 +323,12 @@ def flow_for_import(app: App, entity: str) -> Flow:
 
 def import_since(app: App, name: str, entity: str, since: datetime,
                  progress: ProgressCallback | None = None) -> RunResult:
+    """"Manage your data": re-sync ``entity`` from ``since``, writing again what the target holds
+    (so it repairs edits made there); sales are found through the POS's search and a sale
+    already imported is never posted again."""
     flow = flow_for_import(app, entity)
     rt = app.runtime(name)
-    return FlowRunner(app, rt, progress=progress).run(flow, since=since, trigger="import")
+    return FlowRunner(app, rt, progress=progress).run(flow, since=since, trigger="import", force=True)
 
 
 def export_products(app: App, name: str, progress: ProgressCallback | None = None) -> RunResult:

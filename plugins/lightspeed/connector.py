@@ -257,21 +257,26 @@ class LightspeedConnector(Connector):
             return PushResult(o.source_id, "updated", target_id=o.target_id)
         if WHITESPACE.search(product.code) and not self.context.settings.get("export_codes_with_spaces"):
             raise RecordRejected(
-                f"product code {product.code!r} contains spaces: Lightspeed removes them, so sales of it "
-                "could not be matched back by code",
-                fix="change the code in Unleashed (e.g. replace spaces with '-'), then `tillbridge export products`",
+                f"product code {product.code!r} contains spaces: Lightspeed removes them, so the two systems "
+                "would hold different codes (unleashed.md §8: sales matched by code would be lost)",
+                fix="change the code in Unleashed (e.g. replace spaces with '-'), then `tillbridge export products`; "
+                    "or export it anyway: `tillbridge settings set export_codes_with_spaces on`",
             )
         sku = WHITESPACE.sub("", product.code)
+        # export_codes_with_spaces: the product is bound by id, so its sales still reach the right
+        # Unleashed product; the log says the codes now differ between the two systems.
+        note = None if sku == product.code else (
+            f"exported with export_codes_with_spaces: Lightspeed stores the code {product.code!r} as {sku!r}; "
+            "sales still match (tillbridge binds products by id), but the codes differ in the two systems")
         existing = self._find_product(sku)
         if existing:  # created before a lost answer, or already in the store: bind to it
-            return PushResult(o.source_id, "updated", target_id=existing,
-                              note=None if sku == product.code else f"Lightspeed stores the code as {sku!r}")
+            return PushResult(o.source_id, "updated", target_id=existing, note=note)
         body = {"name": product.description, "sku": sku, "handle": sku.lower(),
                 "price_excluding_tax": str(product.sell_price or 0), "description": product.notes or ""}
         if product.cost_price is not None:
             body["supply_price"] = str(product.cost_price)
         new_id = self._create("/api/2.0/products", body, lambda: self._find_product(sku))
-        return PushResult(o.source_id, "created", target_id=new_id)
+        return PushResult(o.source_id, "created", target_id=new_id, note=note)
 
     def _create(self, path: str, body: dict[str, Any], find: Any) -> str:
         """POST once (no blind retry); on a lost answer, look the record up, then try again."""
