@@ -29,6 +29,6 @@ def register_commands(cli: click.Group) -> None:
         """Write a small sample drop folder to FOLDER (outlets, products, customers, sales)."""
         from .sample import write_sample
 
-        write_sample(folder)
-        click.echo(f"Wrote a sample drop folder to {folder}. Next: "
-                   f"`tillbridge connections add shop --pos csv --pos-url {folder}`.")
+        path = write_sample(folder).resolve()  # the connection keeps the path: make it absolute
+        click.echo(f"Wrote a sample drop folder to {path}. Next: "
+                   f"`tillbridge connections add shop --pos csv --pos-url {path} --inventory unleashed`.")
