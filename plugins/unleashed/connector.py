@@ -175,7 +175,8 @@ class UnleashedConnector(Connector):
         if entity_type == "bom":
             return [line for i in items for line in convert.bom_lines(i)]
         if entity_type == "invoice":
-            return [convert.invoice(i, self._order_references(items)) for i in items]
+            references = self._order_references(items)  # once per page, not once per invoice
+            return [convert.invoice(i, references) for i in items]
         raise Unsupported(f"Unleashed cannot read {entity_type}")
 
     def _order_references(self, invoices: list[dict[str, Any]]) -> dict[str, str]:
@@ -503,8 +504,11 @@ class UnleashedConnector(Connector):
         except RemoteError as exc:
             if exc.status != 400:
                 raise
+            now = self._existing_order(o.target_id) or {}
+            if now.get("OrderStatus") == "Completed":  # a retried Complete whose first answer was lost
+                return PushResult(o.source_id, status, target_id=o.target_id)
             # Notes §8: when stock is short the order stays Parked with the stock allocated.
-            number = order.get("OrderNumber") or o.target_id
+            number = order.get("OrderNumber") or now.get("OrderNumber") or o.target_id
             return PushResult(o.source_id, status, target_id=o.target_id,
                               note=f"order {number} is parked: not enough stock to complete it "
                                    f"({_reason(exc)}); stock is allocated, complete it in Unleashed "
