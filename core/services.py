@@ -141,7 +141,7 @@ def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes:
     if not rt.has_role("inventory"):
         notes.append("not checked against the inventory system: the connection has none yet")
         return {}
-    connector = rt.connector("inventory")
+    connector = _probe_connector(app, rt, "inventory")
     out: dict[str, Any] = {}
     try:
         if "sales_group" in wanted:
@@ -165,7 +165,29 @@ def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes:
         reason = exc.message if isinstance(exc, TillbridgeError) else type(exc).__name__
         notes.append(f"saved without checking it against {connector.system}: {reason}")
         return {}
+    finally:
+        connector.http.close()
     return out
+
+
+def _probe_connector(app: App, rt: ConnectionRuntime, role: str) -> Any:
+    """A connector for one quick look (one attempt, short timeout): a settings check must not
+    keep the user waiting through the sync's retries when the remote is down."""
+    ref = rt.systems[role]
+    cls = app.connector_class(ref.system)
+    credentials = app.store.credentials(rt.id, ref.system)
+
+    def save(values: dict[str, Any]) -> None:  # a refreshed token is kept, as in a sync
+        credentials.clear()
+        credentials.update(values)
+        app.store.save_credentials(rt.id, ref.system, values)
+
+    transport = app.transport_factory(ref.system, ref.base_url) if app.transport_factory else None
+    http = build_client(ref.base_url, auth=cls.make_auth(credentials, save), headers=dict(cls.default_headers),
+                        attempts=1, timeout=10.0, transport=transport)
+    context = ConnectorContext(connection=rt.name, system=ref.system, base_url=ref.base_url,
+                               credentials=credentials, save_credentials=save, settings=rt.settings, http=http)
+    return cls(context)
 
 
 def _read_all(app: App, connector: Any, entity_type: str) -> list[Any]:
