@@ -2,8 +2,9 @@
 
 * ``tillbridge_app``: an :class:`~tillbridge.testing.App` on a temporary SQLite database, with
   the installed plugins loaded.
-* ``tillbridge_register_plugin``: ``register(plugin, name=...)`` into ``tillbridge_app`` for one
-  test only (a module, or an instance of a class with ``@hookimpl`` methods).
+* ``tillbridge_register_plugin``: ``register(plugin, name=None, *, app=None)`` into
+  ``tillbridge_app`` (or another app) for one test only (a module, or an instance of a class
+  with ``@hookimpl`` methods).
 * ``tillbridge_emulator``: ``start(EmulatorClass, **kwargs) -> (emulator, base_url)``, stopped
   after the test.
 * ``tillbridge_system``: ``start("unleashed", options={...}) -> SystemUnderTest``: the
@@ -37,16 +38,17 @@ def tillbridge_app() -> Iterator[App]:
 
 @pytest.fixture
 def tillbridge_register_plugin(tillbridge_app: App) -> Iterator[Callable[..., None]]:
-    names: list[str] = []
+    registered: list[tuple[App, str]] = []
 
-    def register(plugin: object, name: str | None = None) -> None:
-        plugin_name = name or f"test-plugin-{len(names)}"
-        tillbridge_app.plugins.register(plugin, name=plugin_name, source="test")
-        names.append(plugin_name)
+    def register(plugin: object, name: str | None = None, *, app: App | None = None) -> None:
+        target = app if app is not None else tillbridge_app
+        plugin_name = name or f"test-plugin-{len(registered)}"
+        target.plugins.register(plugin, name=plugin_name, source="test")
+        registered.append((target, plugin_name))
 
     yield register
-    for name in names:
-        tillbridge_app.plugins.unregister(name)
+    for target, name in registered:
+        target.plugins.unregister(name)
 
 
 @pytest.fixture
