@@ -138,16 +138,18 @@ async def save_settings(request: Request, form: FormData) -> Response:
     registry = app.registries.settings
     raw = submitted(registry, form)
 
-    def save() -> list[str]:
+    def save() -> tuple[list[str], list[str]]:
         conn = app.store.connection(name)
         changed = changes(registry, app.settings(conn), raw)
-        if changed:
-            app.set_settings(conn, changed)
-        return sorted(changed)
+        notes = services.set_settings(app, name, changed).notes if changed else []
+        return sorted(changed), notes
 
-    ok, changed = await attempt(request, save)
+    ok, saved = await attempt(request, save)
     if ok:
+        changed, notes = saved
         flash(request, "ok", f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+        for note in notes:
+            flash(request, "warning", note)
     else:
         request.session["draft_settings"] = {k: v[:500] for k, v in raw.items()}
     return redirect(f"/c/{name}/config#settings")

@@ -1,7 +1,7 @@
 """The settings form: one input per registered setting, built from the settings registry.
 
-Values are only *collected* here; :meth:`App.set_settings` parses and validates them, exactly as
-for ``tillbridge settings set``, so the page refuses what the CLI refuses with the same message.
+Values are only *collected* here; :func:`services.set_settings` parses and validates them, exactly
+as for ``tillbridge settings set``, so the page refuses what the CLI refuses with the same message.
 """
 
 from __future__ import annotations
