@@ -33,7 +33,7 @@ def print_results(results: Sequence[RunResult], state: CliState | None = None, c
             if r.error:
                 console.print(f"[red]{r.flow}:[/] {r.error}")
     if any(r.failed or r.held for r in results):
-        console.print("Some records did not sync: `tillbridge log --level error` says why; "
+        console.print("Some records did not sync: `tillbridge log --open` says why and what to do; "
                       "`tillbridge reimport` retries them once fixed.")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 import httpx
 
-from tillbridge import AuthError, ConfigError, TillbridgeError
+from tillbridge import AuthError, ConfigError
 from tillbridge.oauth import authorize_in_browser
 
 SECURE_AUTHORIZE = "https://secure.retail.lightspeed.app/connect"  # notes §1.1
@@ -56,11 +56,12 @@ def register(connect: click.Group) -> None:
         app = state.app
         if base_url is None and domain_prefix:
             base_url = DEFAULT_HOST.format(domain_prefix=domain_prefix)
-        _ensure_connection(app, connection_name, base_url)
-        ref = app.store.systems(app.store.connection(connection_name).id)["pos"]
-        base = base_url or ref.base_url
+        base = base_url or _current_base_url(app, connection_name) or DEFAULT_HOST
         if personal_token:
-            values: dict[str, Any] = {"personal_token": personal_token, "domain_prefix": domain_prefix}
+            if "{domain_prefix}" in base:
+                raise ConfigError("a personal token needs to know which store it opens",
+                                  fix="pass --domain-prefix (e.g. mystore) or --base-url")
+            values: dict[str, Any] = {"personal_token": personal_token.strip(), "domain_prefix": domain_prefix}
         else:
             if not client_id or not client_secret:
                 raise ConfigError("installing the app needs the app's client id and secret",
@@ -83,12 +84,24 @@ def register(connect: click.Group) -> None:
                 base = DEFAULT_HOST.format(domain_prefix=prefix)
             values = exchange_code(base.rstrip("/") + "/api/1.0/token", params["code"], client_id, client_secret,
                                    redirect_uri)
+        # One call with the new credentials before anything is saved: a refused token leaves
+        # the connection as it was (notes §1: both kinds of token are Bearer tokens).
+        description = services.check_credentials(app, connection_name, "lightspeed", base, values)
+        _ensure_connection(app, connection_name, base)
         services.set_system(app, connection_name, "pos", "lightspeed", base)
-        try:
-            description = services.save_credentials(app, connection_name, "lightspeed", values)
-        except TillbridgeError:
-            raise
+        services.save_credentials(app, connection_name, "lightspeed", values, check=False)
         click.echo(f"Connected: {description}. Next: `tillbridge outlets reload -c {connection_name}`.")
+
+
+def _current_base_url(app: Any, name: str) -> str | None:
+    from tillbridge import UnknownConnection
+
+    try:
+        conn = app.store.connection(name)
+    except UnknownConnection:
+        return None
+    ref = app.store.systems(conn.id).get("pos")
+    return ref.base_url if ref is not None and ref.system == "lightspeed" else None
 
 
 def _ensure_connection(app: Any, name: str, base_url: str | None) -> None:

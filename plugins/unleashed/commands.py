@@ -19,13 +19,22 @@ def register(connect: click.Group) -> None:
         """Connect an Unleashed account with its API id and key."""
         from tillbridge import UnknownConnection, services
 
+        from .connector import UnleashedConnector
+
         app = state.app
         try:
             conn = app.store.connection(connection_name)
         except UnknownConnection:
-            conn = services.add_connection(app, connection_name, {"inventory": ("unleashed", base_url)})
-        if base_url or "inventory" not in app.store.systems(conn.id):
-            services.set_system(app, connection_name, "inventory", "unleashed", base_url)
-        description = services.save_credentials(app, connection_name, "unleashed",
-                                                {"api_id": api_id.strip(), "api_key": api_key.strip()})
+            conn = None
+        current = app.store.systems(conn.id).get("inventory") if conn is not None else None
+        base = base_url or (current.base_url if current is not None and current.system == "unleashed"
+                            else UnleashedConnector.default_base_url)
+        values = {"api_id": api_id.strip(), "api_key": api_key.strip()}
+        # Notes §1: one signed call proves the id and key; nothing is saved when it is refused.
+        description = services.check_credentials(app, connection_name, "unleashed", base, values)
+        if conn is None:
+            services.add_connection(app, connection_name, {"inventory": ("unleashed", base)})
+        else:
+            services.set_system(app, connection_name, "inventory", "unleashed", base)
+        services.save_credentials(app, connection_name, "unleashed", values, check=False)
         click.echo(f"Connected: {description}. Next: `tillbridge warehouses -c {connection_name}`.")
