@@ -53,7 +53,7 @@ class QuickBooksEmulator(Emulator):
         realm = s.realm_id or str(self.rng.randrange(10**15, 10**16))
         self.company: QboCompany = new_company(
             realm, s.company_name, s.country, s.currency, s.currency_name, self.clock.now(),
-            {"Item": s.items, "Account": s.accounts, "TaxCode": s.tax_codes},
+            {"Item": s.items, "Account": s.accounts, "TaxCode": s.tax_codes, "TaxRate": s.tax_rates},
         )
         self.tokens = TokenStore(
             self.clock, access_ttl=s.access_token_ttl, refresh_ttl=s.refresh_ttl, refresh_grace=s.refresh_grace,

@@ -54,6 +54,8 @@ class QboSettings:
     items: list[dict[str, Any]] | None = None
     accounts: list[dict[str, Any]] | None = None
     tax_codes: list[dict[str, Any]] | None = None
+    #: Tax rates the extra tax codes point at (a code's ``TaxRateRef`` must name a seeded rate).
+    tax_rates: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "QboSettings":
