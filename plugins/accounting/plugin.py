@@ -1,18 +1,53 @@
 """The accounting plugin: sales invoices to Xero or QuickBooks Online, exactly once.
 
 Found through the ``tillbridge`` entry-point group. Enabled per connection with the
-``accounting_invoice`` setting.
+``accounting_invoice`` setting (``tillbridge accounting enable``). The core knows nothing about
+accounting: this plugin adds the provider connectors (role ``accounting``), the ``invoices``
+flow (inventory → accounting), its settings and the ``accounting`` / ``connect xero|quickbooks``
+commands. Another provider is another plugin: see :mod:`tillbridge_accounting.provider`.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from tillbridge import hookimpl
+import click
+
+from tillbridge import Flow, SettingSpec, hookimpl
+
+from .config import INVOICES_FLOW, SETTINGS
+
+
+@hookimpl
+def register_connectors(register: Callable[[type], None]) -> None:
+    from .quickbooks import QuickBooksConnector
+    from .xero import XeroConnector
+
+    register(XeroConnector)
+    register(QuickBooksConnector)
 
 
 @hookimpl
 def register_emulators(register: Callable[[type], None]) -> None:
-    from .emulator import XeroEmulator
+    from .emulator import QuickBooksEmulator, XeroEmulator
 
     register(XeroEmulator)
+    register(QuickBooksEmulator)
+
+
+@hookimpl
+def register_flows(register: Callable[[Flow], None]) -> None:
+    register(INVOICES_FLOW)
+
+
+@hookimpl
+def register_settings(register: Callable[[SettingSpec], None]) -> None:
+    for spec in SETTINGS:
+        register(spec)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from .commands import register
+
+    register(cli)
