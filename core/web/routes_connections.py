@@ -54,7 +54,8 @@ def candidates(console: Console, name: str, role: str) -> list[Candidate]:
             system, cls.title or system, offers_install(cls), cls.credential_fields, base,
             {k: str(v) for k, v in stored.items() if k not in secrets_ and v is not None},
             frozenset(k for k in secrets_ if stored.get(k)), ref is not None and ref.system == system))
-    out.sort(key=lambda c: not c.current)
+    # the system in use first; else one that installs as an app (the usual way), then by name
+    out.sort(key=lambda c: (not c.current, not c.installable, c.title.lower()))
     return out
 
 
