@@ -182,8 +182,8 @@ def _build(state: UnleashedState, guid: str, body: dict[str, Any], previous: Rec
         number = str(number)
         if len(number) > 20:
             problems.add("OrderNumber", "OrderNumber must be 20 characters or fewer.")
-        clash = next((o for o in state.orders.values() if o["OrderNumber"].upper() == number.upper() and o["Guid"] != guid), None)
-        if clash is not None:
+        holder = state.order_numbers.get(number.upper())
+        if holder is not None and holder != guid:
             problems.add("OrderNumber", f"Order number '{number}' is already used by another sales order.")
     record["OrderNumber"] = number or None
     for field in ("OrderDate", "RequiredDate", "PaymentDueDate", "ReceivedDate"):
@@ -332,6 +332,7 @@ def create_order(state: UnleashedState, guid: str, body: dict[str, Any]) -> tupl
     if record["OrderNumber"] is None:
         record["OrderNumber"] = _next_order_number(state)
     state.orders[guid] = record
+    state.order_numbers[record["OrderNumber"].upper()] = guid
     state.emit("salesorder.created", {"salesOrderGuid": guid})
     if wants_completed:
         complete_order(state, guid)
@@ -341,10 +342,9 @@ def create_order(state: UnleashedState, guid: str, body: dict[str, Any]) -> tupl
 
 
 def _next_order_number(state: UnleashedState) -> str:
-    used = {o["OrderNumber"].upper() for o in state.orders.values()}
     while True:
         number = state.next_number("SO")
-        if number not in used:
+        if number.upper() not in state.order_numbers:
             return number
 
 
@@ -360,6 +360,9 @@ def update_order(state: UnleashedState, guid: str, body: dict[str, Any]) -> Reco
     record = _build(state, guid, body, previous)
     record["OrderNumber"] = record["OrderNumber"] or previous["OrderNumber"]
     state.orders[guid] = record
+    if record["OrderNumber"].upper() != previous["OrderNumber"].upper():
+        state.order_numbers.pop(previous["OrderNumber"].upper(), None)
+        state.order_numbers[record["OrderNumber"].upper()] = guid
     _sync_allocation(state, record)
     state.emit("salesorder.updated", {"salesOrderGuid": guid})
     return record

@@ -92,6 +92,9 @@ class UnleashedState:
     # Orders left Parked by a failed completion keep their allocation (notes §8).
     allocated_by_completion: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
+    # OrderNumber (upper case) -> order Guid: finding a free or clashing number must not scan every
+    # order (a scan per create made importing 100,000 POS sales quadratic).
+    order_numbers: dict[str, str] = field(default_factory=dict)
     # Fixed timestamp used instead of the clock while seeding (None = use the clock).
     frozen_now: datetime | None = None
 
