@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
-from tillbridge import Connector, Outgoing, PushResult, RecordRejected, Unsupported
+from tillbridge import Connector, Outgoing, PushResult, QuotaExhausted, RecordRejected, Unsupported
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,8 @@ class AccountingConnector(Connector):
     invoice_batch_size: ClassVar[int] = 1
     #: Calls of the daily budget kept for status, doctor and people (never spent on invoices).
     day_reserve: ClassVar[int] = 20
+    #: Seconds after which a "budget spent" sighting is re-checked with one call.
+    budget_probe_after: ClassVar[float] = 300.0
 
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         if entity_type != "invoice":
@@ -188,8 +190,19 @@ class AccountingConnector(Connector):
         return Budget(note="no daily limit")
 
     def day_budget_spent(self) -> bool:
-        remaining = self.budget().day_remaining
-        return remaining is not None and remaining <= self.day_reserve
+        """True when the daily budget (as last seen) is down to the reserve. A sighting older than
+        ``budget_probe_after`` seconds is checked with one cheap call first: the window may have
+        turned over meanwhile (Xero's daily window rolls)."""
+        seen = self.budget()
+        if seen.day_remaining is None or seen.day_remaining > self.day_reserve:
+            return False
+        age = (datetime.now(timezone.utc) - seen.seen_at).total_seconds() if seen.seen_at else None
+        if age is None or age > self.budget_probe_after:
+            try:
+                seen = self.refresh_budget()
+            except QuotaExhausted:
+                return True
+        return seen.day_remaining is not None and seen.day_remaining <= self.day_reserve
 
     def invoices_referencing(self, references: Sequence[str], since: datetime) -> list[RemoteInvoice]:
         raise Unsupported(f"{self.system} cannot search invoices")
