@@ -9,6 +9,15 @@ outcome in the flow's :class:`~.backoff.FlowState`:
 * failed: the next run waits longer each time (:class:`~.backoff.BackoffPolicy`), said in the
   connection log, and the runtime is rebuilt so re-entered credentials are picked up.
 
+Flows of one connection that move data in opposite directions between the same two roles
+(pos → inventory: products, customers, sales; inventory → pos: stock, exports) take turns
+(:class:`Turns`): each reads what the other writes. The stock export subtracts POS sales not yet
+imported, judged by the sales flow's cursor and bindings, which commit only after the order was
+pushed; run side by side, an export could see an order in the inventory *and* count its sale as
+pending, publishing a level too low that no later change corrects. Flows in the same direction
+run in parallel, other connections are never affected, and a flow refused a turn waits without
+holding a thread: it runs as soon as the other direction is done.
+
 After a successful run, records the flow *held* for a missing dependency (a sale whose product
 was not imported yet) are fetched anew and pushed, every ``held_retry_seconds`` and at once
 after another flow of the connection wrote something. A trigger (webhook, retry) that arrives
@@ -46,6 +55,59 @@ def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+def lane(flow: Flow) -> str:
+    """The direction a flow moves data in (``"pos>inventory"``)."""
+    return f"{flow.source_role}>{flow.target_role}"
+
+
+def opposite(lane_id: str) -> str:
+    source, _, target = lane_id.partition(">")
+    return f"{target}>{source}"
+
+
+class Turns:
+    """One connection's directions taking turns: any number of runs in one direction at a time.
+
+    A direction that was refused blocks new runs of the running direction, so the running one
+    drains and the waiting one goes next (no starvation); when nothing runs, the first asker goes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}
+        self._waiting: dict[str, set[str]] = {}  # lane → flows refused a turn
+
+    def enter(self, lane_id: str, flow: str) -> bool:
+        other = opposite(lane_id)
+        with self._lock:
+            if self._running.get(other, 0) or (self._waiting.get(other) and self._running.get(lane_id, 0)):
+                self._waiting.setdefault(lane_id, set()).add(flow)
+                return False
+            self._running[lane_id] = self._running.get(lane_id, 0) + 1
+            waiting = self._waiting.get(lane_id)
+            if waiting is not None:
+                waiting.discard(flow)
+                if not waiting:
+                    del self._waiting[lane_id]
+            return True
+
+    def forget(self, flow: str) -> None:
+        """A flow's job is gone: it waits for nothing any more."""
+        with self._lock:
+            for lane_id in list(self._waiting):
+                self._waiting[lane_id].discard(flow)
+                if not self._waiting[lane_id]:
+                    del self._waiting[lane_id]
+
+    def leave(self, lane_id: str) -> list[str]:
+        """Leave; returns the flows of the other direction to start now that it may."""
+        with self._lock:
+            self._running[lane_id] = max(0, self._running.get(lane_id, 0) - 1)
+            if self._running[lane_id]:
+                return []
+            return sorted(self._waiting.get(opposite(lane_id), ()))
+
+
 @dataclass
 class _HeldState:
     checked_at: float = 0.0
@@ -69,6 +131,7 @@ class FlowJobs:
         self._states: dict[str, FlowState] = {}
         self._held: dict[str, _HeldState] = {}
         self._generation: dict[str, int] = {}
+        self._turns: dict[str, Turns] = {}
 
     # --- the job list (driven by the reconciler) -----------------------------------------------------
     def states(self) -> list[FlowState]:
@@ -98,11 +161,19 @@ class FlowJobs:
             state.interval = interval
         self.scheduler.reschedule(state.job_id, interval, misfire_grace_time=interval)
 
+    def turns(self, connection: str) -> Turns:
+        with self._lock:
+            return self._turns.setdefault(connection, Turns())
+
     def remove(self, jid: str) -> None:
         self.scheduler.remove(jid)
+        connection, _, flow = jid.partition(":")
         with self._lock:
             self._states.pop(jid, None)
             self._held.pop(jid, None)
+            turns = self._turns.get(connection)
+        if turns is not None:
+            turns.forget(flow)
 
     # --- triggers ----------------------------------------------------------------------------------
     def trigger(self, connection: str, flow: str, reason: str = "webhook", delay: float | None = None) -> bool:
@@ -166,12 +237,18 @@ class FlowJobs:
             state.running_since = started
             reason, state.reason = state.reason or "schedule", None
             measured = state.fresh_as_of is not None  # not the initial import (see freshness.py)
+        flow = self.app.flows().get(flow_name)
+        turns, direction = self.turns(connection), lane(flow) if flow is not None else ""
+        if flow is not None and not turns.enter(direction, flow_name):
+            with state.lock:  # the other direction runs: go as soon as it is done (see Turns)
+                state.running_since = None
+                state.reason = reason
+            return
         result: RunResult | None = None
         lag: float | None = None
         runtime: ConnectionRuntime | None = None
         try:
             runtime = self.pool.acquire(connection)
-            flow = self.app.flows().get(flow_name)
             runner = FlowRunner(self.app, runtime, stop=self.stop)
             if flow is not None and runner.enabled(flow):
                 with measuring(measured) as lags:
@@ -190,7 +267,10 @@ class FlowJobs:
         finally:
             if runtime is not None:
                 self.pool.release(runtime)
+            released = turns.leave(direction) if flow is not None else []
             self._finish(state, runtime, result, lag, started)
+            for other in released:
+                self.trigger(connection, other, reason="turn", delay=RERUN_DELAY)
 
     def _finish(self, state: FlowState, runtime: ConnectionRuntime | None, result: RunResult | None,
                 lag: float | None, started: float) -> None:
