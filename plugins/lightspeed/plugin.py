@@ -79,8 +79,10 @@ class LightspeedWebhooks(WebhookHandler):
         "sale.update": ("sales",),
         "product.update": ("products",),
         "customer.update": ("customers",),
-        # The POS count changed (a sale, an adjustment): re-assert the inventory system's figure.
-        "inventory.update": ("stock",),
+        # The POS count moved: by a sale (sale.update runs the sales flow, whose order moves the
+        # inventory's level, which runs the stock export) or by our own stock export (an echo).
+        # The export publishes the inventory's figure when *that* changes, so nothing to run.
+        "inventory.update": (),
     }
 
     def verify(self, request: WebhookRequest, credentials: Mapping[str, Any], *, max_age: float | None) -> None:
