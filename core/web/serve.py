@@ -92,6 +92,9 @@ def serve_console(
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn re-raises the Ctrl-C it handled once it has shut down; stopping is the normal end
+        say("Console stopped.")
     finally:
         sock.close()
         web.state.console.jobs.wait_all(timeout=5.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from html import unescape
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -58,7 +59,8 @@ class ConsoleEnv:
 
     def client(self, *, login: bool = True) -> TestClient:
         """An HTTP client on the console app (in-process), logged in unless asked not to."""
-        client = TestClient(self.web, follow_redirects=False)
+        # a loopback base URL: the Lightspeed emulator accepts only loopback redirect URIs
+        client = TestClient(self.web, base_url="http://127.0.0.1:8765", follow_redirects=False)
         if login:
             token = csrf_of(client.get("/login").text)
             response = client.post("/login", data={"password": PASSWORD, "csrf_token": token})
@@ -73,7 +75,8 @@ def csrf_of(html: str) -> str:
 
 
 def flashes(html: str) -> list[str]:
-    return [re.sub(r"\s+", " ", m).strip() for m in re.findall(r'<span class="flash-text">(.*?)</span>', html, re.S)]
+    found = re.findall(r'<span class="flash-text">(.*?)</span>', html, re.S)
+    return [unescape(re.sub(r"\s+", " ", m).strip()) for m in found]
 
 
 @pytest.fixture
