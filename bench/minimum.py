@@ -1,0 +1,160 @@
+"""The fewest API calls each scenario could possibly make, from page limits and real changes.
+
+A minimum is built from what the APIs allow, never from what tillbridge happens to do:
+
+* a polled collection costs one request per page of the records that really changed in it
+  (at least one request, to learn that nothing did);
+* Lightspeed's version cursor gives no total, so a client learns the end from a short page:
+  ``n // page + 1`` requests for ``n`` records (an exactly full last page needs one more look);
+  Unleashed reports ``NumberOfPages``, so ``ceil(n / page)`` (at least 1);
+* a write costs one request per record where the API has no batch endpoint (Unleashed products,
+  customers and sales orders; Lightspeed inventory is one ``PUT /api/2.1/products/{id}`` per
+  product carrying all its outlets);
+* a sales order created ``Completed`` is one request (shared/api-notes/unleashed.md §4.6: create
+  as Completed for POS sales);
+* reference data a flow needs (tax rates, the retailer's discount product, the warehouse codes,
+  the walk-in customer and the discount product in Unleashed) once per connector.
+
+Each minimum keeps its parts by name, so the report can show where a surplus comes from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sizes import LS_PAGE_MAX, UL_PAGE_MAX, rate_limits
+
+
+def ls_pages(changed: int) -> int:
+    """Requests to read ``changed`` records through Lightspeed's version cursor."""
+    return changed // LS_PAGE_MAX + 1
+
+
+def ul_pages(changed: int) -> int:
+    """Requests to read ``changed`` records from an Unleashed list (it reports NumberOfPages)."""
+    return max(1, math.ceil(changed / UL_PAGE_MAX))
+
+
+@dataclass
+class Minimum:
+    """Calls needed per system, by part (``{"lightspeed": {"products pages": 1, ...}}``)."""
+
+    parts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, system: str, what: str, calls: int) -> "Minimum":
+        bucket = self.parts.setdefault(system, {})
+        bucket[what] = bucket.get(what, 0) + calls
+        return self
+
+    def system(self, name: str) -> int:
+        return sum(self.parts.get(name, {}).values())
+
+    @property
+    def total(self) -> int:
+        return sum(sum(p.values()) for p in self.parts.values())
+
+    def merged(self, other: "Minimum") -> "Minimum":
+        out = Minimum({s: dict(p) for s, p in self.parts.items()})
+        for system, parts in other.parts.items():
+            for what, n in parts.items():
+                out.add(system, what, n)
+        return out
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What the emulators hold, as far as the minimum needs it (from the host's ``counts``)."""
+
+    ls_products_all: int  # every product record the cursor returns (deleted ones included)
+    products: int  # products the POS sells (each becomes one Unleashed product)
+    ls_customers_all: int
+    customers: int
+    ls_sales_all: int
+    sales: int  # closed sales, not voids or returns: each becomes one sales order
+    warehouses: int  # mapped outlet/warehouse pairs
+    registers: int
+
+
+def idle_poll(cat: Catalogue) -> Minimum:
+    """Every flow polled, nothing changed: one request per polled collection."""
+    m = Minimum()
+    for what in ("products", "customers", "sales"):
+        m.add("lightspeed", f"{what} poll", 1)
+    m.add("unleashed", "products poll", 1).add("unleashed", "customers poll", 1)
+    m.add("unleashed", "stock-on-hand poll (one per mapped warehouse)", cat.warehouses)
+    return m
+
+
+def full_sync(cat: Catalogue) -> Minimum:
+    """Every flow from nothing: every record read once and written once."""
+    m = Minimum()
+    m.add("lightspeed", "products pages", ls_pages(cat.ls_products_all))
+    m.add("lightspeed", "customers pages", ls_pages(cat.ls_customers_all))
+    m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all))
+    m.add("lightspeed", "tax rates + retailer (discount product)", 2)
+    m.add("lightspeed", "inventory PUT per product", cat.products)
+    m.add("lightspeed", "sales since the sales cursor (stock export)", 1)
+    m.add("unleashed", "product writes", cat.products)
+    m.add("unleashed", "customer writes", cat.customers)
+    m.add("unleashed", "sales orders (created Completed)", cat.sales)
+    m.add("unleashed", "taxes, walk-in customer, discount product, warehouses", 4)
+    m.add("unleashed", "products pages (export flow reads our writes back)", ul_pages(cat.products))
+    m.add("unleashed", "customers pages (export flow reads our writes back)", ul_pages(cat.customers))
+    m.add("unleashed", "stock-on-hand pages", cat.warehouses * ul_pages(cat.products))
+    return m
+
+
+def incremental(cat: Catalogue, k: int) -> Minimum:
+    """Every flow after ``k`` products changed at the POS: ``k`` writes, and the export flow
+    reading those ``k`` writes back (Unleashed cannot leave out a client's own changes)."""
+    m = Minimum()
+    m.add("lightspeed", "products pages", ls_pages(k))
+    m.add("lightspeed", "customers poll", 1).add("lightspeed", "sales poll", 1)
+    m.add("unleashed", "product writes", k)
+    m.add("unleashed", "products pages (our writes read back)", ul_pages(k))
+    m.add("unleashed", "customers poll", 1)
+    m.add("unleashed", "stock-on-hand poll (one per mapped warehouse)", cat.warehouses)
+    return m
+
+
+def stock_export(cat: Catalogue, changed_per_warehouse: dict[str, int], products: int) -> Minimum:
+    """The stock flow after stock moved: the changed rows of each mapped warehouse, the POS sales
+    not yet imported (subtracted from what is published), one PUT per changed product."""
+    m = Minimum()
+    pages = sum(ul_pages(changed_per_warehouse.get(w, 0)) for w in changed_per_warehouse)
+    pages += max(0, cat.warehouses - len(changed_per_warehouse))  # unchanged warehouses: one look each
+    m.add("unleashed", "stock-on-hand pages", pages)
+    m.add("lightspeed", "sales since the sales cursor", 1)
+    m.add("lightspeed", "inventory PUT per changed product", products)
+    return m
+
+
+def invoices(day: int, customers: int = 1) -> Minimum:
+    """A day's invoices to Xero: read the new Unleashed invoices and the orders they came from
+    (for the POS sale number; listed by completion date, a page per 1000), then Xero's batches
+    of 50 (accounting-and-peers.md: ~50 elements per batch request), the day's new contacts
+    (one look-up, one batch create), and the reference lists once per connector (the OAuth
+    token was fetched when accounting was enabled)."""
+    m = Minimum()
+    m.add("unleashed", "invoices pages", ul_pages(day))
+    m.add("unleashed", "their orders, listed by completion date", ul_pages(day))
+    m.add("xero", "invoice batches of 50", math.ceil(day / 50))
+    m.add("xero", "contacts: look-up + create", 2 * math.ceil(customers / 50))
+    m.add("xero", "tax rates, accounts (once per connector)", 2)
+    return m
+
+
+def floor_seconds(minimum: Minimum, cat: Catalogue, time_scale: float) -> float:
+    """Real seconds the vendors' limits impose on the needed calls: calls ÷ allowed rate, per
+    rate-limited API, the slowest of them (the emulators run ``time_scale`` times faster than
+    real time)."""
+    floors = [minimum.system(system) * window / limit / time_scale
+              for system, (limit, window) in rate_limits(cat.registers).items()]
+    return max(floors, default=0.0)
+
+
+def binding_limits(minimum: Minimum, cat: Catalogue) -> list[str]:
+    """The rate-limited APIs whose needed calls exceed one window's budget. Limits are counted in
+    fixed windows, so calls that fit in one window are not slowed by the limit at all."""
+    return [system for system, (limit, _) in rate_limits(cat.registers).items() if minimum.system(system) > limit]

@@ -1,0 +1,118 @@
+"""The results table: each measured figure next to its floor, the ratio, the target, met or not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Issue 7's targets.
+CALLS_TARGET = 1.05
+WALL_TARGET = 1.15
+OVERHEAD_TARGET = 1.5
+MEMORY_TARGET = 1.5
+
+
+@dataclass
+class Row:
+    what: str
+    measured: str
+    floor: str
+    ratio: float | None
+    target: str
+    met: bool | None  # None: not applicable / not measured
+    note: str = ""
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def scenario_rows(m: dict[str, Any]) -> list[Row]:
+    """Two rows per scenario: API calls against the minimum, wall time against the floor."""
+    name = m["scenario"]
+    idle = name == "idle poll"
+    calls, minimum = m["total_calls"], m["minimum_total"]
+    ratio = _ratio(calls, minimum)
+    met = calls == minimum if idle else (ratio is not None and ratio <= CALLS_TARGET)
+    by_system = ", ".join(f"{s[:2].upper()} {n}" for s, n in sorted(m["calls"].items()) if n)
+    rows = [Row(f"{name}: API calls", f"{calls} ({by_system})", str(minimum), ratio,
+                "= min" if idle else f"≤ {CALLS_TARGET}×", met,
+                "; ".join(m.get("checks") or []))]
+    floor = m["floor_seconds"]
+    wall_ratio = _ratio(m["seconds"], floor)
+    binds = bool(m.get("binding"))
+    wall_met = (wall_ratio is not None and wall_ratio <= WALL_TARGET and m["status_429"] == 0) if binds and floor else None
+    note = ""
+    if floor and not binds:
+        # Limits are counted in fixed windows: calls that fit in one window's budget are not slowed
+        # by the limit at all, so there the time is the engine's and the emulators' work alone.
+        note = "the needed calls fit in one rate-limit window: no limit binds, so the target is not judged here"
+    rows.append(Row(f"{name}: wall time", f"{m['seconds']:.2f} s, {m['status_429']}×429",
+                    f"{floor:.2f} s" if floor else "n/a", wall_ratio, f"≤ {WALL_TARGET}×, 0×429", wall_met, note))
+    return rows
+
+
+def overhead_row(engine: dict[str, Any] | None, bare: dict[str, Any] | None) -> Row:
+    if not engine or not bare:
+        return Row("engine overhead (full sync, zero latency)", "not measured", "", None, f"≤ {OVERHEAD_TARGET}×", None)
+    ratio = _ratio(engine["seconds"], bare["seconds"])
+    same = engine["total_calls"] == bare["requests"]
+    note = "" if same else f"request counts differ: engine {engine['total_calls']}, bare {bare['requests']}"
+    return Row("engine overhead (full sync, zero latency)", f"{engine['seconds']:.2f} s engine",
+               f"{bare['seconds']:.2f} s bare httpx", ratio, f"≤ {OVERHEAD_TARGET}×",
+               ratio is not None and ratio <= OVERHEAD_TARGET, note)
+
+
+def memory_rows(peaks: dict[str, dict[str, float]]) -> list[Row]:
+    rows = []
+    base = peaks.get("S")
+    for size, peak in peaks.items():
+        if size == "S" or base is None:
+            rows.append(Row(f"peak memory, size {size}", f"{peak['peak_rss_mb']:.0f} MB RSS",
+                            f"(before sync {peak['baseline_rss_mb']:.0f} MB)", None, "", None))
+            continue
+        ratio = _ratio(peak["peak_rss_mb"], base["peak_rss_mb"])
+        rows.append(Row(f"peak memory, size {size} vs S", f"{peak['peak_rss_mb']:.0f} MB RSS",
+                        f"{base['peak_rss_mb']:.0f} MB at S", ratio, f"≤ {MEMORY_TARGET}× (at L)",
+                        ratio is not None and ratio <= MEMORY_TARGET if size == "L" else None,
+                        "" if size == "L" else "the target is stated for L; shown for the trend"))
+    return rows
+
+
+def naive_rows(naive: dict[str, Any] | None, scenarios: list[dict[str, Any]]) -> list[Row]:
+    if not naive:
+        return []
+    rows = []
+    for m in scenarios:
+        if m["scenario"] == "initial full sync":
+            continue  # a naive script's first run writes everything too: the saving is in every later run
+        key = "stock" if m["scenario"].startswith("stock export") else "all"
+        n = naive[key]
+        rows.append(Row(f"naive baseline for {m['scenario']}", f"{n['calls']} calls",
+                        f"engine {m['total_calls']}", _ratio(n["calls"], m["total_calls"]), "saving ×", None,
+                        f"naive time ≥ {n['floor_seconds']:.1f} s under the limits "
+                        f"({n['seconds']:.1f} s at zero latency)"))
+    return rows
+
+
+def render(rows: list[Row]) -> str:
+    head = ("figure", "measured", "floor / min", "ratio", "target", "met?")
+    table = [head] + [(r.what, r.measured, r.floor, f"{r.ratio:.3f}" if r.ratio is not None else "–", r.target,
+                       {True: "yes", False: "NO", None: "–"}[r.met]) for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    lines = []
+    for n, row in enumerate(table):
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    notes = [f"  * {r.what}: {r.note}" for r in rows if r.note]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def markdown(rows: list[Row]) -> str:
+    out = ["| figure | measured | floor / min | ratio | target | met? |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = f"{r.ratio:.3f}" if r.ratio is not None else "–"
+        met = {True: "yes", False: "**no**", None: "–"}[r.met]
+        out.append(f"| {r.what} | {r.measured} | {r.floor} | {ratio} | {r.target} | {met} |")
+    return "\n".join(out)

@@ -1,0 +1,291 @@
+#!/usr/bin/env python
+"""tillbridge benchmark (issue 7): API calls against the minimum, time against the rate-limit floor,
+engine overhead against a bare httpx loop, peak memory by size.
+
+    python bench/run.py --size S|M|L [--json out.json] [--quick] [--time-scale 10]
+
+One command seeds the emulators, runs every scenario and prints the table. The emulators live in a
+process of their own (``emuhost.py``); the engine-overhead runs, the bare httpx loop and the memory
+probes each run in a fresh subprocess against freshly seeded emulators, so their clocks and peaks
+do not mix. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import report  # noqa: E402
+from emuhost import EmulatorHost, HostConfig  # noqa: E402
+from minimum import Catalogue  # noqa: E402
+from sizes import QUICK, SIZES, LS_WINDOW_SECONDS, Size, ls_limit  # noqa: E402
+
+SCENARIOS = ("full", "idle", "incremental", "stock", "invoices", "naive", "overhead", "memory")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", choices=sorted(SIZES), default="S")
+    p.add_argument("--quick", action="store_true", help="shrink S further (CI smoke test: the harness works)")
+    p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    p.add_argument("--time-scale", type=float, default=None,
+                   help="emulated seconds per real second for Lightspeed's 5-minute window (default 10; quick: 300)")
+    p.add_argument("--only", default=",".join(SCENARIOS),
+                   help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
+    p.add_argument("--memory-sizes", default=None,
+                   help="sizes to probe for peak memory, e.g. S,M,L (default: S and --size)")
+    p.add_argument("--workdir", type=Path, default=None, help="where the databases and the recording go")
+    # internal: one measurement in a fresh process
+    p.add_argument("--worker", choices=("full", "bare"), help=argparse.SUPPRESS)
+    p.add_argument("--recording", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.time_scale is None:
+        args.time_scale = 300.0 if args.quick else 10.0
+    return args
+
+
+def size_of(args: argparse.Namespace, name: str | None = None) -> Size:
+    if args.quick and (name is None or name == "S"):
+        return QUICK
+    return SIZES[name or args.size]
+
+
+def host_config(size: Size, *, time_scale: float, rate_limit: bool, accounting: str | None = None) -> HostConfig:
+    return HostConfig(products=size.products, outlets=size.outlets, sales=size.sales, customers=size.customers,
+                      time_scale=time_scale, rate_limit=rate_limit, accounting=accounting)
+
+
+def catalogue(host: EmulatorHost, warehouses: int) -> Catalogue:
+    counts = host.request("counts")
+    return Catalogue(ls_products_all=counts["ls_products_all"], products=counts["products"],
+                     ls_customers_all=counts["ls_customers_all"], customers=counts["customers"],
+                     ls_sales_all=counts["ls_sales_all"], sales=counts["sales"], warehouses=warehouses,
+                     registers=counts["registers"])
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def accounting_setup() -> tuple[str | None, str]:
+    """The accounting emulator to start when an ``invoices`` flow is registered (else why not)."""
+    from tillbridge.plugins import Plugins
+
+    registries = Plugins().registries
+    if "invoices" not in registries.flows:
+        return None, "no `invoices` flow is registered (the accounting plugin does not provide it yet)"
+    for cls in registries.connectors.values():
+        if "accounting" in cls.roles and cls.emulator in registries.emulators:
+            return cls.emulator, ""
+    return None, "an `invoices` flow exists but no accounting connector with an emulator does"
+
+
+# --- workers (fresh processes) --------------------------------------------------------------------
+def worker(args: argparse.Namespace) -> int:
+    size = size_of(args)
+    if args.worker == "full":
+        out = worker_full(size, args)
+    else:
+        out = worker_bare(size, args)
+    args.out.write_text(json.dumps(out))
+    return 0
+
+
+def worker_full(size: Size, args: argparse.Namespace) -> dict[str, Any]:
+    """The full sync against zero-latency emulators (limits off): engine time and peak memory."""
+    from scenarios import Bench
+    from shop import Shop
+
+    with EmulatorHost(host_config(size, time_scale=args.time_scale, rate_limit=False)) as host:
+        shop = Shop(host, args.workdir)
+        shop.prepare()
+        cat = catalogue(host, shop.mapped)
+        baseline = peak_rss_mb()
+        bench = Bench(shop, host, lambda: cat, args.time_scale, rate_limited=False)
+        m = bench.full_sync()
+        shop.close()
+        return {**m.as_dict(), "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline,
+                "emulator_rss_mb": host.peak_rss_mb(), "seed_seconds": host.seconds_to_seed}
+
+
+def worker_bare(size: Size, args: argparse.Namespace) -> dict[str, Any]:
+    from bare import replay
+    from scenarios import OPENING_STOCK
+
+    with EmulatorHost(host_config(size, time_scale=args.time_scale, rate_limit=False)) as host:
+        result = replay(args.recording, host.urls,
+                        lambda mark: host.request("opening_stock", quantity=OPENING_STOCK))
+        result["server_counted"] = sum(s["total"] for s in host.stats().values())
+        return result
+
+
+def run_worker(kind: str, size_name: str, args: argparse.Namespace, workdir: Path,
+               recording: Path | None = None) -> dict[str, Any]:
+    out = workdir / f"{kind}-{size_name}.json"
+    cmd = [sys.executable, str(HERE / "run.py"), "--worker", kind, "--size", size_name if size_name in SIZES else "S",
+           "--time-scale", str(args.time_scale), "--out", str(out), "--workdir", str(workdir / f"{kind}-{size_name}")]
+    if args.quick:
+        cmd.append("--quick")
+    if recording is not None:
+        cmd += ["--recording", str(recording)]
+    (workdir / f"{kind}-{size_name}").mkdir(parents=True, exist_ok=True)
+    subprocess.run(cmd, check=True)
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+# --- the main run ------------------------------------------------------------------------------------
+def naive_pass(shop: Any, host: EmulatorHost, cat: Catalogue, time_scale: float) -> dict[str, Any]:
+    """One run of every flow as a naive script would (limits off): calls and time per flow."""
+    import naive
+
+    host.request("unlimited")
+    naive.install(shop)
+    naive.forget_changes(shop)
+    per_flow: dict[str, dict[str, Any]] = {}
+    for flow in [f for f in shop.flows() if f != "invoices"]:  # invoices are sent once, by design
+        host.reset_stats()
+        started = time.perf_counter()
+        results = shop.sync([flow])
+        seconds = time.perf_counter() - started
+        stats = host.stats()
+        per_flow[flow] = {"seconds": seconds, "calls": {s: v["total"] for s, v in stats.items()},
+                          "written": sum(r.written for r in results),
+                          "status": [r.status for r in results]}
+    rate = ls_limit(cat.registers) / LS_WINDOW_SECONDS
+
+    def total(flows: list[str]) -> dict[str, Any]:
+        ls = sum(per_flow[f]["calls"].get("lightspeed", 0) for f in flows)
+        return {"calls": sum(sum(per_flow[f]["calls"].values()) for f in flows),
+                "seconds": sum(per_flow[f]["seconds"] for f in flows),
+                "floor_seconds": ls / rate / time_scale, "lightspeed_calls": ls}
+
+    return {"per_flow": per_flow, "all": total(list(per_flow)), "stock": total(["stock"] if "stock" in per_flow else [])}
+
+
+def main_run(args: argparse.Namespace) -> dict[str, Any]:
+    from scenarios import Bench
+    from shop import Shop
+
+    size = size_of(args)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tillbridge-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    recording = workdir / "full-sync.requests.jsonl"
+    accounting, why_not = accounting_setup() if "invoices" in only else (None, "not asked for")
+    out: dict[str, Any] = {
+        "size": size.name, "retailer": {"products": size.products, "outlets": size.outlets, "sales": size.sales,
+                                        "customers": size.customers},
+        "time_scale": args.time_scale, "python": platform.python_version(), "machine": platform.machine(),
+        "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "scenarios": [], "notes": [],
+    }
+    print(f"tillbridge bench: size {size.name} ({size.products} products, {size.outlets} outlets, "
+          f"{size.sales} sales), time scale {args.time_scale:g}", flush=True)
+    needs_main = only & {"full", "idle", "incremental", "stock", "invoices", "naive", "overhead"}
+    if needs_main:
+        started = time.perf_counter()
+        with EmulatorHost(host_config(size, time_scale=args.time_scale, rate_limit=True, accounting=accounting)) as host:
+            print(f"  emulators seeded in {host.seconds_to_seed:.1f} s", flush=True)
+            shop = Shop(host, workdir / "main")
+            shop.prepare()
+            cat = catalogue(host, shop.mapped)
+            out["catalogue"] = cat.__dict__
+            out["flows"] = shop.flows()
+            bench = Bench(shop, host, lambda: cat, args.time_scale)
+
+            def show(m: Any) -> None:
+                out["scenarios"].append(m.as_dict())
+                print(f"  {m.scenario}: {m.total_calls} calls (min {m.minimum_total}), {m.seconds:.2f} s "
+                      f"(floor {m.floor_seconds:.2f} s), {m.status_429}×429"
+                      + (f"  CHECKS: {'; '.join(m.checks)}" if m.checks else ""), flush=True)
+
+            with recording.open("w") as rec:
+                show(bench.full_sync(rec))
+            if "idle" in only:
+                show(bench.idle_poll())
+            if "incremental" in only:
+                for n, k in enumerate(size.ks, start=1):
+                    show(bench.incremental(k, n))
+            if "stock" in only:
+                for k in size.ks:
+                    show(bench.stock_export(k))
+            if "invoices" in only:
+                if accounting:
+                    from scenarios import invoices_scenario
+
+                    show(invoices_scenario(bench, day=max(10, size.sales // 100)))
+                else:
+                    out["notes"].append(f"invoices: not measured — {why_not}")
+            if "naive" in only:
+                print("  naive baseline (one run of every flow, limits off)…", flush=True)
+                out["naive"] = naive_pass(shop, host, cat, args.time_scale)
+            shop.close()
+            out["main_process_peak_rss_mb"] = peak_rss_mb()
+            out["emulator_host_peak_rss_mb"] = host.peak_rss_mb()
+        out["main_seconds"] = time.perf_counter() - started
+    if "overhead" in only and recording.exists():
+        print("  engine overhead: full sync against zero-latency emulators, then the bare httpx loop…", flush=True)
+        out["engine"] = run_worker("full", args.size, args, workdir)
+        out["bare"] = run_worker("bare", args.size, args, workdir, recording)
+        print(f"  engine {out['engine']['seconds']:.2f} s, bare httpx {out['bare']['seconds']:.2f} s", flush=True)
+    if "memory" in only:
+        sizes = (args.memory_sizes.split(",") if args.memory_sizes else sorted({"S", args.size}))
+        peaks: dict[str, dict[str, float]] = {}
+        for name in sizes:
+            name = name.strip().upper()
+            if name == args.size and "engine" in out:
+                probe = out["engine"]
+            else:
+                print(f"  memory probe: full sync at size {name} in a fresh process…", flush=True)
+                probe = run_worker("full", name, args, workdir)
+            peaks[QUICK.name if args.quick and name == "S" else name] = {
+                "peak_rss_mb": probe["peak_rss_mb"], "baseline_rss_mb": probe["baseline_rss_mb"],
+                "seconds": probe["seconds"]}
+        out["memory"] = peaks
+    return out
+
+
+def rows_of(out: dict[str, Any]) -> list[report.Row]:
+    rows: list[report.Row] = []
+    for m in out["scenarios"]:
+        rows += report.scenario_rows(m)
+    if "engine" in out or "bare" in out:
+        rows.append(report.overhead_row(out.get("engine"), out.get("bare")))
+    if "memory" in out:
+        rows += report.memory_rows(out["memory"])
+    rows += report.naive_rows(out.get("naive"), out["scenarios"])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.worker:
+        return worker(args)
+    out = main_run(args)
+    rows = rows_of(out)
+    out["table"] = [r.__dict__ for r in rows]
+    print()
+    print(report.render(rows))
+    for note in out["notes"]:
+        print(f"  * {note}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2, default=str))
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

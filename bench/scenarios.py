@@ -1,0 +1,231 @@
+"""The scenarios of issue 7, each measured by the emulators' own counters and the process clock."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timedelta, timezone
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Sequence
+
+from tillbridge.runner import RunResult
+
+import minimum as mins
+from emuhost import UNLEASHED_CLOCK_LAG, EmulatorHost
+from minimum import Catalogue, Minimum
+from shop import CONNECTION, Shop
+
+#: Opening stock per product and warehouse, received in Unleashed once products exist there.
+OPENING_STOCK = 1_000
+#: Calls kept in hand by the client's pacer (Lightspeed connector ``reserve``): a window with
+#: fewer left was spent by the previous scenario and must run out before the next one starts.
+SPENT_WINDOW = 10
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    seconds: float
+    calls: dict[str, int]
+    minimum: dict[str, dict[str, int]]
+    minimum_total: int
+    floor_seconds: float
+    status_429: int
+    binding: list[str] = field(default_factory=list)  # rate limits the needed calls exceed
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # expectations that failed (empty: all held)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["total_calls"] = self.total_calls
+        return out
+
+
+def flow_rows(results: Sequence[RunResult]) -> list[dict[str, Any]]:
+    return [{"flow": r.flow, "status": r.status, "fetched": r.fetched, "created": r.created,
+             "updated": r.updated, "unchanged": r.unchanged, "skipped": r.skipped, "held": r.held,
+             "failed": r.failed, "error": r.error} for r in results]
+
+
+class Bench:
+    """Runs scenarios against one shop and one emulator host."""
+
+    def __init__(self, shop: Shop, host: EmulatorHost, catalogue_fn: Callable[[], Catalogue],
+                 time_scale: float, rate_limited: bool = True) -> None:
+        self.shop = shop
+        self.host = host
+        self.catalogue_fn = catalogue_fn
+        self.time_scale = time_scale
+        self.rate_limited = rate_limited
+        self.measurements: list[Measurement] = []
+        self.stock_round = 0
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def settle(self) -> None:
+        """Start a scenario as if it came a while after the previous one.
+
+        Unleashed's ``modifiedSince`` is rendered to the whole second, so (with the host's clock
+        lag) a poll sees the changes made in a later second than the previous crawl's start: let
+        the clock pass into the next second before arranging changes. A rate-limit window the
+        previous scenario left nearly spent runs out for real (the client's pacer remembers it);
+        one with budget left is reset, so every scenario starts with the full budget its floor
+        assumes.
+        """
+        time.sleep(math.ceil(time.time()) - time.time() + 0.02)
+        spent = [w["seconds_left"] for w in self.host.request("windows")
+                 if w["limit"] - w["used"] <= SPENT_WINDOW]
+        if spent:
+            time.sleep(max(spent) + 0.05)
+        self.host.fresh_window()
+
+    def _measure(self, name: str, minimum: Minimum, action: Callable[[], tuple[list[RunResult], float]],
+                 checks: Callable[[list[RunResult], dict[str, Any]], list[str]] | None = None) -> Measurement:
+        """Count and time ``action``. Call ``settle()`` first, before arranging the changes."""
+        self.host.reset_stats()
+        results, seconds = action()
+        stats = self.host.stats()
+        cat = self.catalogue_fn()
+        m = Measurement(
+            scenario=name, seconds=seconds,
+            calls={system: s["total"] for system, s in stats.items()},
+            minimum=minimum.parts, minimum_total=minimum.total,
+            floor_seconds=mins.floor_seconds(minimum, cat, self.time_scale) if self.rate_limited else 0.0,
+            status_429=sum(int(s["by_status"].get("429", 0)) for s in stats.values()),
+            binding=mins.binding_limits(minimum, cat) if self.rate_limited else [],
+            routes={system: s["by_route"] for system, s in stats.items()},
+            flows=flow_rows(results),
+        )
+        m.checks = [f"{r.flow}: {r.status} ({r.error})" for r in results if r.status != "ok"]
+        m.checks += [f"{r.flow}: {r.failed} failed, {r.held} held" for r in results if r.failed or r.held]
+        if checks:
+            m.checks += checks(results, stats)
+        self.measurements.append(m)
+        return m
+
+    def _timed(self, fn: Callable[[], list[RunResult]]) -> tuple[list[RunResult], float]:
+        started = time.perf_counter()
+        results = fn()
+        return results, time.perf_counter() - started
+
+    # --- scenarios ----------------------------------------------------------------------------
+    def full_sync(self, record: IO[str] | None = None) -> Measurement:
+        """Every flow from nothing. Opening stock is received in Unleashed (Python API, no calls,
+        not timed) once the products flow has created the products there."""
+        self.settle()
+        cat = self.catalogue_fn()
+
+        def action() -> tuple[list[RunResult], float]:
+            self.shop.record_to(record)
+            try:
+                first, t1 = self._timed(lambda: self.shop.sync(["products"]))
+                if record is not None:
+                    record.write('{"mark": "opening_stock"}\n')
+                self.host.request("opening_stock", quantity=OPENING_STOCK)
+                rest, t2 = self._timed(lambda: self.shop.sync([f for f in self.shop.flows() if f != "products"]))
+            finally:
+                self.shop.record_to(None)
+            return first + rest, t1 + t2
+
+        def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
+            by = {r.flow: r for r in results}
+            out = []
+            if by["products"].written != cat.products:
+                out.append(f"products written {by['products'].written} != {cat.products}")
+            if by["sales"].written != cat.sales:
+                out.append(f"sales written {by['sales'].written} != {cat.sales}")
+            if "stock" in by and by["stock"].written != cat.products * cat.warehouses:
+                out.append(f"stock levels written {by['stock'].written} != {cat.products * cat.warehouses}")
+            return out
+
+        return self._measure("initial full sync", mins.full_sync(cat), action, checks)
+
+    def idle_poll(self) -> Measurement:
+        self.settle()
+        cat = self.catalogue_fn()
+
+        def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
+            written = sum(r.written for r in results)
+            return [f"{written} records written in an idle poll"] if written else []
+
+        return self._measure("idle poll", mins.idle_poll(cat), lambda: self._timed(self.shop.sync), checks)
+
+    def incremental(self, k: int, round_no: int) -> Measurement:
+        """``k`` products changed at the POS (their price), then every flow."""
+        self.settle()
+        cat = self.catalogue_fn()
+        ids = self.host.request("ls_product_ids")
+        step = max(1, len(ids) // k)
+        chosen = ids[::step][:k]
+        self.host.request("change_ls_products", ids=chosen, round_no=round_no)
+
+        def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
+            by = {r.flow: r for r in results}
+            written = by["products"].written
+            return [] if written == len(chosen) else [f"products written {written} != {len(chosen)} changed"]
+
+        return self._measure(f"incremental, k={k}", mins.incremental(cat, len(chosen)),
+                             lambda: self._timed(self.shop.sync), checks)
+
+    def stock_export(self, k: int) -> Measurement:
+        """``k`` stock changes in Unleashed (stock received), two outlets per product, then the
+        stock flow: one PUT per changed product carrying both outlets."""
+        self.settle()
+        cat = self.catalogue_fn()
+        keys = self.host.request("ul_stock_keys")
+        products, warehouses = keys["products"], keys["warehouses"][: cat.warehouses]
+        per_product = min(2, len(warehouses))
+        k = min(k, len(products) * per_product)
+        self.stock_round += 1
+        offset = self.stock_round * 7  # each round moves other products
+        pairs: list[tuple[str, str]] = []
+        for i in range(k):
+            p = (i // per_product + offset) % len(products)
+            pairs.append((products[p], warehouses[(i % per_product + p) % len(warehouses)]))
+        self.host.request("receive_stock", pairs=pairs, quantity=5)
+        changed: dict[str, int] = {w: 0 for w in warehouses}
+        for _, w in pairs:
+            changed[w] += 1
+        touched = len({p for p, _ in pairs})
+
+        def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
+            written = sum(r.written for r in results)
+            return [] if written == k else [f"stock levels written {written} != {k} changed"]
+
+        return self._measure(f"stock export, k={k}", mins.stock_export(cat, changed, touched),
+                             lambda: self._timed(lambda: self.shop.sync(["stock"])), checks)
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    path.write_text("\n".join(lines) + "\n")
+
+
+def invoices_scenario(bench: Bench, day: int) -> Measurement:
+    """Accounting switched on (``accounting enable``: only invoices made from now on), a day's
+    sales rung up at the POS and imported by the sales flow (not measured), then the invoices
+    flow sends that day's invoices to the accounting provider."""
+    from tillbridge_accounting import services as accounting  # present when the invoices flow is
+
+    shop = bench.shop
+    # "From now on" on the Unleashed clock, which the host runs behind the client's (see
+    # UNLEASHED_CLOCK_LAG): the invoices it makes from here are stamped with its time.
+    now = datetime.now(timezone.utc) - timedelta(seconds=UNLEASHED_CLOCK_LAG)
+    accounting.enable(shop.app, CONNECTION, provider=shop.accounting, force=True, now=now)
+    bench.settle()  # enabling crawled the invoice feed: the day's sales come after that crawl
+    bench.host.request("ring_up_day", count=day, seed=day)
+    imported = shop.sync(["sales"])
+    bench.settle()
+
+    def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
+        out = [] if imported[0].written == day else [f"sales imported {imported[0].written} != {day}"]
+        sent = sum(r.written for r in results)
+        return out + ([] if sent == day else [f"invoices sent {sent} != {day}"])
+
+    return bench._measure(f"invoices for a day's sales ({day})", mins.invoices(day),
+                          lambda: bench._timed(lambda: shop.sync(["invoices"])), checks)
