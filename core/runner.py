@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .app import App, ConnectionRuntime
 from .connector import Connector, Outgoing, Page, PushResult
-from .entities import Entity, Sale
+from .entities import Entity, Sale, StockLevel
 from .errors import (
     AuthError,
     ConfigError,
@@ -142,6 +142,7 @@ class FlowRunner:
     def run_records(self, flow: Flow, records: Sequence[Entity], *, trigger: str = "reimport") -> RunResult:
         """Push given source records through the flow without moving its cursor (re-imports)."""
         result = RunResult(flow.name)
+        self._force = False
         run = self.store.start_run(self.rt.id, flow.name, trigger)
         try:
             source = self.rt.connector(flow.source_role)
@@ -282,8 +283,8 @@ class FlowRunner:
     def _push(self, target: Connector, entity_type: str, outgoing: Sequence[Outgoing]) -> list[PushResult]:
         results: list[PushResult] = []
         size = max(1, target.push_batch_size)
-        for start in range(0, len(outgoing), size):
-            batch = outgoing[start:start + size]
+        for start, end in _batches(outgoing, size):
+            batch = outgoing[start:end]
             try:
                 answer = self.plugins.push_entities(target, entity_type, batch)
             except RecordRejected as exc:  # a connector that rejects the whole batch: per record
@@ -291,9 +292,7 @@ class FlowRunner:
             if len(answer) != len(batch):
                 raise RemoteError(f"{target.system} returned {len(answer)} results for {len(batch)} records")
             results.extend(answer)
-            if self.stop.is_set() and start + size < len(outgoing):
-                # finish the page anyway: a half-committed page would only be redone, never lost
-                continue
+            # when stopping, finish the page anyway: a half-committed page would only be redone
         return results
 
     def _commit(self, flow: Flow, source: Connector, target: Connector, plan: "_Plan",
@@ -391,6 +390,23 @@ def admit(record: Entity, flow: Flow) -> str | None | bool:
             return (f"sale {record.number} is a return: returns are not imported as orders "
                     "(negative quantities are impossible on an invoice; enter a credit note)")
     return None
+
+
+def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:
+    """(start, end) slices of at most ``size`` records, except that one product's stock levels
+    are never split: the POS takes all of a product's outlets in one request."""
+    start = 0
+    while start < len(outgoing):
+        end = min(start + size, len(outgoing))
+        while end < len(outgoing) and _stock_group(outgoing[end]) is not None \
+                and _stock_group(outgoing[end]) == _stock_group(outgoing[end - 1]):
+            end += 1
+        yield start, end
+        start = end
+
+
+def _stock_group(o: Outgoing) -> str | None:
+    return o.entity.product_id if isinstance(o.entity, StockLevel) else None
 
 
 def _quote(text: str) -> str:

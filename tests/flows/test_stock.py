@@ -130,3 +130,20 @@ def test_a_stock_push_never_puts_back_what_a_till_sold_before_unleashed_imported
     assert result.created == 1 and shop.order_for(held) is not None
     shop.sync("stock")
     assert ls.inventory_level(a["id"], outlet) == 13 == ul.stock_on_hand(a["sku"], "W1")["AvailableQty"]
+
+
+def test_a_large_export_still_sends_one_request_per_product(shop_factory: Callable[..., Shop]) -> None:
+    shop = shop_factory(ls_options={"products": 90, "customers": 1})
+    shop.map({0: "W1", 1: "W2", 2: "W3"})
+    shop.sync("products")
+    products = shop.sellable()
+    for p in products:
+        for w in ("W1", "W2", "W3"):
+            shop.ul.receive_stock(p["sku"], w, Decimal(4))
+    shop.settings(export_stock=True)
+    shop.ls.stats.reset()
+    result = shop.sync("stock")["stock"]
+    # More levels than one push batch (200): batches are cut between products, never inside one.
+    assert result.updated == 3 * len(products) > 200
+    assert shop.ls.stats.count(PUT_PRODUCT) == len(products)
+    assert all(shop.ls.inventory_level(p["id"], shop.outlet(2)["id"]) == 4 for p in products)
