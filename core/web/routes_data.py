@@ -57,7 +57,13 @@ async def jobs_panel(request: Request) -> Response:
     """The jobs fragment the page polls while a job runs."""
     console = console_of(request)
     name = request.path_params["name"]
-    return render(request, "_jobs.html", fragment=True, connection=name, jobs=console.jobs.jobs(name))
+    jobs = console.jobs.jobs(name)
+    response = render(request, "_jobs.html", fragment=True, connection=name, jobs=jobs)
+    if request.headers.get("hx-request") and not any(j.running for j in jobs):
+        # the page polled because a job ran; now that none does, reload it so its counts and
+        # log lines show what the job changed (the reloaded page no longer polls)
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 def _work(app: App, name: str, kind: str, form: FormData) -> tuple[str, Callable[[ProgressCallback], Any]]:

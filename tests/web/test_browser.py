@@ -166,6 +166,7 @@ def test_an_administrator_sets_up_and_repairs_a_connection_in_the_browser(
     expect(job).to_have_attribute("data-state", "done", timeout=JOB_TIMEOUT)  # the panel polled itself
     expect(job.locator("table.results")).to_contain_text("products")
     expect(job).to_contain_text("1 failed")
+    expect(page.get_by_text("1 record waiting")).to_be_visible()  # the page reloaded itself when the job ended
     desktop.shot("05-data-import-finished")
     imported = [p for p in env.ls.products() if env.ul.product_by_code(p["sku"]) is not None]
     assert len(imported) >= 12, "the store's products are in Unleashed now"

@@ -133,6 +133,8 @@ def test_an_import_runs_as_a_job_and_its_failure_is_in_the_log(console_env: Cons
     assert env.web.state.console.jobs.wait_all(timeout=60)
     panel = client.get("/c/shop/jobs").text
     assert 'data-state="done"' in panel and "hx-trigger" not in panel  # finished: the page stops polling
+    polled = client.get("/c/shop/jobs", headers={"HX-Request": "true"})
+    assert polled.headers["HX-Refresh"] == "true"  # and reloads once, to show what the job changed
     assert "1 failed, 0 held" in panel
     log = client.get("/c/shop/log?level=error&entity=product").text
     assert TOO_LONG_CODE[:38] in log and "shorten the product code" in log and "Re-import" in log
