@@ -384,15 +384,6 @@ class UnleashedConnector(Connector):
                              fix=f"say which: `tillbridge settings set tax_map '{{\"{key}\": \"{matches[0]}\"}}'`, "
                                  "then `tillbridge reimport --entity sale`")
 
-    def revenue_tax_codes(self) -> set[str]:
-        return {str(t["TaxCode"]) for t in self._taxes_list()
-                if t.get("CanApplyToRevenue", True) and not t.get("Obsolete")}
-
-    def sales_groups(self) -> list[str]:
-        """Names of the sales groups orders may carry (``GET /SalesOrderGroups``, notes §4.8)."""
-        items = self._get("/SalesOrderGroups", pageSize=self.max_page_size).get("Items") or []
-        return [str(i["GroupName"]) for i in items if i.get("GroupName") and not i.get("Obsolete")]
-
     def _ensure_default_customer(self) -> str:
         with self._lock:
             if self._default_customer:
