@@ -40,6 +40,8 @@ class Books:
     books: Emulator
     servers: list[BackgroundServer]
     transport_factory: TransportFactory | None = None
+    #: Plugins every (re)started app registers besides the installed ones: ``(name, plugin)``.
+    extra_plugins: list[tuple[str, object]] = field(default_factory=list)
     app: App = field(init=False)
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -48,7 +50,8 @@ class Books:
 
     # --- the process ----------------------------------------------------------------------------
     def open_app(self) -> App:
-        return App(self.database_url, plugins=Plugins(), secret_key=KEY, transport_factory=self.transport_factory)
+        return App(self.database_url, plugins=Plugins(extra=self.extra_plugins), secret_key=KEY,
+                   transport_factory=self.transport_factory)
 
     def restart(self) -> None:
         """What a new process sees: a fresh app (no caches, no runtimes) on the same database."""
@@ -116,7 +119,8 @@ class Books:
 
 
 def open_books(database_url: str, *, provider: str = "xero", provider_options: dict[str, Any] | None = None,
-               transport_factory: TransportFactory | None = None, enable: bool = True, seed: int = 11) -> Books:
+               transport_factory: TransportFactory | None = None, enable: bool = True, seed: int = 11,
+               extra_plugins: list[tuple[str, object]] | None = None) -> Books:
     """Start the three emulators, connect them as ``shop``, import products and customers,
     stock every warehouse, connect the provider and (by default) enable accounting invoices."""
     ls = LightspeedEmulator(seed=seed, time_scale=1.0, options={"products": 24, "customers": 8})
@@ -136,7 +140,7 @@ def open_books(database_url: str, *, provider: str = "xero", provider_options: d
                                           "DisplayType": "ReadOnly"}])
     books = books_cls(seed=seed, options=options)
     servers = [BackgroundServer(e).start() for e in (ls, ul, books)]
-    result = Books(database_url, ls, ul, books, servers, transport_factory)
+    result = Books(database_url, ls, ul, books, servers, transport_factory, list(extra_plugins or []))
     app = result.app
     services.add_connection(app, NAME, {"pos": ("lightspeed", servers[0].url), "inventory": ("unleashed",
                                                                                               servers[1].url)})
