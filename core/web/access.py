@@ -40,6 +40,21 @@ PUBLIC_PREFIXES = ("/login", "/static/")
 _hasher = PasswordHasher()
 
 
+def base_of(scope_or_request: Any) -> str:
+    """The prefix the console is mounted under ("" at the root; e.g. "/console" in the daemon)."""
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    return str(scope.get("root_path") or "").rstrip("/")
+
+
+def local_path(scope_or_request: Any) -> str:
+    """The request's path inside the console (without the mount prefix)."""
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    base, path = base_of(scope), str(scope["path"])
+    if base and path.startswith(base):
+        return path[len(base):] or "/"
+    return path
+
+
 # --- the password ----------------------------------------------------------------------------------
 def set_password(app: App, password: str) -> None:
     """Hash and store the admin password (ends every session made with the old one)."""
@@ -119,7 +134,7 @@ class RequireLogin:
         self.login_token = login_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]):
+        if scope["type"] != "http" or is_public(local_path(scope)):
             await self.asgi(scope, receive, send)
             return
         session = scope.get("session", {})
@@ -128,9 +143,10 @@ class RequireLogin:
             await self.asgi(scope, receive, send)
             return
         session.pop("user", None)
-        url = URL(scope=scope)
-        target = url.path + (f"?{url.query}" if url.query else "")
-        login = "/login" + (f"?next={quote(target, safe='')}" if scope["method"] == "GET" and target != "/" else "")
+        query = URL(scope=scope).query
+        target = local_path(scope) + (f"?{query}" if query else "")
+        login = base_of(scope) + "/login" + (
+            f"?next={quote(target, safe='')}" if scope["method"] == "GET" and target != "/" else "")
         headers = dict((k.decode().lower(), v.decode()) for k, v in scope.get("headers", []))
         if headers.get("hx-request"):
             response: Response = PlainTextResponse("Please log in.", status_code=200, headers={"HX-Redirect": login})
@@ -174,7 +190,7 @@ class SecurityHeaders:
                     # the OAuth callback URL carries a code: never leak it in a Referer
                     (b"referrer-policy", b"same-origin"),
                 ]
-                if not scope["path"].startswith("/static/"):
+                if "/static/" not in scope["path"]:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)

@@ -31,9 +31,11 @@ from .access import (
     CSRF_HEADER,
     RequireLogin,
     SecurityHeaders,
+    base_of,
     csrf_ok,
     csrf_token,
     forbidden,
+    local_path,
     session_secret,
 )
 from .jobs import JobBoard
@@ -106,14 +108,16 @@ def render(request: Request, template: str, status_code: int = 200, *, fragment:
         "connections": names,
         "demo": bool(console.demo_urls),
         "logged_in": bool(session.get("user")),
-        "path": request.url.path,
-        "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "base": base_of(request),
+        "path": local_path(request),
+        "full_path": local_path(request) + (f"?{request.url.query}" if request.url.query else ""),
     }
     return console.templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
 
 
-def redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
+def redirect(request: Request, url: str) -> Response:
+    """A 303 to a console path (given without the mount prefix) or to an absolute URL."""
+    return RedirectResponse(base_of(request) + url if url.startswith("/") else url, status_code=303)
 
 
 def safe_next(value: Any, default: str) -> str:

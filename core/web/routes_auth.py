@@ -24,11 +24,11 @@ async def login_page(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"), "/")
     if token and console.login_token and hmac.compare_digest(token, console.login_token):
         _start_session(request, token_stamp(console.login_token))
-        return redirect(target)
+        return redirect(request, target)
     if token:
         flash(request, "error", "That login link is not valid (it only works while the demo that printed it runs).")
     if request.session.get("user"):
-        return redirect(target)
+        return redirect(request, target)
     configured = await run_in_threadpool(has_password, console.app)
     return render(request, "login.html", next=target, configured=configured)
 
@@ -44,15 +44,15 @@ async def login(request: Request, form: FormData) -> Response:
         else:
             flash(request, "error", "No admin password is set yet.",
                   "run `tillbridge web set-password` on the machine that runs tillbridge")
-        return redirect("/login" + (f"?next={quote(target, safe='')}" if target != "/" else ""))
+        return redirect(request, "/login" + (f"?next={quote(target, safe='')}" if target != "/" else ""))
     _start_session(request, stamp)
-    return redirect(target)
+    return redirect(request, target)
 
 
 async def logout(request: Request, form: FormData) -> Response:
     request.session.clear()
     flash(request, "ok", "You are logged out.")
-    return redirect("/login")
+    return redirect(request, "/login")
 
 
 def _start_session(request: Request, stamp: str) -> None:

@@ -94,7 +94,7 @@ async def config_page(request: Request) -> Response:
 
     ok, data = await attempt(request, load)
     if not ok:
-        return redirect("/")
+        return redirect(request, "/")
     return render(request, "config.html", connection=name, tab="config", **data)
 
 
@@ -105,7 +105,7 @@ async def reload_locations(request: Request, form: FormData) -> Response:
     ok, counts = await attempt(request, services.reload_locations, console.app, name)
     if ok:
         flash(request, "ok", f"Loaded {counts.outlets} outlets and {counts.warehouses} warehouses.")
-    return redirect(f"/c/{name}/config#locations")
+    return redirect(request, f"/c/{name}/config#locations")
 
 
 async def map_outlet(request: Request, form: FormData) -> Response:
@@ -114,12 +114,12 @@ async def map_outlet(request: Request, form: FormData) -> Response:
     outlet, warehouse = str(form.get("outlet") or ""), str(form.get("warehouse") or "")
     if not outlet or not warehouse:
         flash(request, "error", "Choose an outlet and a warehouse to map it to.")
-        return redirect(f"/c/{name}/config#locations")
+        return redirect(request, f"/c/{name}/config#locations")
     ok, mapped = await attempt(request, services.map_outlet, console.app, name, outlet, warehouse)
     if ok:
         o, w = mapped
         flash(request, "ok", f"Outlet {o.name} now sells from warehouse {w.name}.")
-    return redirect(f"/c/{name}/config#locations")
+    return redirect(request, f"/c/{name}/config#locations")
 
 
 async def unmap_outlet(request: Request, form: FormData) -> Response:
@@ -128,7 +128,7 @@ async def unmap_outlet(request: Request, form: FormData) -> Response:
     ok, outlet = await attempt(request, services.unmap_outlet, console.app, name, str(form.get("outlet") or ""))
     if ok:
         flash(request, "ok", f"Outlet {outlet.name} is no longer mapped; its sales wait until it is.")
-    return redirect(f"/c/{name}/config#locations")
+    return redirect(request, f"/c/{name}/config#locations")
 
 
 async def save_settings(request: Request, form: FormData) -> Response:
@@ -152,7 +152,7 @@ async def save_settings(request: Request, form: FormData) -> Response:
             flash(request, "warning", note)
     else:
         request.session["draft_settings"] = {k: v[:500] for k, v in raw.items()}
-    return redirect(f"/c/{name}/config#settings")
+    return redirect(request, f"/c/{name}/config#settings")
 
 
 def routes() -> list[BaseRoute]:

@@ -74,9 +74,9 @@ async def add_connection(request: Request, form: FormData) -> Response:
     name = str(form.get("name") or "").strip()
     ok, _ = await attempt(request, services.add_connection, console.app, name, {})
     if not ok:
-        return redirect("/")
+        return redirect(request, "/")
     flash(request, "ok", f"Connection {name!r} created. Next: connect its systems below.")
-    return redirect(f"/c/{name}")
+    return redirect(request, f"/c/{name}")
 
 
 async def connection_page(request: Request) -> Response:
@@ -89,7 +89,7 @@ async def connection_page(request: Request) -> Response:
 
     ok, loaded = await attempt(request, load)
     if not ok:
-        return redirect("/")
+        return redirect(request, "/")
     status, roles = loaded
     drafts = request.session.pop("draft_credentials", {})
     return render(request, "connection.html", connection=name, status=status, roles=roles, tab="connection",
@@ -112,7 +112,7 @@ async def save_system(request: Request, form: FormData) -> Response:
         flash(request, "ok", f"Connected: {description}.")
     else:
         request.session["draft_credentials"] = _drafts(console, system, form)
-    return redirect(f"/c/{name}#role-{role}")
+    return redirect(request, f"/c/{name}#role-{role}")
 
 
 def _drafts(console: Console, system: str, form: FormData) -> dict[str, Any]:
@@ -143,10 +143,10 @@ async def install(request: Request, form: FormData) -> Response:
     ok, started = await attempt(request, start)
     if not ok:
         request.session["draft_credentials"] = _drafts(console, system, form)
-        return redirect(f"/c/{name}#role-{role}")
+        return redirect(request, f"/c/{name}#role-{role}")
     state, url = started
     request.session["oauth_state"] = state
-    return redirect(url)
+    return redirect(request, url)
 
 
 async def oauth_callback(request: Request) -> Response:
@@ -160,7 +160,7 @@ async def oauth_callback(request: Request) -> Response:
     if ok:
         install_, description = finished
         flash(request, "ok", f"App installed. Connected: {description}.")
-    return redirect(back)
+    return redirect(request, back)
 
 
 async def disconnect(request: Request, form: FormData) -> Response:
@@ -169,7 +169,7 @@ async def disconnect(request: Request, form: FormData) -> Response:
     ok, system = await attempt(request, disconnect_system, console.app, name, role)
     if ok:
         flash(request, "ok", f"{system} disconnected from {name!r}; its credentials are forgotten.")
-    return redirect(f"/c/{name}#role-{role}")
+    return redirect(request, f"/c/{name}#role-{role}")
 
 
 def routes() -> list[BaseRoute]:

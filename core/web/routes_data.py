@@ -48,7 +48,7 @@ async def data_page(request: Request) -> Response:
 
     ok, data = await attempt(request, load)
     if not ok:
-        return redirect("/")
+        return redirect(request, "/")
     return render(request, "data.html", connection=name, tab="data", jobs=console.jobs.jobs(name),
                   plurals=PLURALS, **data)
 
@@ -109,7 +109,7 @@ async def start_job(request: Request, form: FormData) -> Response:
     ok, title = await attempt(request, start)
     if ok:
         flash(request, "ok", f"Started: {title}. Its progress shows below.")
-    return redirect(back)
+    return redirect(request, back)
 
 
 def routes() -> list[BaseRoute]:

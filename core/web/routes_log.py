@@ -47,7 +47,7 @@ async def log_page(request: Request) -> Response:
 
     ok, data = await attempt(request, load)
     if not ok:
-        return redirect("/")
+        return redirect(request, "/")
     filters = {"level": level, "entity": entity, "since": since_text, "record": record, "open": open_only,
                "limit": limit}
     return render(request, "log.html", connection=name, tab="log", filters=filters, levels=LEVEL_LABELS,

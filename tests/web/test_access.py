@@ -157,3 +157,24 @@ def test_exposure_without_tls_is_warned_about() -> None:
     assert exposure_warning("::1", tls=False) is None
     assert "without TLS" in (exposure_warning("0.0.0.0", tls=False) or "")
     assert exposure_warning("0.0.0.0", tls=True) is None
+
+
+def test_the_console_works_mounted_under_a_prefix(console_env: ConsoleEnv) -> None:
+    """The daemon may serve the console beside its own routes, e.g. under /console."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    console_env.connect_directly()
+    host = Starlette(routes=[Mount("/console", app=console_env.web)])
+    client = TestClient(host, follow_redirects=False)
+    assert client.get("/console/c/shop/config").headers["location"] == "/console/login?next=%2Fc%2Fshop%2Fconfig"
+    login = client.get("/console/login?next=%2Fc%2Fshop%2Fconfig")
+    assert 'action="/console/login"' in login.text and 'href="/console/static/console.css"' in login.text
+    assert client.get("/console/static/console.js").status_code == 200
+    done = client.post("/console/login", data={"password": PASSWORD, "csrf_token": csrf_of(login.text),
+                                               "next": "/c/shop/config"})
+    assert done.headers["location"] == "/console/c/shop/config"
+    page = client.get("/console/c/shop/config").text
+    assert 'action="/console/c/shop/locations/reload"' in page and 'href="/console/c/shop/log"' in page
+    reloaded = client.post("/console/c/shop/locations/reload", data={"csrf_token": csrf_of(page)})
+    assert reloaded.headers["location"] == "/console/c/shop/config#locations"
