@@ -98,6 +98,9 @@ def test_data_commands_and_their_errors(cli: Cli) -> None:
     imported = said(cli("import", "products", "--since", "2000-01-01"))
     assert "products: read 6 products from lightspeed" in imported and "updated 6 products" in imported
     assert "created 7 products in lightspeed" in said(cli("export", "products"))
+    assert "customers: read 2 customers from lightspeed, updated 2 customers in unleashed" in said(
+        cli("import", "customers", "--since", "2000-01-01"))
+    assert "sales: read 0 sales from lightspeed" in said(cli("import", "sales", "--since", "2000-01-01T00:00:00Z"))
 
     sale = shop.sell(3, [(shop.sellable()[0], 1)])  # the fourth outlet is not mapped
     assert "1 held until the cause is fixed" in said(cli("sync", "--once"))
