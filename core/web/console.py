@@ -35,6 +35,7 @@ from .access import (
     csrf_ok,
     csrf_token,
     forbidden,
+    is_loopback,
     local_path,
     session_secret,
 )
@@ -109,6 +110,8 @@ def render(request: Request, template: str, status_code: int = 200, *, fragment:
         "demo": bool(console.demo_urls),
         "logged_in": bool(session.get("user")),
         "base": base_of(request),
+        # reached over plain HTTP by a name that is not this machine: say so on every page
+        "insecure": request.url.scheme == "http" and not is_loopback(request.url.hostname or ""),
         "path": local_path(request),
         "full_path": local_path(request) + (f"?{request.url.query}" if request.url.query else ""),
     }

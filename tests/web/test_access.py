@@ -178,3 +178,10 @@ def test_the_console_works_mounted_under_a_prefix(console_env: ConsoleEnv) -> No
     assert 'action="/console/c/shop/locations/reload"' in page and 'href="/console/c/shop/log"' in page
     reloaded = client.post("/console/c/shop/locations/reload", data={"csrf_token": csrf_of(page)})
     assert reloaded.headers["location"] == "/console/c/shop/config#locations"
+
+
+def test_pages_reached_over_plain_http_from_the_network_say_so(console_env: ConsoleEnv) -> None:
+    local = TestClient(console_env.web, base_url="http://127.0.0.1:8765").get("/login").text
+    remote = TestClient(console_env.web, base_url="http://shop-server.example:8765").get("/login").text
+    secure = TestClient(console_env.web, base_url="https://shop-server.example").get("/login").text
+    assert "plain HTTP" not in local and "plain HTTP" in remote and "plain HTTP" not in secure
