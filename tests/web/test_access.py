@@ -185,3 +185,17 @@ def test_pages_reached_over_plain_http_from_the_network_say_so(console_env: Cons
     remote = TestClient(console_env.web, base_url="http://shop-server.example:8765").get("/login").text
     secure = TestClient(console_env.web, base_url="https://shop-server.example").get("/login").text
     assert "plain HTTP" not in local and "plain HTTP" in remote and "plain HTTP" not in secure
+
+
+def test_password_and_cookie_key_are_kept_on_every_database(database_url: str, make_app) -> None:  # type: ignore[no-untyped-def]
+    from tillbridge.web.access import check_password, session_secret
+
+    app = make_app(database_url)
+    assert not has_password(app)
+    secret = session_secret(app)
+    assert len(secret) >= 48 and session_secret(app) == secret  # made once, then kept
+    set_password(app, "first long password")
+    set_password(app, "second long password")  # replaces, never adds a row
+    assert check_password(app, "second long password") and not check_password(app, "first long password")
+    again = make_app(database_url)  # another process on the same database sees the same values
+    assert session_secret(again) == secret and check_password(again, "second long password")
