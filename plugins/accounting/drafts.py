@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Mapping, Sequence
 
 from tillbridge import Invoice, RecordRejected
 
@@ -36,6 +37,25 @@ def discount_percent(rate: Decimal) -> Decimal:
     """Inventory discount rates are fractions (Unleashed: 0..1, shared/api-notes/unleashed.md);
     providers take percentages. A value above 1 is taken to be a percentage already."""
     return rate * HUNDRED if rate <= 1 else rate
+
+
+def rate_fits(lines: Sequence[DraftLine], rates: Mapping[str, Decimal]) -> list[str]:
+    """Provider tax types whose rate (percent) explains the lines' booked tax, best first.
+
+    The lines of one inventory tax code are taken together; each line's tax was rounded to the
+    cent and one of them may carry the sale's rounding cent, so a rate fits when it lands
+    within a cent per line (plus one) of the booked tax. Ties come back together, for the
+    caller to break (e.g. by the account's default tax type) or to refuse.
+    """
+    amount = sum((ln.amount for ln in lines), ZERO)
+    tax = sum((ln.tax_amount for ln in lines), ZERO)
+    tolerance = CENT * (len(lines) + 1)
+    scored = sorted((abs(amount * rate / HUNDRED - tax), key) for key, rate in rates.items())
+    fitting = [(gap, key) for gap, key in scored if gap <= tolerance]
+    if not fitting:
+        return []
+    best = fitting[0][0]
+    return [key for gap, key in fitting if gap == best]
 
 
 def build_draft(invoice: Invoice, config: AccountingConfig) -> DraftInvoice:

@@ -44,7 +44,7 @@ from tillbridge import (
     parse_retry_after,
 )
 
-from .drafts import cents
+from .drafts import cents, rate_fits
 from .oauth2 import OAuth2Auth, shared_lock
 from .outbox import KEY_NAMESPACE
 from .provider import (
@@ -410,18 +410,18 @@ class QuickBooksConnector(AccountingConnector):
         key = line.tax_code or ""
         if key in self._tax_choice:
             return self._tax_choice[key]
-        probe = max((ln for ln in draft.lines if ln.tax_code == line.tax_code), key=lambda ln: abs(ln.amount))
-        matches = [cid for cid, (_, rate) in codes.items() if cents(probe.amount * rate / 100) == probe.tax_amount]
-        if len(matches) != 1:
-            names = ", ".join(codes[m][0] for m in matches) or "none"
+        same = [ln for ln in draft.lines if ln.tax_code == line.tax_code]
+        best = rate_fits(same, {cid: rate for cid, (_, rate) in codes.items()})
+        if len(best) != 1:
+            names = ", ".join(codes[m][0] for m in best) or "none"
             raise RecordRejected(
-                f"cannot tell which QuickBooks tax code fits inventory tax code {line.tax_code} (matching: {names})",
+                f"cannot tell which QuickBooks tax code fits inventory tax code {line.tax_code} (fitting: {names})",
                 key=draft.number,
                 fix=f"map it: `tillbridge accounting map-tax {line.tax_code} QBCODE`, then `tillbridge reimport "
                     f"--record {draft.number}`")
-        if abs(probe.amount) >= 1:
-            self._tax_choice[key] = matches[0]
-        return matches[0]
+        if abs(sum((ln.amount for ln in same), Decimal(0))) >= 1:
+            self._tax_choice[key] = best[0]
+        return best[0]
 
     def invoices_referencing(self, references: Sequence[str], since: datetime) -> list[RemoteInvoice]:
         """Invoices whose number is one of ``references`` (POS sale numbers): how an app that posts

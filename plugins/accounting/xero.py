@@ -45,7 +45,7 @@ from tillbridge import (
     parse_retry_after,
 )
 
-from .drafts import cents
+from .drafts import cents, rate_fits
 from .oauth2 import OAuth2Auth, shared_lock
 from .provider import (
     AccountingConnector,
@@ -461,22 +461,21 @@ class XeroConnector(AccountingConnector):
         chosen = self._tax_choice.get(line.tax_code)
         if chosen:
             return chosen
-        probe = max((ln for ln in draft.lines if ln.tax_code == line.tax_code), key=lambda ln: abs(ln.amount))
+        same = [ln for ln in draft.lines if ln.tax_code == line.tax_code]
         default = str((self.accounts().get(account.upper()) or {}).get("TaxType") or "")
-        if probe.amount == 0:
+        total = sum((ln.amount for ln in same), Decimal(0))
+        if total == 0:
             return default or "NONE"
-        exact = [t for t, r in rates.items() if cents(probe.amount * r / 100) == probe.tax_amount]
-        near = exact or [t for t, r in rates.items() if abs(cents(probe.amount * r / 100) - probe.tax_amount) <= Decimal("0.01")]
-        choice = default if default in near else (near[0] if len(near) == 1 else None)
+        best = rate_fits(same, rates)
+        choice = default if default in best else (best[0] if len(best) == 1 else None)
         if choice is None:
-            share = (probe.tax_amount / probe.amount * 100).quantize(Decimal("0.01"))
-            found = ", ".join(near) if near else "none"
+            share = (sum((ln.tax_amount for ln in same), Decimal(0)) / total * 100).quantize(Decimal("0.01"))
             raise RecordRejected(
-                f"cannot tell which Xero tax rate fits inventory tax code {line.tax_code} ({share} %; matching Xero "
-                f"tax rates: {found})", key=draft.number,
+                f"cannot tell which Xero tax rate fits inventory tax code {line.tax_code} ({share} %; fitting Xero "
+                f"tax rates: {', '.join(best) or 'none'})", key=draft.number,
                 fix=f"map it: `tillbridge accounting map-tax {line.tax_code} TAXTYPE` (Xero → Settings → Tax rates), "
                     f"then `tillbridge reimport --record {draft.number}`")
-        if abs(probe.amount) >= 1:
+        if abs(total) >= 1:
             self._tax_choice[line.tax_code] = choice  # only a real amount settles the rate for good
         return choice
 
