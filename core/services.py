@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 import httpx
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, update
 
 from .app import App, ConnectionRuntime
 from .connector import ConnectorContext
@@ -19,7 +19,7 @@ from .errors import ConfigError, SettingError, TillbridgeError
 from .flows import Flow
 from .http import build_client
 from .runner import FlowRunner, ProgressCallback, RunResult
-from .storage.models import Connection, KnownLocation, LogEntry
+from .storage.models import Binding, Connection, KnownLocation, LogEntry
 
 #: The order flows run in: what others reference goes first.
 FLOW_ORDER = ("products", "customers", "export_products", "export_customers", "sales", "stock")
@@ -133,7 +133,18 @@ def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
         for flow in app.flows().values():
             if flow.entity_type == "stock":
                 app.store.reset_cursor(conn.id or 0, flow.name)
+    if before.get("product_master") != change.values.get("product_master"):
+        _forget_written_content(app, conn.id or 0, "product")
     return change
+
+
+def _forget_written_content(app: App, connection_id: int, entity_type: str) -> None:
+    """A new master: what was "already in step" under the old one is not any more (an edit the
+    old master's side kept out was recorded as seen). Each record is compared afresh once."""
+    with app.store.session() as s:
+        s.exec(update(Binding).where(Binding.connection_id == connection_id,  # type: ignore[call-overload]
+                                     Binding.entity_type == entity_type).values(fingerprint=None))
+        s.commit()
 
 
 def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes: list[str]) -> dict[str, Any]:

@@ -244,14 +244,25 @@ class LightspeedConnector(Connector):
         if fields is None or "sell_price" in fields:
             if product.sell_price is not None:
                 details["price_excluding_tax"] = str(product.sell_price)
-        if fields is None or "description" in fields:
-            common["name"] = product.description
+        # The name is not sent on updates: the help centre says the integration cannot rename
+        # products in the POS (unleashed.md §8), and ``common`` applies to a whole variant
+        # family (lightspeed-xseries.md §3A), so one variant's description would rename all.
         if fields is None or "notes" in fields:
             common["description"] = product.notes or ""
         if o.exists:
+            current = self._current_product(o.target_id) if (common or details) else None
+            if current is not None:
+                # Send only what differs: a PUT bumps the product's version, which the products
+                # flow would read as a change and send back (the two sides may rightly keep
+                # different names), so an idle write would ping-pong between the systems.
+                if "price_excluding_tax" in details and convert.dec(current.get("price_excluding_tax")) == \
+                        convert.dec(details["price_excluding_tax"]):
+                    del details["price_excluding_tax"]
+                if "description" in common and convert.plain(current.get("description")) == (product.notes or None):
+                    del common["description"]
             body = {k: v for k, v in (("common", common), ("details", details)) if v}
             if not body:
-                # Only fields Lightspeed is master of changed ("Update products"): nothing to send.
+                # Lightspeed holds these values already, or only fields it is master of changed.
                 return PushResult(o.source_id, "unchanged", target_id=o.target_id)
             self._request("PUT", f"/api/2.1/products/{o.target_id}", json=body, what="updating a product")
             return PushResult(o.source_id, "updated", target_id=o.target_id)
@@ -277,6 +288,15 @@ class LightspeedConnector(Connector):
             body["supply_price"] = str(product.cost_price)
         new_id = self._create("/api/2.0/products", body, lambda: self._find_product(sku))
         return PushResult(o.source_id, "created", target_id=new_id, note=note)
+
+    def _current_product(self, product_id: str) -> dict[str, Any] | None:
+        try:
+            data = self._get(f"/api/2.0/products/{product_id}").get("data")
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None  # gone: the PUT below reports it
+            raise
+        return data if isinstance(data, dict) else None
 
     def _create(self, path: str, body: dict[str, Any], find: Any) -> str:
         """POST once (no blind retry); on a lost answer, look the record up, then try again."""

@@ -306,6 +306,10 @@ class UnleashedConnector(Connector):
                     if field_name not in o.update_fields:
                         body[wire] = current.get(wire)
         body = {k: v for k, v in body.items() if v is not None}
+        if current is not None and _holds(current, body):
+            # Unleashed has all of it already: a POST would only bump LastModifiedOn, which the
+            # export flow would read as a change and send back (ping-pong between the systems).
+            return PushResult(o.source_id, "unchanged", target_id=o.target_id)
         try:
             response = self._post(f"/Products/{o.target_id}", body, "saving a product")
         except RemoteError as exc:
@@ -551,6 +555,21 @@ def _spread_rounding(lines: list[dict[str, Any]], exact: list[Decimal], gap: Dec
         gap -= step
     if gap:
         lines[-1]["LineTotal"] += gap
+
+
+def _holds(current: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Does the record Unleashed returned already carry every value of ``body``?"""
+    for key, value in body.items():
+        have = current.get(key)
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            if have is None or convert.dec(have) != convert.dec(value):
+                return False
+        elif key == "Notes":
+            if convert.text(have) != convert.text(value):
+                return False
+        elif have != value:
+            return False
+    return True
 
 
 def _same_code(a: Any, b: Any) -> bool:

@@ -96,9 +96,9 @@ def test_data_commands_and_their_errors(cli: Cli) -> None:
     assert "there is no connection named 'nope'" in said(cli("sync", "--once", "-c", "nope", ok=False))
 
     imported = said(cli("import", "products", "--since", "2000-01-01"))
-    assert "products: read 6 products from lightspeed" in imported and "updated 6 products" in imported
+    assert "products: read 6 products from lightspeed, 6 already up to date" in imported
     assert "created 7 products in lightspeed" in said(cli("export", "products"))
-    assert "customers: read 2 customers from lightspeed, updated 2 customers in unleashed" in said(
+    assert "customers: read 2 customers from lightspeed, updated 2 customers in unleashed" in said(  # not compared
         cli("import", "customers", "--since", "2000-01-01"))
     assert "sales: read 0 sales from lightspeed" in said(cli("import", "sales", "--since", "2000-01-01T00:00:00Z"))
 

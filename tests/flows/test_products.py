@@ -47,16 +47,37 @@ def test_update_products_master_decides_whether_lightspeed_edits_overwrite_unlea
 
 def test_inventory_master_exports_unleashed_price_edits_to_lightspeed(small_shop: Shop) -> None:
     shop, ls, ul = small_shop, small_shop.ls, small_shop.ul
-    shop.sync("products")
     shop.settings(product_master="inventory", export_products=True)
+    shop.sync()
     product = shop.pos_products()[0]
-    ul.update_product(product["sku"], DefaultSellPrice=Decimal("64.00"))
+    name = product["name"]
+    ul.update_product(product["sku"], DefaultSellPrice=Decimal("64.00"), ProductDescription="Renamed in Unleashed")
     result = shop.sync("export_products")["export_products"]
     assert result.updated == 1
     assert ls.get_product(product["id"])["price_excluding_tax"] == Decimal("64.00")  # type: ignore[index]
+    # The integration never renames a POS product (a name is family-wide for variants).
+    assert ls.get_product(product["id"])["name"] == name  # type: ignore[index]
     shop.sync()
     quiet = shop.sync()
     assert quiet["products"].written == quiet["export_products"].written == 0  # no ping-pong
+
+
+def test_switching_the_master_settles_each_product_on_the_new_masters_details(small_shop: Shop) -> None:
+    shop, ls, ul = small_shop, small_shop.ls, small_shop.ul
+    shop.settings(export_products=True)
+    shop.sync()
+    product = shop.pos_products()[0]
+    ul.update_product(product["sku"], DefaultSellPrice=Decimal("88.00"))
+    kept = shop.sync()
+    assert kept["export_products"].written == 0  # Lightspeed is master: its price stays
+    assert ls.get_product(product["id"])["price_excluding_tax"] == product["price_excluding_tax"]  # type: ignore[index]
+
+    shop.settings(product_master="inventory")
+    shop.sync()
+    assert ls.get_product(product["id"])["price_excluding_tax"] == Decimal("88.00")  # type: ignore[index]
+    assert ul.product_by_code(product["sku"])["DefaultSellPrice"] == Decimal("88.00")  # type: ignore[index]
+    quiet = shop.sync()
+    assert quiet["products"].written == quiet["export_products"].written == 0
 
 
 def test_a_code_with_spaces_is_caught_then_exported_anyway_and_its_sales_round_trip(small_shop: Shop) -> None:
@@ -109,7 +130,9 @@ def test_import_products_since_rewrites_what_was_changed_in_unleashed(small_shop
 
     since = services.parse_date((ls.clock.now().date().replace(year=2000)).isoformat())
     result = services.import_since(shop.app, shop.name, "product", since)
-    assert result.failed == 0 and result.updated == len(shop.pos_products()) and result.created == 0
+    # Every product is compared with what Unleashed holds; only the one changed there is written.
+    assert (result.fetched, result.updated, result.unchanged, result.failed) == (len(shop.pos_products()), 1,
+                                                                                len(shop.pos_products()) - 1, 0)
     assert ul.product_by_code(product["sku"])["ProductDescription"] == product["name"]  # type: ignore[index]
     assert len([p for p in ul.products() if p["ProductCode"] == product["sku"]]) == 1
 
