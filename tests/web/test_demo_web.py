@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -27,12 +28,16 @@ def test_demo_web_serves_the_console_with_a_login_link(tmp_path: Path) -> None:
     seen: list[str] = []
     try:
         link = None
+        deadline = time.monotonic() + STARTUP_LIMIT
         while link is None:
-            line = lines.get(timeout=STARTUP_LIMIT)
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                assert proc.poll() is None, "the demo ended before serving the console:\n" + "".join(seen)
+                assert time.monotonic() < deadline, "no console link in time:\n" + "".join(seen)
+                continue
             seen.append(line)
-            match = re.search(r"Web console: (http://127\.0\.0\.1:\d+)/login\?token=(\S+)", line)
-            if match:
-                link = match
+            link = re.search(r"Web console: (http://127\.0\.0\.1:\d+)/login\?token=(\S+)", line)
         base = link.group(1)
         with httpx.Client(base_url=base, follow_redirects=True, timeout=10) as client:
             assert client.get("/").url.path == "/login"  # no session: the login page
