@@ -1,0 +1,156 @@
+"""Connecting (OAuth 2.0 in a browser, Xero's organisation from /connections, QuickBooks' realmId),
+token refresh serialised between workers, the double-posting check, and the CLI."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from tillbridge import ConfigError
+from tillbridge.app import App
+from tillbridge.cli.main import build_cli
+from tillbridge.emulation import BackgroundServer
+from tillbridge_accounting import services as accounting
+from tillbridge_accounting.emulator import QuickBooksEmulator, XeroEmulator
+
+from .books import KEY, NAME, Books
+
+
+def _browser(url: str) -> None:
+    """The person approving the app: follow the provider's redirect to our loopback page."""
+    httpx.get(url, follow_redirects=True, timeout=10)
+
+
+@pytest.fixture
+def xero_two_orgs() -> Iterator[tuple[XeroEmulator, str]]:
+    emulator = XeroEmulator(seed=2, options={"tenants": [{"name": "Kiwi Retail Ltd"}, {"name": "Kiwi Holdings"}]})
+    with BackgroundServer(emulator) as server:
+        yield emulator, server.url
+
+
+def _connect_xero(app: App, url: str, emulator: XeroEmulator, tenant: str | None) -> accounting.ConnectResult:
+    return accounting.connect_xero(
+        app, NAME, client_id=emulator.settings.client_id, client_secret=emulator.settings.client_secret,
+        api_url=f"{url}/api.xro/2.0", identity_url=url, login_url=url, tenant=tenant, open_browser=False,
+        visit=_browser, announce=lambda _: None)
+
+
+def test_connect_xero_picks_the_organisation_and_stores_tokens_encrypted(
+        make_app: Callable[..., App], xero_two_orgs: tuple[XeroEmulator, str]) -> None:
+    emulator, url = xero_two_orgs
+    app = make_app()
+    with pytest.raises(ConfigError, match="several Xero organisations"):
+        _connect_xero(app, url, emulator, None)
+    result = _connect_xero(app, url, emulator, "kiwi holdings")
+    assert result.description == "Xero organisation 'Kiwi Holdings'"
+    assert len(result.tenants) == 2
+    conn = app.store.connection(NAME)
+    stored = app.store.credentials(conn.id or 0, "xero")
+    assert stored["tenant_id"] == emulator.tenant_id(1) and stored["refresh_token"]
+    with app.store.session() as s:
+        from sqlmodel import select
+
+        from tillbridge.storage.models import Credential
+
+        raw = s.exec(select(Credential)).one().ciphertext
+    assert stored["refresh_token"].encode() not in raw  # encrypted at rest
+    assert accounting.provider_of(app, NAME).check() == "Xero organisation 'Kiwi Holdings'"
+
+
+def test_two_workers_never_burn_a_rotating_refresh_token(make_app: Callable[..., App], tmp_path: Any) -> None:
+    """QuickBooks kills a refresh token the moment it is used (no grace here): a second worker
+    that refreshed with its stale copy would lose the connection. It re-reads the stored pair."""
+    emulator = QuickBooksEmulator(seed=3)
+    with BackgroundServer(emulator) as server:
+        url = server.url
+        database = f"sqlite:///{tmp_path / 'workers.sqlite'}"
+        first = make_app(database)
+        result = accounting.connect_quickbooks(
+            first, NAME, client_id=emulator.settings.client_id, client_secret=emulator.settings.client_secret,
+            api_url=url, token_url=f"{url}/oauth2/v1/tokens/bearer", authorize_url=f"{url}/connect/oauth2",
+            open_browser=False, visit=_browser, announce=lambda _: None)
+        assert result.description == "QuickBooks company 'Demo Retail Pty Ltd'"
+        second = make_app(database)
+        worker_a = accounting.provider_of(first, NAME)
+        worker_b = accounting.provider_of(second, NAME)
+        worker_a.check(), worker_b.check()  # both hold the same tokens in memory
+        tokens_before = emulator.stats.count("POST /oauth2/v1/tokens/bearer")
+
+        emulator.clock.advance(3700)  # the access token has expired for both
+        assert worker_a.check()  # 401 → refresh → the new pair is saved
+        assert worker_b.check()  # 401 → re-reads the stored pair instead of refreshing again
+        assert emulator.stats.count("POST /oauth2/v1/tokens/bearer") == tokens_before + 1
+        stored = first.store.credentials(first.store.connection(NAME).id or 0, "quickbooks")
+        assert worker_b.context.credentials["refresh_token"] == stored["refresh_token"]
+
+
+def test_doctor_finds_our_sales_posted_by_another_app_and_enable_refuses(books_factory: Callable[..., Books]) -> None:
+    books = books_factory(enable=False)
+    sales = books.sell(3)
+    report = accounting.doctor(books.app, NAME)
+    assert report.sales_checked == 3 and not report.risky
+
+    other = sales[1]
+    books.books.add_invoice_from_other_app(None, other["invoice_number"], Decimal("25.00"), "Cash sales")
+    report = accounting.doctor(books.app, NAME)
+    assert report.risky and [r.reference for r in report.others] == [other["invoice_number"]]
+    with pytest.raises(accounting.DoublePostingRisk, match="post every sale twice"):
+        accounting.enable(books.app, NAME)
+    assert "invoices" not in books.sync()  # still off
+
+    accounting.enable(books.app, NAME, force=True)
+    books.sell(2)
+    assert books.sync()["invoices"].created == 5 - 3  # only the two made after enabling
+    report = accounting.doctor(books.app, NAME)
+    assert len(report.others) == 1 and report.ours == 2  # our own invoices are not mistaken for theirs
+
+
+def test_the_accounting_commands(xero_books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    books = xero_books
+    books.sell(3)
+    books.sync()
+    monkeypatch.setenv("TILLBRIDGE_SECRET_KEY", KEY.decode())
+    cli = build_cli()
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        result = runner.invoke(cli, ["--database-url", books.database_url, *args], catch_exceptions=False)
+        result.text = " ".join(result.output.split())  # rich wraps long lines
+        return result
+
+    status = run("accounting", "status", "-c", NAME)
+    assert status.exit_code == 0, status.output
+    assert "on" in status.text and "Xero (Demo Retail Ltd)" in status.text
+    assert "sent 3 · pending 0 · deferred 0 · failed 0" in status.text
+    assert "daily API budget left:" in status.text
+
+    refused = run("accounting", "map-account", "default", "999", "-c", NAME)
+    assert refused.exit_code == 2 and "no active account with code '999'" in refused.text
+    assert "200 Sales" in refused.text  # the fix lists the accounts that would do
+    assert run("accounting", "map-account", "default", "260", "-c", NAME).exit_code == 0
+    assert run("accounting", "map-tax", "G.S.T.", "OUTPUT2", "-c", NAME).exit_code == 0
+    settings = books.app.store.settings(books.conn_id)
+    assert settings["accounting_sales_account"] == "260"
+    assert settings["accounting_tax_map"] == {"G.S.T.": "OUTPUT2"}
+
+    doctor = run("accounting", "doctor", "-c", NAME)
+    assert doctor.exit_code == 0 and "OK" in doctor.text and "3 by tillbridge" in doctor.text
+
+    assert run("accounting", "disable", "-c", NAME).exit_code == 0
+    books.sell(2)
+    books.sync()
+    assert len(books.provider_invoices()) == 3
+    missing = run("accounting", "send", "--since", "2000-01-01", "-c", NAME)
+    assert missing.exit_code == 2 and "switched off" in missing.text
+    assert run("accounting", "enable", "-c", NAME).exit_code == 0
+    sent = run("accounting", "send", "--since", "2000-01-01", "-c", NAME)
+    assert sent.exit_code == 0, sent.output
+    assert len(books.provider_invoices()) == 5
+    invoices = sorted(books.provider_invoices(), key=lambda i: i["InvoiceNumber"])
+    assert {ln["AccountCode"] for inv in invoices[:3] for ln in inv["LineItems"]} == {"200"}
+    assert {ln["AccountCode"] for inv in invoices[3:] for ln in inv["LineItems"]} == {"260"}  # mapped since
+    assert "connect a xero organisation" in run("connect", "xero", "--help").text.lower()
