@@ -13,8 +13,8 @@ from .shopkit import Shop, open_shop
 def shop_factory(tmp_path) -> Iterator[Callable[..., Shop]]:  # type: ignore[no-untyped-def]
     shops: list[Shop] = []
 
-    def make(**options: Any) -> Shop:
-        shop = open_shop(f"sqlite:///{tmp_path / f'shop{len(shops)}.sqlite'}", **options)
+    def make(database_url: str | None = None, **options: Any) -> Shop:
+        shop = open_shop(database_url or f"sqlite:///{tmp_path / f'shop{len(shops)}.sqlite'}", **options)
         shops.append(shop)
         return shop
 

@@ -46,9 +46,10 @@ def test_import_sales_since_a_date_starts_from_the_search_endpoint_and_is_idempo
 
 
 @pytest.fixture
-def troubled(shop_factory: Callable[..., Shop]) -> tuple[Shop, dict[str, str]]:
-    """One refused product, one sale held at an unmapped outlet, one held for an unknown product."""
-    shop = shop_factory(ls_options={"products": 6, "customers": 2})
+def troubled(shop_factory: Callable[..., Shop], database_url: str) -> tuple[Shop, dict[str, str]]:
+    """One refused product, one sale held at an unmapped outlet, one held for an unknown product
+    (on SQLite and on PostgreSQL: the log's retention and re-import queries run on both)."""
+    shop = shop_factory(database_url=database_url, ls_options={"products": 6, "customers": 2})
     shop.map({0: "W1", 1: "W2"})  # the third outlet is not mapped
     shop.sync()
     ls = shop.ls

@@ -62,8 +62,10 @@ def test_inventory_master_exports_unleashed_price_edits_to_lightspeed(small_shop
     assert quiet["products"].written == quiet["export_products"].written == 0  # no ping-pong
 
 
-def test_switching_the_master_settles_each_product_on_the_new_masters_details(small_shop: Shop) -> None:
-    shop, ls, ul = small_shop, small_shop.ls, small_shop.ul
+def test_switching_the_master_settles_each_product_on_the_new_masters_details(
+        shop_factory: Callable[..., Shop], database_url: str) -> None:
+    shop = shop_factory(database_url=database_url, ls_options={"products": 6, "customers": 2})
+    ls, ul = shop.ls, shop.ul
     shop.settings(export_products=True)
     shop.sync()
     product = shop.pos_products()[0]
