@@ -94,6 +94,10 @@ def enable_command(state: CliState, connection_name: str | None, provider: str |
     """Send invoices from now on (earlier ones only with `accounting send --since`)."""
     conn = state.connection(connection_name)
     result = services.enable(state.app, conn.name, provider=provider, force=force)
+    if result.already:
+        console.print(f"Accounting invoices were already on for {conn.name} (invoices made from "
+                      f"{result.since:%Y-%m-%d %H:%M:%S} UTC go to {result.provider}).")
+        return
     if result.doctor is not None and result.doctor.note:
         console.print(f"[yellow]Note:[/] {result.doctor.note}")
     console.print(f"Accounting invoices are [green]on[/] for {conn.name}: invoices made from "

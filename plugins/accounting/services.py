@@ -223,6 +223,7 @@ class EnableResult:
     provider: str
     since: datetime
     doctor: DoctorReport | None
+    already: bool = False
 
 
 def enable(app: App, name: str, *, provider: str | None = None, force: bool = False,
@@ -242,6 +243,11 @@ def enable(app: App, name: str, *, provider: str | None = None, force: bool = Fa
         if current is None or current.system != provider:
             set_system(app, name, "accounting", provider, None)
             rt = _runtime(app, name)
+    current_config = load(app.store, rt.id)
+    if current_config.enabled and current_config.since is not None and provider in (None, rt.system_of("accounting")):
+        # Already on: moving the start now would skip invoices made since the last run.
+        connector = provider_of(app, name)
+        return EnableResult(connector.title or connector.system, current_config.since, None, already=True)
     if not rt.has_role("inventory"):
         raise ConfigError(f"connection {name!r} has no inventory system to read invoices from",
                           fix=f"connect Unleashed first: `tillbridge connect unleashed -c {name}`")

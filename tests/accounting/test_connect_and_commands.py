@@ -154,3 +154,30 @@ def test_the_accounting_commands(xero_books: Books, monkeypatch: pytest.MonkeyPa
     assert {ln["AccountCode"] for inv in invoices[:3] for ln in inv["LineItems"]} == {"200"}
     assert {ln["AccountCode"] for inv in invoices[3:] for ln in inv["LineItems"]} == {"260"}  # mapped since
     assert "connect a xero organisation" in run("connect", "xero", "--help").text.lower()
+
+
+def test_no_more_than_five_calls_in_flight_against_one_organisation(make_app: Callable[..., App]) -> None:
+    """Xero allows 5 concurrent calls per organisation; a sixth would be refused with a 429."""
+    import threading
+    import time
+
+    emulator = XeroEmulator(seed=4)
+    with BackgroundServer(emulator) as server:
+        app = make_app()
+        accounting.attach_emulator(app, NAME, emulator, server.url)
+        xero = accounting.provider_of(app, NAME)
+        tenant = emulator.tenant_id()
+        emulator.hold_requests()
+        answers: list[Any] = []
+        workers = [threading.Thread(target=lambda: answers.append(xero.refresh_budget())) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 10
+        while emulator.in_flight(tenant) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert emulator.in_flight(tenant) == 5  # five admitted and held; three wait on our side
+        emulator.release_requests()
+        for worker in workers:
+            worker.join(10)
+        assert len(answers) == 8
+        assert set(emulator.stats.as_dict()["by_status"]) == {"200"}  # not one 429
