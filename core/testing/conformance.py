@@ -305,7 +305,10 @@ class ConnectorConformance:
         for call in ("fetch", "check"):
             connector = run.connector(credentials=broken)
             try:
-                connector.fetch(probe, None) if call == "fetch" else connector.check()
+                if call == "fetch":
+                    connector.fetch(probe, None)
+                else:
+                    connector.check()
             except AuthError:
                 continue
             except Unsupported:
