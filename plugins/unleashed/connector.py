@@ -87,6 +87,7 @@ class UnleashedConnector(Connector):
         self._taxes: list[dict[str, Any]] | None = None
         self._default_customer: str | None = None
         self._discount_product: str | None = None
+        self._order_refs: dict[str, str] = {}  # OrderNumber → CustomerRef: fixed once the order exists
 
     # --- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
@@ -184,9 +185,15 @@ class UnleashedConnector(Connector):
         numbers = {i.get("OrderNumber") for i in invoices if i.get("OrderNumber")}
         refs: dict[str, str] = {}
         for number in sorted(n for n in numbers if n):
+            if number in self._order_refs:  # each poll re-reads the overlap: do not ask again
+                refs[number] = self._order_refs[number]
+                continue
             order = self._get("/SalesOrders", orderNumber=number).get("Items") or []
             if order and order[0].get("CustomerRef"):
                 refs[number] = order[0]["CustomerRef"]
+        if len(self._order_refs) > 20_000:
+            self._order_refs.clear()
+        self._order_refs.update(refs)
         return refs
 
     def warehouses(self) -> dict[str, dict[str, Any]]:
