@@ -13,7 +13,6 @@ import os
 import site
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,13 @@ from tillbridge.cli.main import cli
 from tillbridge.scaffold import PluginNames, render
 from tillbridge.testing import private_imports
 
-BUDGET_SECONDS = 90
+#: A safety net against a hung step, not a performance check (the whole test takes ~20 s).
+STEP_TIMEOUT = 240
 
 
-def _run(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "TILLBRIDGE_LOAD", "TILLBRIDGE_DISABLE"))}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=max(timeout, 1))
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT)
 
 
 def _venv_seeing_this_installation(path: Path) -> Path:
@@ -39,7 +39,7 @@ def _venv_seeing_this_installation(path: Path) -> Path:
     so that nested ``.pth`` files (editable installs) are processed too.
     """
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(path)],
-                   check=True, timeout=60)
+                   check=True, timeout=STEP_TIMEOUT)
     python = path / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
@@ -51,29 +51,26 @@ def _venv_seeing_this_installation(path: Path) -> Path:
 
 @pytest.mark.slow
 def test_a_generated_plugin_installs_and_passes_its_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started = time.monotonic()
     monkeypatch.chdir(tmp_path)
     generated = CliRunner().invoke(cli, ["plugin", "new", "acme"])
     assert generated.exit_code == 0, generated.output
     assert "pip install -e ./acme" in generated.output
 
     python = _venv_seeing_this_installation(tmp_path / "venv")
-    left = lambda: BUDGET_SECONDS - (time.monotonic() - started)  # noqa: E731
     installed = _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                      "-e", "./acme"], tmp_path, left())
+                      "-e", "./acme"], tmp_path)
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
-    tested = _run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path / "acme", left())
+    tested = _run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path / "acme")
     assert tested.returncode == 0, tested.stdout[-4000:] + tested.stderr[-2000:]
     assert " passed" in tested.stdout and "skipped" not in tested.stdout and "failed" not in tested.stdout
 
     listed = _run([str(python), "-c", "from tillbridge.cli.main import main; main()", "plugins", "--json"],
-                  tmp_path, left())
+                  tmp_path)
     assert listed.returncode == 0, listed.stderr
     acme = {p["name"]: p for p in json.loads(listed.stdout)}["acme"]
     assert acme["error"] is None and acme["source"] == "entry point"
     assert {"register_connectors", "register_emulators"} <= set(acme["hooks"])
-    assert time.monotonic() - started < BUDGET_SECONDS
 
 
 def test_the_generated_project_imports_only_public_modules(tmp_path: Path) -> None:
