@@ -21,12 +21,12 @@ import httpx
 def replay(recording: Path, urls: dict[str, str], on_mark: Callable[[str], None]) -> dict[str, Any]:
     """Send every recorded request to ``urls[system]``; ``on_mark`` runs (untimed) at markers.
 
-    Returns ``{"seconds", "requests", "statuses"}``; ``seconds`` excludes the markers' work and
-    the reading of the recording itself.
+    Returns ``{"seconds", "cpu_seconds", "requests", "statuses"}``; the times exclude the
+    markers' work and the reading of the recording itself.
     """
     clients = {system: httpx.Client(base_url=url, timeout=60.0) for system, url in urls.items()}
     statuses: dict[int, int] = {}
-    seconds = 0.0
+    timing = [0.0, 0.0]  # wall, CPU
     sent = 0
     try:
         with recording.open() as lines:
@@ -34,7 +34,7 @@ def replay(recording: Path, urls: dict[str, str], on_mark: Callable[[str], None]
             for raw in lines:
                 item = json.loads(raw)
                 if "mark" in item:
-                    seconds += _send(batch, clients, statuses)
+                    _send(batch, clients, statuses, timing)
                     sent += len(batch)
                     batch = []
                     on_mark(item["mark"])
@@ -44,22 +44,25 @@ def replay(recording: Path, urls: dict[str, str], on_mark: Callable[[str], None]
                 batch.append({"s": item["s"], "m": item["m"], "t": target, "h": item["h"],
                               "b": base64.b64decode(item["b"]) if item["b"] else None})
                 if len(batch) >= 5_000:  # keep memory flat; decoding is outside the timed loop
-                    seconds += _send(batch, clients, statuses)
+                    _send(batch, clients, statuses, timing)
                     sent += len(batch)
                     batch = []
-            seconds += _send(batch, clients, statuses)
+            _send(batch, clients, statuses, timing)
             sent += len(batch)
     finally:
         for client in clients.values():
             client.close()
-    return {"seconds": seconds, "requests": sent, "statuses": {str(k): v for k, v in statuses.items()}}
+    return {"seconds": timing[0], "cpu_seconds": timing[1], "requests": sent,
+            "statuses": {str(k): v for k, v in statuses.items()}}
 
 
-def _send(batch: list[dict[str, Any]], clients: dict[str, httpx.Client], statuses: dict[int, int]) -> float:
-    started = time.perf_counter()
+def _send(batch: list[dict[str, Any]], clients: dict[str, httpx.Client], statuses: dict[int, int],
+          timing: list[float]) -> None:
+    cpu, started = time.process_time(), time.perf_counter()
     for req in batch:
         response = clients[req["s"]].request(req["m"], req["t"], headers=req["h"], content=req["b"])
         if response.content and response.headers.get("content-type", "").startswith("application/json"):
             response.json()
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-    return time.perf_counter() - started
+    timing[0] += time.perf_counter() - started
+    timing[1] += time.process_time() - cpu

@@ -66,6 +66,9 @@ class Bench:
         self.rate_limited = rate_limited
         self.measurements: list[Measurement] = []
         self.stock_round = 0
+        self.cpu_seconds = 0.0  # CPU time of this process in timed sections (engine work, no waits)
+        self.flow_detail: dict[str, dict[str, Any]] = {}  # per flow of the last full sync
+        self.progress: Callable[[str], None] | None = None
 
     # --- plumbing -----------------------------------------------------------------------------
     def settle(self) -> None:
@@ -102,6 +105,8 @@ class Bench:
             routes={system: s["by_route"] for system, s in stats.items()},
             flows=flow_rows(results),
         )
+        for row in m.flows:
+            row.update(self.flow_detail.pop(row["flow"], {}))
         m.checks = [f"{r.flow}: {r.status} ({r.error})" for r in results if r.status != "ok"]
         m.checks += [f"{r.flow}: {r.failed} failed, {r.held} held" for r in results if r.failed or r.held]
         if checks:
@@ -110,8 +115,10 @@ class Bench:
         return m
 
     def _timed(self, fn: Callable[[], list[RunResult]]) -> tuple[list[RunResult], float]:
-        started = time.perf_counter()
+        """Run ``fn``; its wall time (returned) and this process's CPU time (``cpu_seconds``)."""
+        cpu, started = time.process_time(), time.perf_counter()
         results = fn()
+        self.cpu_seconds += time.process_time() - cpu
         return results, time.perf_counter() - started
 
     # --- scenarios ----------------------------------------------------------------------------
@@ -122,16 +129,30 @@ class Bench:
         cat = self.catalogue_fn()
 
         def action() -> tuple[list[RunResult], float]:
+            # Flow by flow, in sync_once's order, so the report can say where the time goes.
+            results: list[RunResult] = []
+            seconds = 0.0
+            before = self.host.stats()
             self.shop.record_to(record)
             try:
-                first, t1 = self._timed(lambda: self.shop.sync(["products"]))
-                if record is not None:
-                    record.write('{"mark": "opening_stock"}\n')
-                self.host.request("opening_stock", quantity=OPENING_STOCK)
-                rest, t2 = self._timed(lambda: self.shop.sync([f for f in self.shop.flows() if f != "products"]))
+                for flow in self.shop.flows():
+                    ran, took = self._timed(lambda: self.shop.sync([flow]))
+                    results += ran
+                    seconds += took
+                    after = self.host.stats()
+                    self.flow_detail[flow] = {
+                        "seconds": took,
+                        "calls": {s: after[s]["total"] - before.get(s, {}).get("total", 0) for s in after}}
+                    before = after
+                    if self.progress:
+                        self.progress(f"    {flow}: {sum(self.flow_detail[flow]['calls'].values())} calls, {took:.1f} s")
+                    if flow == "products":
+                        if record is not None:
+                            record.write('{"mark": "opening_stock"}\n')
+                        self.host.request("opening_stock", quantity=OPENING_STOCK)
             finally:
                 self.shop.record_to(None)
-            return first + rest, t1 + t2
+            return results, seconds
 
         def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
             by = {r.flow: r for r in results}
