@@ -16,7 +16,9 @@ from .base import CliState, TillbridgeGroup, connection_option, console, pass_st
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_command(as_json: bool) -> None:
     """List installed plugins, their versions and the hooks each implements."""
-    infos = Plugins().infos()
+    plugins = Plugins()
+    _ = plugins.registries  # run the registration hooks, so a plugin failing inside them shows as broken
+    infos = plugins.infos()
     if as_json:
         import json
 

@@ -151,10 +151,6 @@ def test_a_plugin_failing_to_import_does_not_stop_a_sync(half_written_plugin: st
     assert products.status == "ok" and products.created > 0 and products.failed == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`tillbridge plugins` lists Plugins().infos() without running the registration hooks, so a plugin "
-    "that only fails inside a hook shows as ok; core/cli/commands_admin.py should build the registries "
-    "(`plugins.registries`) before listing. Remove this marker when it does."))
 def test_tillbridge_plugins_reports_a_plugin_that_raises_in_its_hooks(
         install_plugin: Callable[[str, str], None]) -> None:
     install_plugin("exploding", exploding_source())
