@@ -54,7 +54,7 @@ class DyingTransport(httpx.BaseTransport):
     def __init__(self, system: str, chaos: Chaos) -> None:
         self.system = system
         self.chaos = chaos
-        self.inner = httpx.HTTPTransport(retries=0)
+        self.inner = httpx.HTTPTransport(retries=0, verify=False)  # loopback http: no CA bundle to load
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         before, after = DEATH[self.system]
