@@ -86,8 +86,8 @@ def accounting() -> None:
 
 @accounting.command("enable")
 @connection_option
-@click.option("--provider", type=click.Choice(services.PROVIDERS), default=None,
-              help="Which provider (default: the one connected).")
+@click.option("--provider", default=None, metavar="SYSTEM",
+              help="xero, quickbooks, or another installed accounting provider (default: the one connected).")
 @click.option("--force", is_flag=True, help="Enable even when another app already posts sales there.")
 @pass_state
 def enable_command(state: CliState, connection_name: str | None, provider: str | None, force: bool) -> None:

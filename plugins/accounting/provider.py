@@ -25,8 +25,8 @@ Adding a provider (MYOB, say) as a plugin of its own, without touching this one:
     @hookimpl
     def register_connectors(register): register(MyobConnector)
 
-then ``tillbridge connections set-system NAME accounting myob`` (or the plugin's own
-``connect myob`` command) and ``tillbridge accounting enable``. ``AccountingConnector.push``
+then the plugin's own ``tillbridge connect myob`` (store the credentials) and
+``tillbridge accounting enable --provider myob``. ``AccountingConnector.push``
 runs the exactly-once machinery (:mod:`tillbridge_accounting.sender`): an outbox row per invoice,
 an idempotency token per attempt (``keys``; a provider without idempotency ignores it), a look-up
 by invoice number before any re-send whose outcome is unknown, per-invoice rejections to the

@@ -25,7 +25,6 @@ from .outbox import InvoiceOutbox
 from .provider import AccountingConnector, Budget, RemoteInvoice
 from .store_link import attach
 
-PROVIDERS = ("xero", "quickbooks")
 #: How far back `doctor` looks for POS sales and provider invoices.
 DOCTOR_DAYS = 14
 

@@ -7,7 +7,6 @@ import threading
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from tillbridge import CredentialField, RecordRejected, hookimpl
-from tillbridge.services import set_system
 from tillbridge_accounting import services as accounting
 from tillbridge_accounting.provider import (
     AccountingConnector,
@@ -72,9 +71,9 @@ def test_a_provider_plugged_in_from_outside_gets_exactly_once_sending(books_fact
     CALLS.clear()
     books = books_factory(enable=False, extra_plugins=[("paperledger", PaperLedgerPlugin())])
     assert isinstance(PaperLedgerConnector, type) and issubclass(PaperLedgerConnector, AccountingConnector)
-    set_system(books.app, NAME, "accounting", "paperledger", "file:///ledger")
-    books.app.store.save_credentials(books.conn_id, "paperledger", {"book": "1"})
-    accounting.enable(books.app, NAME, force=True)
+    books.app.store.save_credentials(books.conn_id, "paperledger", {"book": "1"})  # its own `connect`
+    accounting.enable(books.app, NAME, provider="paperledger", force=True)
+    assert books.app.runtime(NAME).system_of("accounting") == "paperledger"
     assert isinstance(accounting.provider_of(books.app, NAME), AccountingProvider)  # the protocol holds
 
     sales = books.sell(6)
