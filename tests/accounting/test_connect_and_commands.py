@@ -181,3 +181,36 @@ def test_no_more_than_five_calls_in_flight_against_one_organisation(make_app: Ca
             worker.join(10)
         assert len(answers) == 8
         assert set(emulator.stats.as_dict()["by_status"]) == {"200"}  # not one 429
+
+
+def test_connect_commands_run_the_browser_flow(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tillbridge connect xero|quickbooks --emulator URL`: the browser is a thread that approves."""
+    import threading
+
+    import tillbridge.oauth
+
+    monkeypatch.setattr(tillbridge.oauth.webbrowser, "open",
+                        lambda url: threading.Thread(target=_browser, args=(url,), daemon=True).start())
+    monkeypatch.setenv("TILLBRIDGE_SECRET_KEY", KEY.decode())
+    database = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    xero, qbo = XeroEmulator(seed=5), QuickBooksEmulator(seed=5)
+    with BackgroundServer(xero) as xs, BackgroundServer(qbo) as qs:
+        cli = build_cli()
+        runner = CliRunner()
+        done = runner.invoke(cli, ["--database-url", database, "connect", "xero", "-c", "north", "--emulator", xs.url,
+                                   "--client-id", xero.settings.client_id,
+                                   "--client-secret", xero.settings.client_secret], catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+        assert "Connected: Xero organisation 'Demo Retail Ltd'" in " ".join(done.output.split())
+        done = runner.invoke(cli, ["--database-url", database, "connect", "quickbooks", "-c", "south", "--emulator",
+                                   qs.url, "--client-id", qbo.settings.client_id,
+                                   "--client-secret", qbo.settings.client_secret], catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+        assert "QuickBooks company 'Demo Retail Pty Ltd'" in " ".join(done.output.split())
+        app = App(database, secret_key=KEY)
+        try:
+            south = app.store.credentials(app.store.connection("south").id or 0, "quickbooks")
+            assert south["realm_id"] == qbo.realm_id and south["refresh_token"].startswith("AB11")
+            assert app.runtime("north").system_of("accounting") == "xero"
+        finally:
+            app.close()
