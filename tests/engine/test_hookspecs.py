@@ -270,3 +270,43 @@ def test_pagination_resumes_from_the_cursor_and_reruns_write_nothing(memory_app)
     MemoryConnector.products["p9"] = Product(id="p9", code="C9", description="new", sell_price=Decimal(1))
     # the fake source pages by offset, so the new record appears after the stored cursor
     assert runner.run(flow).created == 1
+
+
+def test_hook_register_webhook_handlers() -> None:
+    from tillbridge.daemon.handlers import WebhookEvent, WebhookHandler, WebhookRejected, WebhookRequest
+
+    class MemoryHooks(WebhookHandler):
+        system = "memory"
+        event_flows = {"product.changed": ("products",)}
+
+        def verify(self, request, credentials, *, max_age):  # type: ignore[no-untyped-def]
+            if request.headers.get("x-secret") != credentials.get("secret"):
+                raise WebhookRejected("bad secret")
+
+        def parse(self, request):  # type: ignore[no-untyped-def]
+            return [WebhookEvent(delivery_key=request.body.decode(), event_type="product.changed")]
+
+    class Hooks:
+        @hookimpl
+        def register_webhook_handlers(self, register):  # type: ignore[no-untyped-def]
+            register(MemoryHooks())
+
+    plugins = Plugins(extra=[("memory-hooks", Hooks())])
+    handlers = plugins.webhook_handlers()
+    assert {"lightspeed", "unleashed", "memory"} <= set(handlers)  # built-ins register theirs too
+    handler = handlers["memory"]
+    request = WebhookRequest(headers={"x-secret": "s"}, body=b"d1", received_at=0.0)
+    handler.verify(request, {"secret": "s"}, max_age=None)
+    with pytest.raises(WebhookRejected):
+        handler.verify(request, {"secret": "other"}, max_age=None)
+    assert handler.parse(request)[0].delivery_key == "d1"
+    assert handler.flows_for("product.changed") == ("products",)
+
+    class Twice:
+        @hookimpl
+        def register_webhook_handlers(self, register):  # type: ignore[no-untyped-def]
+            register(MemoryHooks())
+
+    plugins.register(Twice(), name="twice")
+    plugins.webhook_handlers()
+    assert "registered twice" in plugins.broken["twice"]
