@@ -1,38 +1,55 @@
-"""``python -m tillbridge.daemon [ROOT OPTIONS] [RUN OPTIONS]``: the same as ``tillbridge run``.
+"""``python -m tillbridge.daemon [--database-url URL] [-v] [RUN OPTIONS]``: ``tillbridge run``.
 
-Root options (``--database-url URL``, ``-v``) may come first, as with ``tillbridge``; the rest
-are ``tillbridge run``'s. Handy under process supervisors that want a module, and in tests.
+The same command and options as ``tillbridge run`` (root options may come first), without
+loading the rest of the CLI: a daemon restarted by a supervisor is up sooner.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 ROOT_OPTIONS_WITH_VALUE = {"--database-url"}
 ROOT_FLAGS = {"-v", "--verbose"}
 
 
-def split_arguments(argv: list[str]) -> list[str]:
-    """``[root options] run [run options]`` from ``[root options] [run options]``."""
-    root: list[str] = []
+def split_arguments(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(database URL, ``tillbridge run`` arguments) from ``[root options] [run options]``."""
+    database: str | None = None
     rest = list(argv)
     while rest:
         head = rest[0]
         if head in ROOT_FLAGS:
-            root.append(rest.pop(0))
+            rest.pop(0)
         elif head in ROOT_OPTIONS_WITH_VALUE and len(rest) > 1:
-            root += [rest.pop(0), rest.pop(0)]
-        elif head.split("=", 1)[0] in ROOT_OPTIONS_WITH_VALUE and "=" in head:
-            root.append(rest.pop(0))
+            database = rest[1]
+            del rest[:2]
+        elif head.startswith("--database-url="):
+            database = rest.pop(0).split("=", 1)[1]
         else:
             break
-    return [*root, "run", *rest]
+    return database, rest
 
 
 def main() -> None:
-    from ..cli.main import build_cli
+    import click
 
-    build_cli().main(args=split_arguments(sys.argv[1:]), prog_name="python -m tillbridge.daemon")
+    from ..cli.base import CliState, UserError
+    from ..cli.commands_daemon import run_command
+    from ..errors import TillbridgeError
+
+    database, args = split_arguments(sys.argv[1:])
+    state = CliState(database or os.environ.get("TILLBRIDGE_DATABASE_URL"))
+    try:
+        run_command.main(args=args, prog_name="python -m tillbridge.daemon", obj=state, standalone_mode=False)
+    except TillbridgeError as exc:  # "Error: … → fix", as the tillbridge command shows it
+        UserError(exc).show()
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -240,6 +240,8 @@ class FlowJobs:
         flow = self.app.flows().get(flow_name)
         turns, direction = self.turns(connection), lane(flow) if flow is not None else ""
         if flow is not None and not turns.enter(direction, flow_name):
+            log.debug("%s %s waits for the other direction", connection, flow_name,
+                      extra={"connection": connection, "flow": flow_name})
             with state.lock:  # the other direction runs: go as soon as it is done (see Turns)
                 state.running_since = None
                 state.reason = reason
@@ -306,10 +308,11 @@ class FlowJobs:
         if result is not None:
             if result.status == "ok":
                 level = logging.INFO if result.written or result.failed or result.held else logging.DEBUG
-                log.log(level, "%s %s: ok, %d fetched, %d written, %d held, %d failed", conn, flow, result.fetched,
-                        result.written, result.held, result.failed, extra=extra)
+                log.log(level, "%s %s: ok in %.2fs, %d fetched, %d written, %d held, %d failed", conn, flow,
+                        now - started, result.fetched, result.written, result.held, result.failed, extra=extra)
             else:
-                log.warning("%s %s: %s: %s", conn, flow, result.status, result.error, extra=extra)
+                log.warning("%s %s: %s after %.2fs: %s", conn, flow, result.status, now - started, result.error,
+                            extra=extra)
         if runtime is not None and result is not None:
             if recovered:
                 self._write_log(runtime, "info", f"{flow} recovered after {recovered} failed "

@@ -7,6 +7,7 @@ fast (``TIME_SCALE``), so rate-limit windows and token lifetimes pass in seconds
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -178,6 +179,16 @@ def stock_pairs(shop: Shop, url: str, key: bytes, connection: str) -> dict[tuple
     return out
 
 
+_RUNNING: list["DaemonProcess"] = []
+
+
+@atexit.register
+def _no_orphans() -> None:
+    """A test that dies half-way must not leave its daemons running."""
+    for daemon in _RUNNING:
+        daemon.kill()
+
+
 class DaemonProcess:
     """``python -m tillbridge.daemon`` with JSON logs to a file; stopped by the test."""
 
@@ -201,9 +212,11 @@ class DaemonProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
         self.starts += 1
+        if self not in _RUNNING:
+            _RUNNING.append(self)
         return self
 
-    def wait_ready(self, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_ready(self, timeout: float = 60.0) -> dict[str, Any]:
         def ready() -> dict[str, Any] | None:
             assert self.proc is not None and self.proc.poll() is None, f"daemon exited: {self.tail()}"
             try:
@@ -261,6 +274,20 @@ def register_webhooks(url: str, key: bytes, connection: str, base: str) -> str:
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr + done.stdout
     return done.stdout
+
+
+def subscribe(url: str, key: bytes, connection: str, base: str) -> None:
+    """What ``webhooks register`` does, in-process (quicker than a CLI subprocess)."""
+    from tillbridge.daemon.webhooks import webhook_path
+
+    app = App(url, plugins=Plugins(), secret_key=key)
+    try:
+        handlers = app.plugins.webhook_handlers()
+        rt = app.runtime(connection)
+        for role, ref in rt.systems.items():
+            handlers[ref.system].subscribe(rt.connector(role), base + webhook_path(ref.system, connection))
+    finally:
+        app.close()
 
 
 def new_key() -> bytes:
