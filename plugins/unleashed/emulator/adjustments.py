@@ -26,7 +26,10 @@ _COST_PLACES = Decimal("0.0001")
 
 
 def _total_on_hand(state: UnleashedState, product_guid: str) -> Decimal:
-    return sum((max(lvl.on_hand, ZERO) for (p, _), lvl in state.stock.items() if p == product_guid), ZERO)
+    # One look-up per warehouse, not a scan of every stock row of every product (stock rows only
+    # exist for the company's warehouses).
+    levels = (state.stock.get((product_guid, w)) for w in state.warehouses)
+    return sum((max(lvl.on_hand, ZERO) for lvl in levels if lvl is not None), ZERO)
 
 
 def _apply_line(state: UnleashedState, line: Record, warehouse_guid: str, reference: str, reason: str) -> None:

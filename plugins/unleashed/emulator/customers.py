@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import UnleashedError
-from .lookups import find_by_code, resolve_currency, resolve_tax
+from .lookups import customer_by_code, index_code, resolve_currency, resolve_tax
 from .query import Query, modified_since, starts_with
 from .state import Record, UnleashedState
 from .validation import Problems, check_guid_matches
@@ -82,7 +82,7 @@ def _apply(state: UnleashedState, record: Record, body: dict[str, Any], *, creat
                 record[field] = value.strip() if field == "CustomerCode" and value else value
     code = record.get("CustomerCode")
     if code:
-        clash = find_by_code(state.customers, "CustomerCode", code)
+        clash = customer_by_code(state, code)
         if clash is not None and clash["Guid"] != record["Guid"]:
             problems.add("CustomerCode", f"Customer code '{code}' is already used by another customer.")
     for field in BOOL_FIELDS:
@@ -126,6 +126,7 @@ def upsert_customer(state: UnleashedState, guid: str, body: dict[str, Any]) -> t
         record["LastModifiedOn"] = state.now()
         record["LastModifiedBy"] = state.settings_user()
     state.customers[guid] = record
+    index_code(state.customer_codes, existing.get("CustomerCode") if existing else None, record.get("CustomerCode"), guid)
     state.emit("customer.created" if creating else "customer.updated", {"customerGuid": guid})
     return record, creating
 

@@ -20,7 +20,7 @@ from tillbridge.emulation.faults import Send
 from . import boms, customers, products, sales_orders, stock_on_hand
 from .adjustments import create_adjustment
 from .errors import UnleashedError
-from .lookups import find_by_code
+from .lookups import customer_by_code, find_by_code, product_by_code
 from .quota import MonthlyQuota
 from .routes import METHODS, UnleashedApi
 from .seed import seed_company, seed_options, seed_reference
@@ -154,7 +154,7 @@ class UnleashedEmulator(Emulator):
 
     def product_by_code(self, code: str) -> dict[str, Any] | None:
         with self.lock:
-            return copy.deepcopy(find_by_code(self.state.products, "ProductCode", code))
+            return copy.deepcopy(product_by_code(self.state, code))
 
     def get_product(self, guid: str) -> dict[str, Any] | None:
         with self.lock:
@@ -166,7 +166,7 @@ class UnleashedEmulator(Emulator):
 
     def customer_by_code(self, code: str) -> dict[str, Any] | None:
         with self.lock:
-            return copy.deepcopy(find_by_code(self.state.customers, "CustomerCode", code))
+            return copy.deepcopy(customer_by_code(self.state, code))
 
     def sales_orders(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -305,7 +305,7 @@ class UnleashedEmulator(Emulator):
         """A product Guid, or a product code for convenience."""
         if ref.lower() in self.state.products:
             return ref.lower()
-        product = find_by_code(self.state.products, "ProductCode", ref)
+        product = product_by_code(self.state, ref)
         if product is None:
             raise UnleashedError(404, f"Product '{ref}' was not found.")
         return product["Guid"]

@@ -32,6 +32,26 @@ def find_by_code(records: dict[str, Record], field: str, code: str) -> Record | 
     return None
 
 
+def product_by_code(state: UnleashedState, code: str) -> Record | None:
+    """``find_by_code(state.products, "ProductCode", code)`` through the code index."""
+    guid = state.product_codes.get(code.strip().upper())
+    return state.products.get(guid) if guid else None
+
+
+def customer_by_code(state: UnleashedState, code: str) -> Record | None:
+    """``find_by_code(state.customers, "CustomerCode", code)`` through the code index."""
+    guid = state.customer_codes.get(code.strip().upper())
+    return state.customers.get(guid) if guid else None
+
+
+def index_code(index: dict[str, str], old: Any, new: Any, guid: str) -> None:
+    """Keep a code index right after a record's code went from ``old`` to ``new``."""
+    if old and index.get(str(old).upper()) == guid:
+        del index[str(old).upper()]
+    if new:
+        index.setdefault(str(new).upper(), guid)
+
+
 # --- embedded shapes --------------------------------------------------------------------------
 def product_ref(product: Record) -> Record:
     # Embedded product on order/BOM/adjustment lines (notes §4.6 line fields).
@@ -67,7 +87,7 @@ def resolve_product(state: UnleashedState, ref: Any, field: str) -> Record:
     guid = _guid_of(ref)
     product = _by_guid(state.products, guid) if guid else None
     if product is None and isinstance(ref, dict) and ref.get("ProductCode"):
-        product = find_by_code(state.products, "ProductCode", str(ref["ProductCode"]))
+        product = product_by_code(state, str(ref["ProductCode"]))
     if product is None:
         shown = guid or (ref.get("ProductCode") if isinstance(ref, dict) else None)
         raise invalid(field, f"Product '{shown}' does not exist." if shown else f"{field} is required.")
@@ -78,7 +98,7 @@ def resolve_customer(state: UnleashedState, ref: Any, field: str = "Customer") -
     guid = _guid_of(ref)
     customer = _by_guid(state.customers, guid) if guid else None
     if customer is None and isinstance(ref, dict) and ref.get("CustomerCode"):
-        customer = find_by_code(state.customers, "CustomerCode", str(ref["CustomerCode"]))
+        customer = customer_by_code(state, str(ref["CustomerCode"]))
     if customer is None:
         shown = guid or (ref.get("CustomerCode") if isinstance(ref, dict) else None)
         raise invalid(field, f"Customer '{shown}' does not exist." if shown else "Customer is required.")

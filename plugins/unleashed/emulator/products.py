@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import UnleashedError, not_found
-from .lookups import find_by_code
+from .lookups import customer_by_code, index_code, product_by_code
 from .query import Query, in_guid_list, modified_since, starts_with
 from .state import Record, UnleashedState
 from .validation import Problems, check_guid_matches
@@ -108,7 +108,7 @@ def _apply(state: UnleashedState, record: Record, body: dict[str, Any], *, creat
                 record[field] = value.strip() if field == "ProductCode" and value else value
     code = record.get("ProductCode")
     if code:
-        clash = find_by_code(state.products, "ProductCode", code)
+        clash = product_by_code(state, code)
         if clash is not None and clash["Guid"] != record["Guid"]:
             problems.add("ProductCode", f"Product code '{code}' is already used by another product.")
     for field in DECIMAL_FIELDS:
@@ -152,6 +152,7 @@ def upsert_product(state: UnleashedState, guid: str, body: dict[str, Any]) -> tu
         record["LastModifiedOn"] = state.now()
         record["LastModifiedBy"] = state.settings_user()
     state.products[guid] = record
+    index_code(state.product_codes, existing.get("ProductCode") if existing else None, record.get("ProductCode"), guid)
     state.emit("product.created" if creating else "product.updated", {"productGuid": guid})
     return record, creating
 
@@ -202,7 +203,7 @@ def list_products(state: UnleashedState, q: Query) -> list[Record]:
     exclude_assembled, exclude_components = q.flag("excludeAssembled"), q.flag("excludeComponents")
     customer = None
     if q.get("customerCode"):
-        customer = find_by_code(state.customers, "CustomerCode", q.get("customerCode") or "")
+        customer = customer_by_code(state, q.get("customerCode") or "")
         if customer is None:
             raise UnleashedError(400, f"Customer '{q.get('customerCode')}' does not exist.", field="customerCode")
     rows = []

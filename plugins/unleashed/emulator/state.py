@@ -95,6 +95,10 @@ class UnleashedState:
     # OrderNumber (upper case) -> order Guid: finding a free or clashing number must not scan every
     # order (a scan per create made importing 100,000 POS sales quadratic).
     order_numbers: dict[str, str] = field(default_factory=dict)
+    # ProductCode / CustomerCode (upper case) -> Guid, kept by upsert_product / upsert_customer, the
+    # only writers: a code look-up (every create checks for a clash) must not scan the catalogue.
+    product_codes: dict[str, str] = field(default_factory=dict)
+    customer_codes: dict[str, str] = field(default_factory=dict)
     # Fixed timestamp used instead of the clock while seeding (None = use the clock).
     frozen_now: datetime | None = None
 
