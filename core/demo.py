@@ -37,6 +37,8 @@ class DemoReport:
     api_calls: dict[str, int] = field(default_factory=dict)
     api_routes: dict[str, dict[str, int]] = field(default_factory=dict)
     flow_descriptions: dict[str, str] = field(default_factory=dict)
+    #: (phase, flow, status, one sentence saying what the run did)
+    sentences: list[tuple[str, str, str, str]] = field(default_factory=list)
     outlets: int = 0
     warehouses: int = 0
     mapped: int = 0
@@ -124,6 +126,8 @@ def run_demo(
             on_phase("Exports switched on: stock, products and customers back to the POS")
         report.phases.append(("export", services.sync_once(app, DEMO_CONNECTION, progress=progress)))
 
+        report.sentences = [(phase, r.flow, r.status, services.describe(app, DEMO_CONNECTION, r))
+                            for phase, results in report.phases for r in results]
         _verify_products(app, report)
         report.api_calls = {name: emu.stats.total for name, emu in emulators.items()}
         report.api_routes = {name: dict(emu.stats.by_route) for name, emu in emulators.items()}

@@ -14,7 +14,6 @@ from ..app import App
 from ..demo import DEMO_CONNECTION, run_demo
 from ..emulation import BackgroundServer
 from ..plugins import Plugins
-from ..runner import RunResult
 from .base import CliState, TillbridgeGroup, console, pass_state
 
 
@@ -54,12 +53,11 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
     table = Table(title="What each flow did", show_lines=False)
     for col in ("step", "flow", "status", "result"):
         table.add_column(col, overflow="fold")
-    for phase, results in report.phases:
-        for r in results:
-            colour = {"ok": "green", "deferred": "yellow"}.get(r.status, "red")
-            about = report.flow_descriptions.get(r.flow, "")
-            table.add_row(phase, r.flow, f"[{colour}]{r.status}[/]",
-                          describe(r) + (f"\n[dim]{about}[/]" if about else ""))
+    for phase, flow, status, sentence in report.sentences:
+        colour = {"ok": "green", "deferred": "yellow"}.get(status, "red")
+        about = report.flow_descriptions.get(flow, "")
+        what = sentence.split(": ", 1)[-1]
+        table.add_row(phase, flow, f"[{colour}]{status}[/]", what + (f"\n[dim]{about}[/]" if about else ""))
     console.print(table)
     console.print("API calls received by each emulator: "
                   + ", ".join(f"{k} {v}" for k, v in report.api_calls.items()))
@@ -76,18 +74,6 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
         console.print("[red]The demo did not end as expected.[/]")
         raise SystemExit(1)
     console.print("[green]Demo finished.[/]")
-
-
-def describe(result: RunResult) -> str:
-    """One line a person can read: what a flow run did."""
-    parts = [f"read {result.fetched}"]
-    for name in ("created", "updated", "unchanged", "skipped", "held", "failed"):
-        value = getattr(result, name)
-        if value:
-            parts.append(f"{value} {name}")
-    if result.fetched == 0 and not result.written:
-        return "nothing new to read"
-    return ", ".join(parts)
 
 
 @click.group(cls=TillbridgeGroup)
