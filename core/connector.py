@@ -58,6 +58,7 @@ class Outgoing:
     :param target_id: the id to write under: a bound id, or a deterministic one for a new record.
     :param exists: ``True`` when a binding says the target already holds this record.
     :param source_key: the record's key in its source (for the connection log).
+    :param source_system: the system the record came from (``"lightspeed"``, ``"csv"``...).
     :param update_fields: on an existing record, only these fields may be overwritten
         (``None``: all). Set when the other system is master for some details.
     """
@@ -68,6 +69,7 @@ class Outgoing:
     source_key: str
     source_id: str
     update_fields: frozenset[str] | None = None
+    source_system: str = ""
 
 
 @dataclass(frozen=True)

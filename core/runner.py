@@ -265,6 +265,7 @@ class FlowRunner:
             if flow.master_fields and master and master != flow.source_role and exists:
                 update_fields = frozenset(type(record).model_fields) - flow.master_fields
             plan.outgoing.append(Outgoing(entity=outgoing_entity, target_id=target_id, exists=exists,
+                                          source_system=src,
                                           source_key=record.key, source_id=record.id,
                                           update_fields=update_fields))
             plan.fingerprints[record.id] = fingerprint

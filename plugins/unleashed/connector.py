@@ -468,8 +468,8 @@ class UnleashedConnector(Connector):
             "OrderDate": sale.sale_date.strftime("%Y-%m-%dT%H:%M:%S"),
             "RequiredDate": sale.sale_date.strftime("%Y-%m-%dT%H:%M:%S"),
             "Customer": customer, "Warehouse": {"Guid": sale.location_id},
-            "CustomerRef": sale.number, "Comments": f"Lightspeed sale {sale.number}",
-            "SourceId": f"lightspeed:{o.source_id}",
+            "CustomerRef": sale.number, "Comments": f"{(o.source_system or 'POS').title()} sale {sale.number}",
+            "SourceId": f"{o.source_system or 'pos'}:{o.source_id}",
             "SubTotal": sub, "TaxTotal": tax_total, "Total": sub + tax_total,
             "SalesOrderLines": lines, "ExchangeRate": 1,
         }
