@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import UnleashedError
 from .lookups import customer_by_code, index_code, resolve_currency, resolve_tax
-from .query import Query, modified_since, starts_with
+from .query import Lazy, Query, modified_since, starts_with
 from .state import Record, UnleashedState
 from .validation import Problems, check_guid_matches
 
@@ -131,7 +131,7 @@ def upsert_customer(state: UnleashedState, guid: str, body: dict[str, Any]) -> t
     return record, creating
 
 
-def list_customers(state: UnleashedState, q: Query) -> list[Record]:
+def list_customers(state: UnleashedState, q: Query) -> Sequence[Record]:
     """``GET /Customers`` with the filters of notes §4.5 (default order CustomerCode)."""
     include_obsolete = q.flag("includeObsolete")
     since = q.date("modifiedSince")
@@ -159,4 +159,4 @@ def list_customers(state: UnleashedState, q: Query) -> list[Record]:
         rows.sort(key=lambda c: (c[field], c["CustomerCode"].upper()))
     else:
         rows.sort(key=lambda c: c["CustomerCode"].upper())
-    return [copy.deepcopy(c) for c in rows]
+    return Lazy(rows, copy.deepcopy)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
-from typing import Any
+from typing import Any, Sequence
 
-from .query import Query, modified_since, starts_with
+from .query import Lazy, Query, modified_since, starts_with
 from .state import Record, UnleashedState
 
 DELIVERY_FIELDS = (
@@ -72,7 +72,7 @@ def create_invoice(state: UnleashedState, order: Record) -> Record:
     return invoice
 
 
-def list_invoices(state: UnleashedState, q: Query) -> list[Record]:
+def list_invoices(state: UnleashedState, q: Query) -> Sequence[Record]:
     number = q.get("invoiceNumber")
     if number is not None:  # notes §4.7: invoiceNumber overrides the other filters
         return [copy.deepcopy(i) for i in state.invoices.values() if i["InvoiceNumber"].upper() == number.upper()]
@@ -98,4 +98,4 @@ def list_invoices(state: UnleashedState, q: Query) -> list[Record]:
         rows.append(inv)
     # notes §4.7: default ordering LastModifiedOn descending.
     rows.sort(key=lambda i: (i["LastModifiedOn"], i["InvoiceNumber"]), reverse=True)
-    return [copy.deepcopy(i) for i in rows]
+    return Lazy(rows, copy.deepcopy)

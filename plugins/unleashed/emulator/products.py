@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import UnleashedError, not_found
 from .lookups import customer_by_code, index_code, product_by_code
-from .query import Query, in_guid_list, modified_since, starts_with
+from .query import Lazy, Query, in_guid_list, modified_since, starts_with
 from .state import Record, UnleashedState
 from .validation import Problems, check_guid_matches
 
@@ -193,7 +193,7 @@ def customer_sell_price(product: Record, customer: Record) -> Decimal | None:
     return (price * (1 - discount)).quantize(Decimal("0.0001"))
 
 
-def list_products(state: UnleashedState, q: Query) -> list[Record]:
+def list_products(state: UnleashedState, q: Query) -> Sequence[Record]:
     """``GET /Products`` with the filters of notes §4.2 (default order ProductCode)."""
     include_obsolete = q.flag("includeObsolete")
     since = q.date("modifiedSince")
@@ -231,4 +231,4 @@ def list_products(state: UnleashedState, q: Query) -> list[Record]:
     else:
         rows.sort(key=lambda p: p["ProductCode"].upper())
     brief = q.flag("brief")
-    return [render_product(state, p, brief=brief, customer=customer) for p in rows]
+    return Lazy(rows, lambda p: render_product(state, p, brief=brief, customer=customer))

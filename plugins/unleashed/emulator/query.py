@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl
 
 from .errors import UnleashedError
@@ -84,6 +84,24 @@ def modified_since(record_time: datetime | None, since: datetime | None) -> bool
 
 def in_guid_list(guid: str, wanted: list[str] | None) -> bool:
     return wanted is None or guid.lower() in {w.lower() for w in wanted}
+
+
+class Lazy(Sequence[Any]):
+    """Matching rows, each rendered only when a page slices it out: a list request renders one
+    page, not every match (rendering 20,000 products to answer with 1,000 made a page take
+    seconds)."""
+
+    def __init__(self, rows: Sequence[Any], render: Callable[[Any], Any]) -> None:
+        self._rows = rows
+        self._render = render
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._render(row) for row in self._rows[index]]
+        return self._render(self._rows[index])
 
 
 def paginate(items: Sequence[Any], page: int, page_size: int) -> dict[str, Any]:

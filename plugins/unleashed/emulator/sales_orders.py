@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import UnleashedError, not_found
 from .invoices import create_invoice
@@ -16,7 +16,7 @@ from .lookups import (
     currency_ref, customer_ref, product_ref, resolve_currency, resolve_customer, resolve_product,
     resolve_tax, resolve_warehouse, tax_ref, warehouse_ref,
 )
-from .query import Query, in_guid_list, modified_since, starts_with
+from .query import Lazy, Query, in_guid_list, modified_since, starts_with
 from .state import ZERO, Record, StockKey, UnleashedState
 from .stock import Shortage, allocate, move, plan_consumption, release
 from .validation import Problems, check_guid_matches
@@ -448,12 +448,12 @@ def complete_or_raise(state: UnleashedState, guid: str) -> Record:
 
 
 # --- listing ------------------------------------------------------------------------------------
-def list_orders(state: UnleashedState, q: Query) -> list[Record]:
+def list_orders(state: UnleashedState, q: Query) -> Sequence[Record]:
     """``GET /SalesOrders`` with the filters of notes §4.6 (ordered by OrderNumber [I])."""
     number = q.get("orderNumber")
     if number is not None:  # notes §4.6: orderNumber overrides all other filters
-        rows = [o for o in state.orders.values() if o["OrderNumber"].upper() == number.upper()]
-        return [copy.deepcopy(o) for o in rows]
+        guid = state.order_numbers.get(number.upper())
+        return [copy.deepcopy(state.orders[guid])] if guid in state.orders else []
     source = q.get("sourceId")
     if source is not None:  # notes §4.6: sourceId overrides the others
         rows = [o for o in state.orders.values() if o.get("SourceId") == source]
@@ -488,4 +488,4 @@ def list_orders(state: UnleashedState, q: Query) -> list[Record]:
             continue
         rows.append(o)
     rows.sort(key=lambda o: o["OrderNumber"])
-    return [copy.deepcopy(o) for o in rows]
+    return Lazy(rows, copy.deepcopy)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import UnleashedError, not_found
 from .lookups import find_by_code
-from .query import Query, in_guid_list, modified_since
+from .query import Lazy, Query, in_guid_list, modified_since
 from .state import ZERO, Record, StockLevel, UnleashedState, row_guid
 from .stock import Pool, buildable
 
@@ -116,14 +116,14 @@ def _active_warehouses(state: UnleashedState) -> list[Record]:
     return sorted((w for w in state.warehouses.values() if not w["Obsolete"]), key=lambda w: w["WarehouseCode"])
 
 
-def list_stock(state: UnleashedState, q: Query) -> list[Record]:
+def list_stock(state: UnleashedState, q: Query) -> Sequence[Record]:
     """``GET /StockOnHand`` (default order productCode)."""
     per_warehouse = _warehouse_filter(state, q)
     warehouses = per_warehouse or _active_warehouses(state)
     assembled = q.flag("isAssembled")
     since = q.date("modifiedSince")
     ids = q.csv("productId")
-    rows: list[Record] = []
+    rows: list[tuple[Record, _Row]] = []
     for product in state.products.values():
         if not in_guid_list(product["Guid"], ids):
             continue
@@ -132,12 +132,14 @@ def list_stock(state: UnleashedState, q: Query) -> list[Record]:
             continue  # notes §4.3: products never moved are not returned
         if not modified_since(row.modified, since):
             continue
-        rows.append(_render(state, product, per_warehouse[0] if per_warehouse else None, row))
+        rows.append((product, row))
+    # The keys are the rendered rows' LastModifiedOn and ProductCode.
     if (q.get("orderBy") or "").lower() == "lastmodifiedon":
-        rows.sort(key=lambda r: (r["LastModifiedOn"], r["ProductCode"].upper()))
+        rows.sort(key=lambda pr: (pr[1].modified, pr[0]["ProductCode"].upper()))
     else:
-        rows.sort(key=lambda r: r["ProductCode"].upper())
-    return rows
+        rows.sort(key=lambda pr: pr[0]["ProductCode"].upper())
+    warehouse = per_warehouse[0] if per_warehouse else None
+    return Lazy(rows, lambda pr: _render(state, pr[0], warehouse, pr[1]))
 
 
 def _product(state: UnleashedState, product_guid: str) -> Record:
