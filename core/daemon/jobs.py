@@ -256,7 +256,7 @@ class FlowJobs:
                 with measuring(measured) as lags:
                     result = runner.run(flow, trigger=reason)
                     if result.status == "ok" and not self.stop.is_set():
-                        self._retry_held(runtime, runner, flow)
+                        self._retry_held(runtime, runner, flow, result.held)
                 lag = lags.worst
         except Exception as exc:  # never let one flow's surprise take the job (or the pool) down
             log.exception("flow %s of %s stopped on an unexpected error", flow_name, connection,
@@ -350,11 +350,13 @@ class FlowJobs:
         for other in waiting:
             self.trigger(connection, other, reason="held")
 
-    def _retry_held(self, runtime: ConnectionRuntime, runner: FlowRunner, flow: Flow) -> None:
+    def _retry_held(self, runtime: ConnectionRuntime, runner: FlowRunner, flow: Flow, just_held: int) -> None:
         jid = job_id(runtime.name, flow.name)
         now = time.time()
         with self._lock:
             held = self._held.setdefault(jid, _HeldState())
+            if just_held:  # waiting for a dependency: the next write of another flow retries them
+                held.open = max(held.open, just_held)
             generation = self._generation.get(runtime.name, 0)
             due = (not held.unsupported
                    and (generation != held.generation or now - held.checked_at >= self.options.held_retry_seconds))

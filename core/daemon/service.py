@@ -80,6 +80,7 @@ class Daemon:
         self._thread: threading.Thread | None = None
         self._signalled = threading.Event()
         self._signals = 0
+        self._port = self.options.listen_port
 
     # --- HTTP --------------------------------------------------------------------------------------
     def asgi(self) -> Starlette:
@@ -104,11 +105,9 @@ class Daemon:
 
     @property
     def url(self) -> str:
-        port = self.options.listen_port
-        if self._server is not None and self._server.servers:
-            port = self._server.servers[0].sockets[0].getsockname()[1]
+        """The listener's base URL (the real port when ``listen_port`` was 0)."""
         host = self.options.listen_host
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self._port}"
 
     def _start_http(self, timeout: float = 10.0) -> None:
         # log_config=None: keep the daemon's logging (uvicorn would install its own); no access log.
@@ -123,6 +122,8 @@ class Daemon:
                 raise ConfigError(f"cannot listen on {self.options.listen_host}:{self.options.listen_port}",
                                   fix="is another daemon running? choose another address with --listen HOST:PORT")
             time.sleep(0.01)
+        if self._server.servers:
+            self._port = self._server.servers[0].sockets[0].getsockname()[1]
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
