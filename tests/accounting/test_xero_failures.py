@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import httpx
+
 import pytest
 
 from tillbridge import hookimpl, services
@@ -186,3 +188,33 @@ def test_a_spent_daily_budget_defers_the_flow_and_says_so(books_factory: Callabl
     books.restart()
     assert books.sync()["invoices"].status == "ok"
     assert _numbers(books) == sorted(books.ul_invoices())
+
+
+class SummarisingGateway(httpx.BaseTransport):
+    """A proxy in front of Xero that drops ``summarizeErrors=false``: one bad invoice then fails
+    the whole batch with a 400 (Xero's default), and nothing of the batch is saved."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport(retries=0, verify=False)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "summarizeErrors" in request.url.params:
+            request.url = request.url.copy_remove_param("summarizeErrors")
+        return self.inner.handle_request(request)
+
+
+def test_a_batch_refused_as_a_whole_is_sent_again_one_invoice_at_a_time(
+        books_factory: Callable[..., Books]) -> None:
+    books = books_factory(transport_factory=lambda system, url: SummarisingGateway() if system == "xero" else None)
+    product = books.products()[0]
+    accounting.map_account(books.app, NAME, product["sku"], "999", check=False)
+    outlet = next(iter(books.app.store.location_map(books.conn_id)))
+    books.ls.ring_up_sale(outlet, [{"product_id": product["id"], "quantity": 1}])
+    for other in [p for p in books.products() if p["sku"] != product["sku"]][:3]:
+        books.ls.ring_up_sale(outlet, [{"product_id": other["id"], "quantity": 1}])
+    result = books.sync()["invoices"]
+    assert (result.created, result.failed) == (3, 1)
+    assert books.books.stats.count("PUT /api.xro/2.0/Invoices") == 1 + 4  # the batch, then each alone
+    [entry] = _invoice_errors(books)
+    assert "Account code '999'" in entry.message
+    assert len(books.provider_invoices()) == 3
