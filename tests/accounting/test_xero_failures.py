@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import httpx
-
 import pytest
 
 from tillbridge import hookimpl, services
