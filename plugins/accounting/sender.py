@@ -169,6 +169,8 @@ class InvoiceSender:
         self.outbox.mark_sent(draft.source_id, remote.id)
         notes = []
         if how:
+            log.info("%s: invoice %s bound to %s %s (%s)", self.link.connection_id, draft.number, self.title,
+                     remote.id, how)
             notes.append(f"invoice {draft.number} was already in {self.title} ({how}); bound to it, not sent again")
         if remote.total is not None and remote.total != draft.total:
             notes.append(f"{self.title} totals invoice {draft.number} at {remote.total}, the inventory system at "
@@ -183,6 +185,7 @@ class InvoiceSender:
         message = (f"{self.title}'s daily API limit is used up ({seen.day_remaining} calls left, "
                    f"{self.provider.day_reserve} kept in reserve): {len(source_ids)} invoice(s) wait for the reset")
         self.outbox.mark_deferred(source_ids, message)
+        log.warning("%s: %s", self.link.connection_id, message)
         raise QuotaExhausted(message, status=429,
                              fix="nothing to do: they are sent by the next run after the limit resets; "
                                  "`tillbridge accounting status` shows the budget")
