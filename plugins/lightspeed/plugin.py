@@ -8,8 +8,8 @@ from urllib.parse import parse_qs
 
 import click
 
-from tillbridge import SettingSpec, check_response, hookimpl
-from tillbridge.daemon.handlers import (
+from tillbridge import (
+    SettingSpec,
     Subscription,
     WebhookEvent,
     WebhookHandler,
@@ -17,7 +17,9 @@ from tillbridge.daemon.handlers import (
     WebhookRequest,
     WebhookUnverifiable,
     body_digest,
+    check_response,
     hmac_sha256,
+    hookimpl,
     signature_matches,
 )
 
