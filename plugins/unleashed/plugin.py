@@ -9,15 +9,19 @@ from typing import Any, Callable, Mapping, Sequence
 
 import click
 
-from tillbridge import BomLine, Connector, StockLevel, check_response, hookimpl
-from tillbridge.daemon.handlers import (
+from tillbridge import (
+    BomLine,
+    Connector,
+    StockLevel,
     Subscription,
     WebhookEvent,
     WebhookHandler,
     WebhookRejected,
     WebhookRequest,
     WebhookUnverifiable,
+    check_response,
     hmac_sha256,
+    hookimpl,
     signature_matches,
 )
 
