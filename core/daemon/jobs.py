@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 from ..app import App, ConnectionRuntime
 from ..errors import TillbridgeError, Unsupported
 from ..flows import Flow
@@ -68,44 +69,56 @@ def opposite(lane_id: str) -> str:
 class Turns:
     """One connection's directions taking turns: any number of runs in one direction at a time.
 
-    A direction that was refused blocks new runs of the running direction, so the running one
-    drains and the waiting one goes next (no starvation); when nothing runs, the first asker goes.
+    First come, first served between directions: a run is refused while the other direction
+    runs, or while the other direction has waited longer than this one (so a busy direction
+    drains and the waiting one goes next: no starvation either way). A wait older than
+    ``PRIORITY_SECONDS`` (its flow went into backoff, say) no longer holds anyone back.
     """
 
-    def __init__(self) -> None:
+    PRIORITY_SECONDS = 30.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}
-        self._waiting: dict[str, set[str]] = {}  # lane → flows refused a turn
+        self._waiting: dict[str, dict[str, float]] = {}  # lane → flow refused a turn → since
+
+    def _oldest(self, lane_id: str, now: float) -> float | None:
+        fresh = [t for t in self._waiting.get(lane_id, {}).values() if now - t < self.PRIORITY_SECONDS]
+        return min(fresh) if fresh else None
 
     def enter(self, lane_id: str, flow: str) -> bool:
         other = opposite(lane_id)
+        now = self._clock()
         with self._lock:
-            if self._running.get(other, 0) or (self._waiting.get(other) and self._running.get(lane_id, 0)):
-                self._waiting.setdefault(lane_id, set()).add(flow)
+            theirs, mine = self._oldest(other, now), self._oldest(lane_id, now)
+            if self._running.get(other, 0) or (theirs is not None and (mine is None or theirs < mine)):
+                self._waiting.setdefault(lane_id, {}).setdefault(flow, now)
                 return False
             self._running[lane_id] = self._running.get(lane_id, 0) + 1
-            waiting = self._waiting.get(lane_id)
-            if waiting is not None:
-                waiting.discard(flow)
-                if not waiting:
-                    del self._waiting[lane_id]
+            self._drop(lane_id, flow)
             return True
+
+    def _drop(self, lane_id: str, flow: str) -> None:
+        waiting = self._waiting.get(lane_id)
+        if waiting is not None:
+            waiting.pop(flow, None)
+            if not waiting:
+                del self._waiting[lane_id]
 
     def forget(self, flow: str) -> None:
         """A flow's job is gone: it waits for nothing any more."""
         with self._lock:
             for lane_id in list(self._waiting):
-                self._waiting[lane_id].discard(flow)
-                if not self._waiting[lane_id]:
-                    del self._waiting[lane_id]
+                self._drop(lane_id, flow)
 
     def leave(self, lane_id: str) -> list[str]:
-        """Leave; returns the flows of the other direction to start now that it may."""
+        """Leave; returns the flows of the other direction to start now that they may."""
         with self._lock:
             self._running[lane_id] = max(0, self._running.get(lane_id, 0) - 1)
             if self._running[lane_id]:
                 return []
-            return sorted(self._waiting.get(opposite(lane_id), ()))
+            return sorted(self._waiting.get(opposite(lane_id), {}))
 
 
 @dataclass

@@ -51,16 +51,35 @@ def test_flow_state_reports_backoff_and_staleness() -> None:
 
 
 def test_turns_keep_opposite_directions_apart_without_starving_either() -> None:
-    turns = Turns()
+    now = [0.0]
+    turns = Turns(clock=lambda: now[0])
     assert turns.enter("pos>inventory", "sales")
     assert turns.enter("pos>inventory", "products")  # same direction: side by side
+    now[0] = 1
     assert not turns.enter("inventory>pos", "stock")  # the other direction waits...
+    now[0] = 2
     assert not turns.enter("pos>inventory", "customers")  # ...and no newcomer overtakes it
     assert turns.leave("pos>inventory") == []
     assert turns.leave("pos>inventory") == ["stock"]  # the last one out lets it in
+    assert not turns.enter("pos>inventory", "sales")  # stock waited longer than customers and sales
     assert turns.enter("inventory>pos", "stock")
     assert turns.enter("accounting>x", "other")  # unrelated directions never wait
-    assert turns.leave("inventory>pos") == ["customers"]
+    assert turns.leave("inventory>pos") == ["customers", "sales"]
+    assert turns.enter("pos>inventory", "customers") and turns.enter("pos>inventory", "sales")
+
+
+def test_a_stale_wait_holds_nobody_back() -> None:
+    now = [0.0]
+    turns = Turns(clock=lambda: now[0])
+    assert turns.enter("pos>inventory", "sales")
+    assert not turns.enter("inventory>pos", "stock")  # then stock goes into backoff: never retries
+    turns.leave("pos>inventory")
+    now[0] = 5
+    assert not turns.enter("pos>inventory", "sales")  # stock still has priority...
+    now[0] = 31
+    assert turns.enter("pos>inventory", "sales")  # ...but not forever
+    turns.forget("stock")
+    assert turns.leave("pos>inventory") == []
 
 
 # --- intervals -----------------------------------------------------------------------------------------
