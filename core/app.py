@@ -180,6 +180,9 @@ class ConnectionRuntime:
         context = ConnectorContext(
             connection=self.name, system=system, base_url=ref.base_url, credentials=credentials,
             save_credentials=save, settings=self.settings, http=http, mapped_locations=mapped,
+            # Plugins that keep durable state of their own (the accounting outbox) reach the
+            # connection's database through these, never through private attributes.
+            extras={"store": store, "connection_id": conn_id},
         )
         return cls(context)
 
