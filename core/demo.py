@@ -24,8 +24,8 @@ from . import services
 
 DEMO_CONNECTION = "demo"
 DEMO_ROLES = ("pos", "inventory")
-EXPORT_SWITCHES = {"export_stock": True, "include_assembled": True, "export_products": True,
-                   "export_customers": True}
+OPTIONAL_ROLES = ("accounting",)  # joined when an installed plugin brings an emulator for it
+EXTRA_SETTINGS = {"include_assembled": True}
 
 
 @dataclass
@@ -55,15 +55,24 @@ class DemoReport:
 def pick_connectors(app: App) -> dict[str, type[Connector]]:
     emulators = app.registries.emulators
     chosen: dict[str, type[Connector]] = {}
-    for role in DEMO_ROLES:
+    for role in DEMO_ROLES + OPTIONAL_ROLES:
         for cls in app.registries.connectors.values():
             if role in cls.roles and cls.emulator in emulators:
                 chosen[role] = cls
                 break
         else:
-            raise ConfigError(f"no installed connector with an emulator can be the {role} system",
-                              fix="install tillbridge with its built-in plugins (pip install .)")
+            if role in DEMO_ROLES:
+                raise ConfigError(f"no installed connector with an emulator can be the {role} system",
+                                  fix="install tillbridge with its built-in plugins (pip install .)")
     return chosen
+
+
+def switches_to_turn_on(app: App, roles: set[str]) -> dict[str, object]:
+    """Every flow switch whose flow the demo connection can run (exports, accounting...)."""
+    values: dict[str, object] = {flow.switch: True for flow in app.flows().values()
+                                 if flow.switch and {flow.source_role, flow.target_role} <= roles}
+    values.update({k: v for k, v in EXTRA_SETTINGS.items() if k in app.registries.settings})
+    return values
 
 
 def run_demo(
@@ -121,9 +130,12 @@ def run_demo(
         report.phases.append(("import", services.sync_once(app, DEMO_CONNECTION, progress=progress)))
         app.plugins.demo_scenario(emulators, "imported")
         conn = app.store.connection(DEMO_CONNECTION)
-        app.set_settings(conn, {k: v for k, v in EXPORT_SWITCHES.items() if k in app.registries.settings})
+        switches = switches_to_turn_on(app, set(chosen))
+        app.set_settings(conn, switches)
         if on_phase:
-            on_phase("Exports switched on: stock, products and customers back to the POS")
+            on_phase("Switched on: " + ", ".join(sorted(k for k in switches if k != "include_assembled"))
+                     + " (stock, products and customers back to the POS"
+                     + (", invoices to accounting)" if "accounting" in chosen else ")"))
         report.phases.append(("export", services.sync_once(app, DEMO_CONNECTION, progress=progress)))
 
         report.sentences = [(phase, r.flow, r.status, services.describe(app, DEMO_CONNECTION, r))

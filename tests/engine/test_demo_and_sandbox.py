@@ -25,6 +25,10 @@ def test_demo_syncs_every_flow_and_refuses_one_product(tmp_path: Path, monkeypat
     assert all(r.status == "ok" for _, results in report.phases for r in results)
     assert report.mapped == report.outlets == 3
     assert report.api_calls["lightspeed"] > 0 and report.api_calls["unleashed"] > 0
+    # the accounting plugin brings an emulator too: the demo's completed orders reach Xero
+    invoices = next(r for phase, results in report.phases for r in results
+                    if phase == "export" and r.flow == "invoices")
+    assert invoices.status == "ok" and invoices.created > 0
 
 
 def test_demo_twice_on_the_default_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
