@@ -18,6 +18,11 @@ pending, publishing a level too low that no later change corrects. Flows in the 
 run in parallel, other connections are never affected, and a flow refused a turn waits without
 holding a thread: it runs as soon as the other direction is done.
 
+The first pass after the daemon starts (or a connection appears) follows the dependency order
+of ``sync --once`` (products before sales before stock...): each flow's first run waits for the
+first runs of the flows before it. After a crash, the sales flow thus commits a page that was
+pushed but not committed before the stock export looks at what is still to import.
+
 After a successful run, records the flow *held* for a missing dependency (a sale whose product
 was not imported yet) are fetched anew and pushed, every ``held_retry_seconds`` and at once
 after another flow of the connection wrote something. A trigger (webhook, retry) that arrives
@@ -37,6 +42,7 @@ from ..app import App, ConnectionRuntime
 from ..errors import TillbridgeError, Unsupported
 from ..flows import Flow
 from ..runner import FlowRunner, RunResult
+from ..services import FLOW_ORDER
 from .backoff import BackoffPolicy, FlowState, job_id
 from .freshness import measuring
 from .options import DaemonOptions
@@ -50,6 +56,8 @@ HELD_BATCH = 500
 #: A run asked for while the flow was running starts this long after it ends (APScheduler
 #: counts the instance as running until the job function has returned).
 RERUN_DELAY = 0.25
+#: How often a first run waiting for the flows before it checks again.
+FIRST_PASS_POLL = 0.5
 
 
 def _at(ts: float) -> datetime:
@@ -250,6 +258,12 @@ class FlowJobs:
             state.running_since = started
             reason, state.reason = state.reason or "schedule", None
             measured = state.fresh_as_of is not None  # not the initial import (see freshness.py)
+        if not state.runs and self._predecessors_pending(state):
+            with state.lock:  # a first run follows the dependency order, as `sync --once` does
+                state.running_since = None
+                state.reason = reason
+            self.scheduler.run_at(jid, _at(time.time() + FIRST_PASS_POLL))
+            return
         flow = self.app.flows().get(flow_name)
         turns, direction = self.turns(connection), lane(flow) if flow is not None else ""
         if flow is not None and not turns.enter(direction, flow_name):
@@ -352,6 +366,19 @@ class FlowJobs:
             self.app.store.write_log(runtime.id, level, message, flow=flow, fix=fix, category="run")
         except Exception:  # the database itself failing is logged by the caller's path
             log.exception("could not write the connection log of %s", runtime.name)
+
+    def _predecessors_pending(self, state: FlowState) -> bool:
+        """Has a flow that comes earlier in the dependency order not finished its first run yet?
+
+        Only for a flow's first run after the daemon starts (or the flow appears): the first pass
+        then runs in ``FLOW_ORDER``, like ``sync --once``. It matters after a crash: a sales page
+        pushed but not committed is committed by the sales flow's first run, before the stock
+        export could count its sale as not yet imported.
+        """
+        order = {name: i for i, name in enumerate(FLOW_ORDER)}
+        mine = order.get(state.flow, len(order))
+        return any(other.connection == state.connection and order.get(other.flow, len(order)) < mine
+                   and not other.runs for other in self.states())
 
     # --- held records ------------------------------------------------------------------------------
     def _dependency_written(self, connection: str, flow: str) -> None:
