@@ -96,14 +96,16 @@ def start_shop(name: str, *, seed: int = 3, products: int = 30, time_scale: floa
     return shop
 
 
-def prepare_database(path: Path, key: bytes, shops: list[Shop], *, oauth: set[str] = frozenset(),
+def prepare_database(path: Path | str, key: bytes, shops: list[Shop], *, oauth: set[str] = frozenset(),
                      **settings: Any) -> str:
     """A database with one connection per shop: credentials, every outlet mapped, ``settings``.
+
+    ``path``: a SQLite file, or a database URL (a PostgreSQL test database).
 
     Lightspeed credentials carry the app's client secret (it signs webhooks); shops named in
     ``oauth`` use an OAuth token pair instead of the personal token (so it can be revoked).
     """
-    url = f"sqlite:///{path}"
+    url = path if isinstance(path, str) and "://" in path else f"sqlite:///{path}"
     app = App(url, plugins=Plugins(), secret_key=key)
     try:
         for shop in shops:

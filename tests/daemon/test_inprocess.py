@@ -27,9 +27,10 @@ def shop() -> Iterator[Shop]:
     shop.close()
 
 
-def running(tmp_path: Path, shops: list[Shop], **settings: object) -> tuple[Daemon, str, bytes]:
+def running(target: Path | str, shops: list[Shop], **settings: object) -> tuple[Daemon, str, bytes]:
+    """A daemon in this process; ``target``: a directory for a SQLite file, or a database URL."""
     key = new_key()
-    url = prepare_database(tmp_path / "daemon.sqlite", key, shops, **settings)
+    url = prepare_database(target if isinstance(target, str) else target / "daemon.sqlite", key, shops, **settings)
     daemon = Daemon(url, DaemonOptions(listen_port=0, reconcile_seconds=0.3, debounce=0.2, webhook_max_age=None,
                                        held_retry_seconds=3600), secret_key=key)
     daemon.start()
@@ -75,8 +76,8 @@ def test_the_job_list_follows_the_database_without_a_restart(tmp_path: Path, sho
         second.close()
 
 
-def test_webhooks_are_verified_deduplicated_and_trigger_their_flow(tmp_path: Path, shop: Shop) -> None:
-    daemon, url, key = running(tmp_path, [shop], interval_sales=600)
+def test_webhooks_are_verified_deduplicated_and_trigger_their_flow(database_url: str, shop: Shop) -> None:
+    daemon, url, key = running(database_url, [shop], interval_sales=600)
     try:
         eventually(lambda: daemon.jobs.state("shop", "sales").last_success, 20, what="first sales run")  # type: ignore[union-attr]
         secret = shop.ls.credentials(shop.ls_url)["client_secret"]

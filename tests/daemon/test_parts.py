@@ -196,8 +196,8 @@ def test_listen_addresses_and_module_arguments() -> None:
 
 
 # --- retention -----------------------------------------------------------------------------------------
-def test_retention_prunes_old_log_runs_and_receipts_but_keeps_the_last_runs(make_app) -> None:  # type: ignore[no-untyped-def]
-    app = make_app()
+def test_retention_prunes_old_log_runs_and_receipts_but_keeps_the_last_runs(make_app, database_url) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(database_url)
     conn = app.store.create_connection("shop")
     app.set_settings(conn, {"log_retention_days": 10})
     old = datetime.now(timezone.utc) - timedelta(days=30)
