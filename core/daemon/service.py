@@ -136,6 +136,9 @@ class Daemon:
         self.scheduler.start()
         self._start_http()
         jobs = len(self.jobs.states())
+        for name in sorted(set(self.options.connections) - set(self.reconciler.views())):
+            log.warning("connection %s does not exist (yet): its jobs start when it is added", name,
+                        extra={"connection": name})
         log.info("tillbridge daemon started: %d connection(s), %d flow job(s), listening on %s (webhooks %s)",
                  len(self.reconciler.views()), jobs, self.url, "on" if self.options.webhooks else "off")
 
