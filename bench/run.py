@@ -48,6 +48,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory-sizes", default=None,
                    help="sizes to probe for peak memory, e.g. S,M,L (default: S and --size)")
     p.add_argument("--workdir", type=Path, default=None, help="where the databases and the recording go")
+    p.add_argument("--report", type=Path, help="print the table of an earlier run's --json file, run nothing")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     p.add_argument("--repeat", type=int, default=None,
                    help="engine/bare pairs for the overhead figure, best of each taken (default: 2 at S, else 1)")
     # internal: one measurement in a fresh process
@@ -297,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.worker:
         return worker(args)
+    if args.report:
+        out = json.loads(args.report.read_text())
+        rows = rows_of(out)
+        print(report.markdown(rows) if args.markdown else report.render(rows))
+        for note in out["notes"]:
+            print(f"  * {note}")
+        return 0
     out = main_run(args)
     rows = rows_of(out)
     out["table"] = [r.__dict__ for r in rows]

@@ -69,6 +69,9 @@ class Shop:
     def __init__(self, host: EmulatorHost, workdir: Path | None = None) -> None:
         self.host = host
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="tillbridge-bench-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for old in self.workdir.glob("bench.sqlite*"):  # a rerun in the same --workdir starts afresh
+            old.unlink()
         self.recorder = Recorder()
 
         def transport(system: str, base_url: str) -> httpx.BaseTransport:
