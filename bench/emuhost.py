@@ -243,6 +243,9 @@ class _Host:
         ls.clock.set_scale(ZERO_LATENCY_SCALE)
         ls.limiter.reset()
 
+    def op_advance_clock(self, emulator: str, seconds: float) -> None:
+        self.emulators[emulator].clock.advance(seconds)
+
     def op_cpu_seconds(self) -> float:
         """CPU time the host has used (answering requests is most of it)."""
         return time.process_time()
