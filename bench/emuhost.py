@@ -300,15 +300,21 @@ class _Host:
         return len(ids)
 
     def op_opening_stock(self, quantity: int) -> int:
-        """Receive ``quantity`` of every Unleashed product in every warehouse (before any sale)."""
+        """Receive ``quantity`` of every Unleashed product in every warehouse (before any sale):
+        one completed "Stock received" adjustment per warehouse, as ``receive_stock`` makes one
+        per product (two million adjustment records at size L would only burden the host)."""
+        from tillbridge_unleashed.emulator.adjustments import create_adjustment
+
         ul = self.emulators["unleashed"]
         with ul.lock:
             products = sorted(ul.state.products)
-            warehouses = sorted(ul.state.warehouses)
-        for product in products:
-            for warehouse in warehouses:
-                ul.receive_stock(product, warehouse, Decimal(quantity))
-        return len(products) * len(warehouses)
+            for warehouse in sorted(ul.state.warehouses):
+                create_adjustment(ul.state, ul.new_id(), {
+                    "Warehouse": {"Guid": warehouse}, "AdjustmentReason": "Stock received",
+                    "StockAdjustmentLines": [{"Product": {"Guid": p}, "NewQuantity": Decimal(quantity)}
+                                             for p in products],
+                })
+            return len(products) * len(ul.state.warehouses)
 
     def op_receive_stock(self, pairs: list[tuple[str, str]], quantity: int) -> int:
         ul = self.emulators["unleashed"]
