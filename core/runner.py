@@ -128,6 +128,10 @@ class FlowRunner:
         except TillbridgeError as exc:
             result.status, result.error = "failed", str(exc)
             self._log_flow_error(flow, exc)
+        except BaseException as exc:
+            # A bug, or the process being stopped: the run did not succeed, whatever it wrote.
+            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             if result.created:
                 self._restart_stock_for_new_products(flow)
@@ -152,6 +156,9 @@ class FlowRunner:
         except TillbridgeError as exc:
             result.status, result.error = "failed", str(exc)
             self._log_flow_error(flow, exc)
+        except BaseException as exc:
+            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             for name in ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):
                 setattr(run, name, getattr(result, name))

@@ -43,13 +43,15 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
         if outlet is None or product is None:
             continue  # an unmapped warehouse or a product the POS does not sell: nothing to publish
         key = f"{lvl.product_id}@{lvl.location_id}"
-        available = lvl.available - taken.get((product, outlet), Decimal(0))
-        out.append(lvl.model_copy(update={"available": available, "id": key}))
-        # "Only levels that changed": changed in the inventory system. The published number also
-        # moves with till sales, but the POS has already counted those itself; and a level
-        # equal to the last one published can still differ from what the POS holds after a
-        # till sale, so the comparison is on the inventory's own figure.
-        runner.fingerprint_overrides[key] = lvl.model_copy(update={"id": key}).fingerprint()
+        pending = taken.get((product, outlet), Decimal(0))
+        out.append(lvl.model_copy(update={"available": lvl.available - pending, "id": key}))
+        # "Only levels that changed": the inventory's own figure *and* what tills took that it
+        # does not know yet. The published number alone is not enough: after a till sale it can
+        # equal the last one published while the POS holds less; and the inventory figure alone
+        # is not either: a receipt that cancels out an imported sale leaves it unchanged while
+        # the POS, having counted the sale, is one short.
+        runner.fingerprint_overrides[key] = (
+            f"{lvl.model_copy(update={'id': key}).fingerprint()[:40]}:{format(pending.normalize(), 'f')}")
     # A product's outlets side by side: the POS takes them in one request per product.
     out.sort(key=lambda lvl: (lvl.product_id, lvl.location_id))
     return out

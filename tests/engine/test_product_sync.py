@@ -114,6 +114,8 @@ def test_killed_mid_sync_then_rerun_equals_uninterrupted_run(make_app, kill_afte
                 FlowRunner(app, app.runtime("shop")).run(flow)
             app.plugins.unregister("killer")
             assert 0 < len(shop.ul.products()) < len(expected)  # the crash left a partial state
+            killed_run = app.store.last_runs(app.store.connection("shop").id)["products"]
+            assert killed_run.status == "failed" and "Killed" in (killed_run.error or "")
             shop.sync("products")
             assert _state(shop) == expected  # same Guids, nothing missing, no duplicate
             assert len({code for _, code, _ in _state(shop)}) == len(expected)

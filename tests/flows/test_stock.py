@@ -147,3 +147,30 @@ def test_a_large_export_still_sends_one_request_per_product(shop_factory: Callab
     assert result.updated == 3 * len(products) > 200
     assert shop.ls.stats.count(PUT_PRODUCT) == len(products)
     assert all(shop.ls.inventory_level(p["id"], shop.outlet(2)["id"]) == 4 for p in products)
+
+
+def test_a_receipt_that_cancels_an_imported_sale_still_corrects_the_pos(retailer) -> None:  # type: ignore[no-untyped-def]
+    """Stock 50 → till sells 1 → stock export (POS 49) → +1 received → sale imported → export:
+    the inventory's figure is 50 again, as before, but the POS holds 49 and must be set to 50."""
+    from decimal import Decimal
+
+    retailer.map_all()
+    retailer.sync("products")
+    retailer.settings(export_stock=True)
+    product = next(p for p in retailer.ls.products() if p.get("sku") != "vend-discount" and p.get("has_inventory", True))
+    outlet = retailer.ls.outlets()[0]
+    rt = retailer.app.runtime("shop")
+    warehouse_id = retailer.app.store.location_map(rt.id)[outlet["id"]]
+    twin = retailer.ul.product_by_code(product["sku"])
+    retailer.ul.set_stock(twin["Guid"], warehouse_id, Decimal(50))
+    retailer.sync("sales", "stock")
+    assert retailer.ls.inventory_level(product["id"], outlet["id"]) == Decimal(50)
+    retailer.ls.ring_up_sale(outlet["id"], [{"product_id": product["id"], "quantity": Decimal(1),
+                                             "price": Decimal(str(product["price_excluding_tax"]))}])
+    retailer.sync("stock")
+    assert retailer.ls.inventory_level(product["id"], outlet["id"]) == Decimal(49)
+    retailer.ul.receive_stock(twin["Guid"], warehouse_id, Decimal(1))
+    retailer.sync("sales")
+    assert retailer.ul.stock_on_hand(twin["Guid"], warehouse_id)["AvailableQty"] == Decimal(50)
+    retailer.sync("stock")
+    assert retailer.ls.inventory_level(product["id"], outlet["id"]) == Decimal(50)
