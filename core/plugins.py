@@ -27,7 +27,7 @@ from .entities import StockLevel
 from .errors import TillbridgeError
 from .events import SyncEvent
 from .flows import Flow
-from .settings import SettingSpec, SettingsRegistry
+from .settings import SettingsRegistry
 
 log = logging.getLogger(__name__)
 
