@@ -79,17 +79,23 @@ class CountingMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(INSPECTION_PREFIX):
             await self.app(scope, receive, send)
             return
-        status_seen: list[int] = []
+        key = route_key(scope["method"], scope["path"])
+        recorded = False
 
         async def watch(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status_seen.append(int(message["status"]))
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                # Count before the answer leaves: a client that has its answer always sees the
+                # request counted (tests compare counts right after a call).
+                recorded = True
+                self.stats.record(key, int(message["status"]))
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
         finally:
-            self.stats.record(route_key(scope["method"], scope["path"]), status_seen[0] if status_seen else 0)
+            if not recorded:
+                self.stats.record(key, 0)
 
 
 class Emulator:
