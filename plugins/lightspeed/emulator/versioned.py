@@ -3,6 +3,10 @@
 Lightspeed's API 2.0 pages by ``after``/``before`` on a store-wide, monotonically increasing
 ``version`` (shared/api-notes/lightspeed-xseries.md §4). Versions are only ever handed out in
 increasing order, so a write appends to the end; two parallel lists let ``bisect`` find a page.
+A record written again leaves its old slot behind, stale (its version is no longer the record's),
+rather than being cut out of the lists: cutting moved every later slot, which made each write
+cost as much as the collection is long (20 inventory writes per product at 2,000,000 records).
+Stale slots are skipped, and swept out once they are as many as the live ones.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ class VersionedCollection:
         self._by_id: dict[str, Record] = {}
         self._versions: list[int] = []
         self._ids: list[str] = []
+        self._stale = 0  # slots of records written again since
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -34,16 +39,25 @@ class VersionedCollection:
         if self._versions and version <= self._versions[-1]:
             raise ValueError("versions must increase")
         record_id = record["id"]
-        old = self._by_id.get(record_id)
-        if old is not None:
-            at = bisect_left(self._versions, old["version"])
-            # Versions are unique, so ``at`` is exactly this record's slot.
-            del self._versions[at]
-            del self._ids[at]
+        if record_id in self._by_id:
+            self._stale += 1  # its old slot stays behind, skipped from now on
         record["version"] = version
         self._by_id[record_id] = record
         self._versions.append(version)
         self._ids.append(record_id)
+        if self._stale > len(self._by_id):
+            self._sweep()
+
+    def _live(self, i: int) -> Record | None:
+        """The record of slot ``i``, or ``None`` when the record has been written again since."""
+        record = self._by_id.get(self._ids[i])
+        return record if record is not None and record["version"] == self._versions[i] else None
+
+    def _sweep(self) -> None:
+        live = [i for i in range(len(self._ids)) if self._live(i) is not None]
+        self._versions = [self._versions[i] for i in live]
+        self._ids = [self._ids[i] for i in live]
+        self._stale = 0
 
     def page(self, after: int, before: int | None, limit: int, include_deleted: bool) -> list[Record]:
         """Records with ``after < version < before``, ascending, at most ``limit`` of them."""
@@ -51,7 +65,9 @@ class VersionedCollection:
         stop = len(self._versions) if before is None else bisect_left(self._versions, before)
         out: list[Record] = []
         for i in range(start, stop):
-            record = self._by_id[self._ids[i]]
+            record = self._live(i)
+            if record is None:
+                continue
             if not include_deleted and record.get("deleted_at") is not None:
                 continue
             out.append(record)
@@ -61,8 +77,10 @@ class VersionedCollection:
 
     def values(self) -> Iterator[Record]:
         """All records in version order."""
-        for record_id in self._ids:
-            yield self._by_id[record_id]
+        for i in range(len(self._ids)):
+            record = self._live(i)
+            if record is not None:
+                yield record
 
     def max_version(self) -> int:
         return self._versions[-1] if self._versions else 0
@@ -71,3 +89,4 @@ class VersionedCollection:
         self._by_id.clear()
         self._versions.clear()
         self._ids.clear()
+        self._stale = 0
