@@ -165,6 +165,7 @@ def create_bom(state: UnleashedState, guid: str, body: dict[str, Any]) -> Record
         record["BillNumber"] = state.next_number("BOM", 5)
     record["Obsolete"] = False  # notes §4.4: Obsolete is false on add
     state.boms[guid] = record
+    state.revision += 1
     refresh_product_flags(state)
     return record
 
@@ -180,6 +181,7 @@ def update_bom(state: UnleashedState, guid: str, body: dict[str, Any]) -> Record
     record["LastModifiedOn"] = state.now()
     record["LastModifiedBy"] = state.settings_user()
     state.boms[guid] = record
+    state.revision += 1
     refresh_product_flags(state)
     return record
 

@@ -152,6 +152,7 @@ def upsert_product(state: UnleashedState, guid: str, body: dict[str, Any]) -> tu
         record["LastModifiedOn"] = state.now()
         record["LastModifiedBy"] = state.settings_user()
     state.products[guid] = record
+    state.revision += 1
     index_code(state.product_codes, existing.get("ProductCode") if existing else None, record.get("ProductCode"), guid)
     state.emit("product.created" if creating else "product.updated", {"productGuid": guid})
     return record, creating
@@ -162,6 +163,7 @@ def obsolete_product(state: UnleashedState, guid: str) -> Record:
     if product is None:
         raise not_found("Product", guid)
     if not product["Obsolete"]:
+        state.revision += 1
         product["Obsolete"] = True
         product["LastModifiedOn"] = state.now()
         state.emit("product.updated", {"productGuid": product["Guid"]})

@@ -426,6 +426,7 @@ def complete_order(state: UnleashedState, guid: str) -> tuple[Record, list[Short
         level = state.level(product_guid, warehouse, create=True)
         assert level is not None
         level.last_sale = now
+        state.revision += 1
     for line in order["SalesOrderLines"]:
         product = state.products.get(line["Product"]["Guid"]) if line.get("Product") else None
         if product is not None:

@@ -99,6 +99,10 @@ class UnleashedState:
     # only writers: a code look-up (every create checks for a clash) must not scan the catalogue.
     product_codes: dict[str, str] = field(default_factory=dict)
     customer_codes: dict[str, str] = field(default_factory=dict)
+    # Bumped by every write a stock listing can show (stock moves and allocations, sales, products,
+    # bills of materials), so the pages of one listing can share its rows (stock_on_hand.py).
+    revision: int = 0
+    stock_listings: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
     # Fixed timestamp used instead of the clock while seeding (None = use the clock).
     frozen_now: datetime | None = None
 
@@ -120,6 +124,7 @@ class UnleashedState:
         level = self.stock.get(key)
         if level is None and create:
             level = self.stock[key] = StockLevel(guid=row_guid(product_guid, warehouse_guid))
+            self.revision += 1
         return level
 
     def default_warehouse(self) -> Record | None:

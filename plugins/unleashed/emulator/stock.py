@@ -29,6 +29,7 @@ def move(state: UnleashedState, product_guid: str, warehouse_guid: str, delta: D
     now = state.now()
     level.on_hand += delta
     level.last_modified = now
+    state.revision += 1
     state.ledger.append(Movement(now, product_guid, warehouse_guid, delta, reason, reference))
     state.emit("stockonhand.updated", {"productGuid": product_guid, "warehouseGuid": warehouse_guid})
 
@@ -51,6 +52,7 @@ def allocate(state: UnleashedState, order_guid: str, quantities: dict[StockKey, 
         assert level is not None
         level.allocated += qty
         level.last_modified = now
+        state.revision += 1
         held[key] = qty
         state.emit("stockonhand.updated", {"productGuid": key[0], "warehouseGuid": key[1]})
     if held:
@@ -66,6 +68,7 @@ def release(state: UnleashedState, order_guid: str) -> None:
             continue
         level.allocated -= qty
         level.last_modified = now
+        state.revision += 1
         state.emit("stockonhand.updated", {"productGuid": key[0], "warehouseGuid": key[1]})
 
 

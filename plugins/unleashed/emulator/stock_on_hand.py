@@ -123,6 +123,23 @@ def list_stock(state: UnleashedState, q: Query) -> Sequence[Record]:
     assembled = q.flag("isAssembled")
     since = q.date("modifiedSince")
     ids = q.csv("productId")
+    by_modified = (q.get("orderBy") or "").lower() == "lastmodifiedon"
+    warehouse = per_warehouse[0] if per_warehouse else None
+    # A client pages through one listing request by request; while nothing it could show has
+    # changed (same revision), every page shares the rows the first one collected and sorted,
+    # instead of each page scanning every product again.
+    key = (state.revision, tuple(w["Guid"] for w in warehouses), assembled, since,
+           tuple(ids) if ids is not None else None, by_modified)
+    cached = state.stock_listings.get(key)
+    if cached is None:
+        cached = _stock_rows(state, warehouses, assembled, since, ids, by_modified)
+        state.stock_listings.clear()  # rows of older revisions are never asked for again
+        state.stock_listings[key] = cached
+    return Lazy(cached, lambda pr: _render(state, pr[0], warehouse, pr[1]))
+
+
+def _stock_rows(state: UnleashedState, warehouses: list[Record], assembled: bool, since: datetime | None,
+                ids: list[str] | None, by_modified: bool) -> list[tuple[Record, _Row]]:
     rows: list[tuple[Record, _Row]] = []
     for product in state.products.values():
         if not in_guid_list(product["Guid"], ids):
@@ -134,12 +151,11 @@ def list_stock(state: UnleashedState, q: Query) -> Sequence[Record]:
             continue
         rows.append((product, row))
     # The keys are the rendered rows' LastModifiedOn and ProductCode.
-    if (q.get("orderBy") or "").lower() == "lastmodifiedon":
+    if by_modified:
         rows.sort(key=lambda pr: (pr[1].modified, pr[0]["ProductCode"].upper()))
     else:
         rows.sort(key=lambda pr: pr[0]["ProductCode"].upper())
-    warehouse = per_warehouse[0] if per_warehouse else None
-    return Lazy(rows, lambda pr: _render(state, pr[0], warehouse, pr[1]))
+    return rows
 
 
 def _product(state: UnleashedState, product_guid: str) -> Record:
