@@ -6,7 +6,6 @@ import math
 import time
 from datetime import datetime, timedelta, timezone
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
 from tillbridge.runner import RunResult
@@ -222,10 +221,6 @@ class Bench:
 
         return self._measure(f"stock export, k={k}", mins.stock_export(cat, changed, touched),
                              lambda: self._timed(lambda: self.shop.sync(["stock"])), checks)
-
-
-def write_lines(path: Path, lines: list[str]) -> None:
-    path.write_text("\n".join(lines) + "\n")
 
 
 def invoices_scenario(bench: Bench, day: int) -> Measurement:
