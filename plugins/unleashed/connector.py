@@ -486,21 +486,39 @@ class UnleashedConnector(Connector):
             # POS sale (a note, a payment) does not re-create or rewrite the order.
             return PushResult(o.source_id, "unchanged", target_id=o.target_id)
         body = self.sales_order_body(o)
+        # A POS sale is a finished sale: create it Completed, one call (notes §4.6: "create as
+        # Parked (or Completed for POS sales)"). Parked-then-Complete cost two calls per sale.
+        try:
+            response = self._post(f"/SalesOrders/{o.target_id}", {**body, "OrderStatus": "Completed"},
+                                  "creating a sales order")
+        except RemoteError as exc:
+            if exc.status != 400:
+                raise
+            refused = exc
+        else:
+            order = response.json() if response.content else {}
+            if order.get("OrderStatus", "Completed") == "Completed":
+                return PushResult(o.source_id, "created", target_id=o.target_id)
+            # The Guid was taken by an earlier attempt that left the order Parked: complete it.
+            return self._complete_order(o, order)
+        # Refused: Unleashed would not complete it (stock short, notes §8), or the order is
+        # invalid, or a POST whose answer was lost was retried and the Guid is taken (notes §4.6
+        # [?]: a second POST may answer 400). Create it Parked, then try to complete it (which
+        # parks it with the stock allocated when stock is short); never make a second order.
         try:
             response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
             order = response.json() if response.content else {}
-            status = "created"
         except RemoteError as exc:
-            # A POST whose answer was lost, then retried: the order exists under our Guid
-            # (notes §4.6 [?]: a second POST may answer 400). Never a second order.
             if exc.status != 400:
                 raise
             order = self._existing_order(o.target_id)
             if order is None:
-                raise
-            status = "created"
+                raise refused from None  # invalid either way: the first reason is the one to fix
         if order.get("OrderStatus") == "Completed":
-            return PushResult(o.source_id, status, target_id=o.target_id)
+            return PushResult(o.source_id, "created", target_id=o.target_id)
+        return self._complete_order(o, order)
+
+    def _complete_order(self, o: Outgoing, order: dict[str, Any]) -> PushResult:
         try:
             self._request("POST", f"/SalesOrders/{o.target_id}/Complete", what="completing a sales order")
         except RemoteError as exc:
@@ -508,14 +526,14 @@ class UnleashedConnector(Connector):
                 raise
             now = self._existing_order(o.target_id) or {}
             if now.get("OrderStatus") == "Completed":  # a retried Complete whose first answer was lost
-                return PushResult(o.source_id, status, target_id=o.target_id)
+                return PushResult(o.source_id, "created", target_id=o.target_id)
             # Notes §8: when stock is short the order stays Parked with the stock allocated.
             number = order.get("OrderNumber") or now.get("OrderNumber") or o.target_id
-            return PushResult(o.source_id, status, target_id=o.target_id,
+            return PushResult(o.source_id, "created", target_id=o.target_id,
                               note=f"order {number} is parked: not enough stock to complete it "
                                    f"({_reason(exc)}); stock is allocated, complete it in Unleashed "
                                    "once stock arrives")
-        return PushResult(o.source_id, status, target_id=o.target_id)
+        return PushResult(o.source_id, "created", target_id=o.target_id)
 
     def _existing_order(self, guid: str) -> dict[str, Any] | None:
         try:
