@@ -61,6 +61,13 @@ class Outgoing:
     :param source_system: the system the record came from (``"lightspeed"``, ``"csv"``...).
     :param update_fields: on an existing record, only these fields may be overwritten
         (``None``: all). Set when the other system is master for some details.
+    :param target_key: the record's key in the target as last seen, when the target is where
+        the record began (e.g. an Unleashed product code that Lightspeed stores without its
+        spaces); ``None`` when unknown. Lets a connector keep the target's spelling without a read.
+    :param resend: the record is sent although it looks unchanged since the last write (an
+        import since a date, a re-import): the target may have been edited by hand meanwhile.
+        A connector that compares before writing should do so for these, and answer
+        ``unchanged`` where the target already holds the record.
     """
 
     entity: Entity
@@ -70,6 +77,8 @@ class Outgoing:
     source_id: str
     update_fields: frozenset[str] | None = None
     source_system: str = ""
+    target_key: str | None = None
+    resend: bool = False
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,9 @@ class FlowRunner:
             plan.outgoing.append(Outgoing(entity=outgoing_entity, target_id=target_id, exists=exists,
                                           source_system=src,
                                           source_key=record.key, source_id=record.id,
-                                          update_fields=update_fields))
+                                          update_fields=update_fields,
+                                          target_key=echo.source_key if echo is not None and bound is None else None,
+                                          resend=exists and bound is not None and bound.fingerprint == fingerprint))
             plan.fingerprints[record.id] = fingerprint
             plan.sources[record.id] = record
             if echo is not None:

@@ -299,7 +299,7 @@ class UnleashedConnector(Connector):
             # "" clears notes removed at the source (an absent field would keep the old text).
             "Notes": p.notes or "", "Barcode": p.barcode, "Obsolete": p.obsolete, "IsSellable": True,
         }
-        current = self._current_product(o.target_id) if o.exists else None
+        current = self._current_product(o.target_id) if self._must_read(o) else None
         if current is not None:
             if _same_code(current.get("ProductCode"), p.code):
                 # A code exported to Lightspeed comes back without its spaces (notes §8): the
@@ -329,6 +329,22 @@ class UnleashedConnector(Connector):
             return PushResult(o.source_id, "updated", target_id=twin)
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
                           target_id=o.target_id)
+
+    @staticmethod
+    def _must_read(o: Outgoing) -> bool:
+        """Read the product before writing it only where the write depends on what it holds.
+
+        A read per update would double the calls of every product sync, so it is done only
+        when: the other system is master of some fields (Unleashed wants whole objects, notes
+        §5: keep its values of those); the record is re-sent though unchanged (it may have been
+        edited by hand: write only what differs); or the code came back from Lightspeed without
+        its spaces (notes §8: keep Unleashed's spelling, and do not write what Unleashed already
+        holds, which would bump LastModifiedOn and send the product round again).
+        """
+        if not o.exists:
+            return False
+        spaced = o.target_key is not None and _same_code(o.target_key, o.entity.key)
+        return o.update_fields is not None or o.resend or spaced
 
     def _current_product(self, guid: str) -> dict[str, Any] | None:
         try:
