@@ -106,6 +106,8 @@ class LightspeedConnector(Connector):
         super().__init__(context)
         self._tax_rates: dict[str, Decimal] | None = None
         self._discount_product: str | None = None
+        #: collection → the largest page it has answered: what the server really gives per page.
+        self._full_page: dict[str, int] = {}
 
     # --- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
@@ -134,7 +136,8 @@ class LightspeedConnector(Connector):
         after = version_cursor(cursor)
         if since is not None:
             after = self._version_at(entity_type, since)
-        params: dict[str, Any] = {"after": after, "page_size": self.context.page_size or self.max_page_size}
+        asked = self.context.page_size or self.max_page_size
+        params: dict[str, Any] = {"after": after, "page_size": asked}
         if entity_type in {"product", "customer"}:
             params["deleted"] = "true"  # deletions reach us as obsolete records
         body = self._get(f"/api/2.0/{collection}", **params)
@@ -143,7 +146,22 @@ class LightspeedConnector(Connector):
             return Page(records=[], cursor=str(after), more=False)
         records = self._convert(entity_type, data, since)
         top = (body.get("version") or {}).get("max") or max(int(d.get("version") or 0) for d in data)
-        return Page(records=records, cursor=str(top), more=True)
+        return Page(records=records, cursor=str(top), more=not self._last_page(collection, len(data), asked))
+
+    def _last_page(self, collection: str, size: int, asked: int) -> bool:
+        """Is a page of ``size`` records the end of the crawl?
+
+        The documented end is an empty page (notes §4), which costs one more request per crawl:
+        a poll that finds one change would make two. A page shorter than a full one ends the crawl
+        instead. "Full" is the smaller of what we asked and the largest page this collection has
+        answered, because the server may cap ``page_size`` silently below what we ask (notes §4:
+        500 for sales per Vend's own client) and a capped page must not pass for the last one.
+        Until a collection has answered a page, none counts as short. Stopping early loses
+        nothing: the cursor stands at the last record read, and the next poll goes on from it.
+        """
+        seen = self._full_page.get(collection, 0)
+        self._full_page[collection] = max(seen, size)
+        return 0 < seen and size < min(asked, seen)
 
     def discount_product_id(self) -> str:
         """Lightspeed's system product for sale-level discounts (``/api/2.0/retailer``).

@@ -152,3 +152,22 @@ def test_import_customers_since_is_idempotent(small_shop: Shop) -> None:
     second = services.import_since(shop.app, shop.name, "customer", since)
     assert first.created == second.created == 0 and first.failed == second.failed == 0
     assert len(ul.customers()) == count
+
+
+def test_a_crawl_ends_on_a_short_page_even_where_the_server_caps_the_page_size(
+        shop_factory: Callable[..., Shop]) -> None:
+    # The server silently caps page_size at 50 (notes §4: caps are undocumented, lower for
+    # sales); the connector asks for more. A capped page must not pass for the last one.
+    shop = shop_factory(ls_options={"products": 120, "max_page_size": 50})
+    ls, pages = shop.ls, "GET /api/2.0/products"
+    first = shop.sync("products")["products"]
+    assert first.fetched == 120 and first.created + first.failed == len(shop.pos_products())
+    assert ls.stats.by_route[pages] == 3  # 50, 50, then 20: short, so no empty page is asked for
+
+    product = shop.pos_products()[0]
+    ls.update_product(product["id"], name="Renamed at the till")
+    ls.stats.reset()
+    again = shop.sync("products")["products"]
+    assert (again.fetched, again.updated) == (1, 1)
+    assert ls.stats.by_route[pages] == 1  # one change, one request
+    assert shop.sync("products")["products"].fetched == 0  # and nothing was skipped past
