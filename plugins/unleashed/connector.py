@@ -46,6 +46,9 @@ RESOURCES = {"product": "Products", "customer": "Customers", "location": "Wareho
 CENT = Decimal("0.01")
 # Re-read this much before the last crawl's start: covers clock skew between us and the server.
 OVERLAP = timedelta(seconds=60)
+# An invoice is dated when its order completes; this much either side finds the order by its
+# CompletedDate without listing a day of other orders (filter dates are to the second, notes §3).
+COMPLETION_SLACK = timedelta(minutes=5)
 DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
 # A gap between the POS subtotal and the sum of rounded lines up to this per line is rounding.
 ROUNDING_PER_LINE = Decimal("0.005")
@@ -181,19 +184,42 @@ class UnleashedConnector(Connector):
         raise Unsupported(f"Unleashed cannot read {entity_type}")
 
     def _order_references(self, invoices: list[dict[str, Any]]) -> dict[str, str]:
-        """OrderNumber → CustomerRef (the POS sale number we put on each order)."""
-        numbers = {i.get("OrderNumber") for i in invoices if i.get("OrderNumber")}
-        refs: dict[str, str] = {}
-        for number in sorted(n for n in numbers if n):
-            if number in self._order_refs:  # each poll re-reads the overlap: do not ask again
-                refs[number] = self._order_refs[number]
-                continue
+        """OrderNumber → CustomerRef (the POS sale number we put on each order).
+
+        An invoice does not carry its order's CustomerRef, so the orders are read: listed by
+        completion time (an invoice is made when its order completes, so the orders of a page of
+        invoices were completed when those invoices were dated), a request per 1,000 orders
+        rather than one per invoice. An order not found that way (dated otherwise) is asked for
+        by number.
+        """
+        numbers = {i["OrderNumber"] for i in invoices if i.get("OrderNumber")}
+        refs = {n: self._order_refs[n] for n in numbers if n in self._order_refs}  # the overlap re-read
+        wanted = numbers - refs.keys()
+        dated = [d for i in invoices if i.get("OrderNumber") in wanted
+                 for d in (convert.when(i.get("InvoiceDate")),) if d is not None]
+        if dated:
+            refs.update(self._references_completed_between(min(dated) - COMPLETION_SLACK,
+                                                           max(dated) + COMPLETION_SLACK, wanted))
+        for number in sorted(wanted - refs.keys()):
             order = self._get("/SalesOrders", orderNumber=number).get("Items") or []
             if order and order[0].get("CustomerRef"):
                 refs[number] = order[0]["CustomerRef"]
         if len(self._order_refs) > 20_000:
             self._order_refs.clear()
         self._order_refs.update(refs)
+        return refs
+
+    def _references_completed_between(self, start: datetime, end: datetime, wanted: set[str]) -> dict[str, str]:
+        refs: dict[str, str] = {}
+        page, pages = 1, 1
+        while page <= pages and len(refs) < len(wanted):
+            body = self._get(f"/SalesOrders/{page}", orderStatus="Completed", pageSize=self.max_page_size,
+                             completedAfter=convert.wire_date(start), completedBefore=convert.wire_date(end))
+            for order in body.get("Items") or []:
+                if order.get("OrderNumber") in wanted and order.get("CustomerRef"):
+                    refs[order["OrderNumber"]] = order["CustomerRef"]
+            pages = int((body.get("Pagination") or {}).get("NumberOfPages") or 1)
+            page += 1
         return refs
 
     def warehouses(self) -> dict[str, dict[str, Any]]:

@@ -26,12 +26,18 @@ def test_each_invoice_lands_once_with_unleashed_totals_reference_and_contact(xer
     ul = books.ul_invoices()
     assert sorted(i["InvoiceNumber"] for i in sent) == sorted(ul)
     by_ref = {s["invoice_number"] for s in sales}
+    orders = {o["OrderNumber"]: o for o in books.ul.sales_orders()}
+    assert len({i["Reference"] for i in sent}) == 12
+    # The orders behind the invoices are listed by completion time: one request, not one each.
+    looked_up = {k: n for k, n in books.ul.stats.by_route.items() if k.startswith("GET /SalesOrders")}
+    assert looked_up == {"GET /SalesOrders/{id}": 1}, looked_up
     for invoice in sent:
         source = ul[invoice["InvoiceNumber"]]
         assert _money(invoice["Total"]) == _money(source["Total"])
         assert _money(invoice["SubTotal"]) == _money(source["SubTotal"])
         assert _money(invoice["TotalTax"]) == _money(source["TaxTotal"])
         assert invoice["Reference"] in by_ref  # the Lightspeed sale number
+        assert invoice["Reference"] == orders[source["OrderNumber"]]["CustomerRef"]  # of its own order
         assert invoice["Type"] == "ACCREC" and invoice["Status"] == "AUTHORISED"
         assert invoice["Contact"]["ContactNumber"] == source["Customer"]["CustomerCode"]
 
