@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sizes import LS_PAGE_MAX, UL_PAGE_MAX, rate_limits
+from sizes import LS_PAGE_MAX, LS_SALES_PAGE_MAX, UL_PAGE_MAX, rate_limits
 
 
-def ls_pages(changed: int) -> int:
+def ls_pages(changed: int, page: int = LS_PAGE_MAX) -> int:
     """Requests to read ``changed`` records through Lightspeed's version cursor."""
-    return changed // LS_PAGE_MAX + 1
+    return changed // page + 1
 
 
 def ul_pages(changed: int) -> int:
@@ -91,7 +91,7 @@ def full_sync(cat: Catalogue) -> Minimum:
     m = Minimum()
     m.add("lightspeed", "products pages", ls_pages(cat.ls_products_all))
     m.add("lightspeed", "customers pages", ls_pages(cat.ls_customers_all))
-    m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all))
+    m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all, LS_SALES_PAGE_MAX))
     m.add("lightspeed", "tax rates + retailer (discount product)", 2)
     m.add("lightspeed", "inventory PUT per product", cat.products)
     m.add("lightspeed", "sales since the sales cursor (stock export)", 1)

@@ -35,6 +35,9 @@ QUICK = Size("S-quick", products=120, outlets=2, sales=300, customers=12, quick=
 #: Lightspeed API 2.0 documents no maximum page size (shared/api-notes/lightspeed-xseries.md §4);
 #: the emulator caps requests at 10,000 (what Vend's own client uses), so that is the minimum's page.
 LS_PAGE_MAX = 10_000
+#: ... except sales: 500, as Vend's own client says (lightspeed-xseries.md §4); the emulator caps
+#: ``/sales`` pages there.
+LS_SALES_PAGE_MAX = 500
 #: Unleashed: ``pageSize`` maximum 1000 (shared/api-notes/unleashed.md §2).
 UL_PAGE_MAX = 1_000
 

@@ -39,6 +39,9 @@ class LightspeedOptions:
     #: declares a default of 100, but the brief for this emulator asks for 1000.
     default_page_size: int = 1000
     max_page_size: int = 10000
+    #: ``/sales`` pages: Vend's Go client says 500 for sales (§4, CODE S5); larger requests are
+    #: silently capped, so a client must not take a capped page for the last one.
+    sales_max_page_size: int = 500
     #: ``/search`` offset paging: at most 1000, larger values silently capped (§2.8, DOC).
     #: The default is not documented; 100 is the default of the spec's shared (unused)
     #: ``PageSize`` parameter.

@@ -43,12 +43,14 @@ def _page_body(emulator: LightspeedEmulator, records: list[Record]) -> dict[str,
     return body
 
 
-def _page_params(emulator: LightspeedEmulator, request: Request) -> tuple[int, int | None, int]:
+def _page_params(emulator: LightspeedEmulator, request: Request,
+                 collection: str = "") -> tuple[int, int | None, int]:
     opts = emulator.opts
     after = query_int(request, "after", 0) or 0
     before = query_int(request, "before")
     size = query_int(request, "page_size", opts.default_page_size, minimum=1) or opts.default_page_size
-    return after, before, min(size, opts.max_page_size)
+    cap = opts.sales_max_page_size if collection == "sales" else opts.max_page_size
+    return after, before, min(size, cap)
 
 
 def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
@@ -59,7 +61,7 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
                 lookup = _product_lookup(emulator, request)
                 if lookup is not None:
                     return lookup
-            after, before, size = _page_params(emulator, request)
+            after, before, size = _page_params(emulator, request, name)
             deleted = supports_deleted and query_bool(request, "deleted")
             with emulator.lock:
                 records = emulator.store.collections[name].page(after, before, size, deleted)
