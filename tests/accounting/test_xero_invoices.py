@@ -109,3 +109,21 @@ def test_switching_off_in_another_process_stops_a_running_sender(xero_books: Boo
     result = FlowRunner(books.app, runtime).run(books.app.flows()["invoices"])
     assert result.status == "failed" and "switched off" in (result.error or "")
     assert books.provider_invoices() == []
+
+
+def test_an_invoice_dated_apart_from_its_order_still_gets_the_sale_number(xero_books: Books) -> None:
+    # An invoice is normally dated when its order completes, and the orders are listed by that
+    # time; one dated otherwise (edited in Unleashed) is asked for by its order number.
+    books = xero_books
+    [sale] = books.sell(1)
+    assert books.sync("products", "customers", "sales")["sales"].created == 1
+    [invoice] = books.ul.state.invoices.values()
+    with books.ul.lock:
+        invoice["InvoiceDate"] += timedelta(hours=2)
+    books.ul.stats.reset()
+    assert books.sync("invoices")["invoices"].created == 1
+
+    [sent] = books.provider_invoices()
+    assert sent["Reference"] == sale["invoice_number"]
+    assert books.ul.stats.by_route["GET /SalesOrders/{id}"] == 1  # the orders completed then: not it
+    assert books.ul.stats.by_route["GET /SalesOrders"] == 1  # so asked for by number
