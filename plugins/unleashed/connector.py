@@ -49,6 +49,10 @@ OVERLAP = timedelta(seconds=60)
 # An invoice is dated when its order completes; this much either side finds the order by its
 # CompletedDate without listing a day of other orders (filter dates are to the second, notes §3).
 COMPLETION_SLACK = timedelta(minutes=5)
+#: Stock rows per engine page, whatever the number of mapped warehouses (see ``_fetch_stock``).
+STOCK_ROWS_PER_PAGE = 1000
+#: What a stock level is made of (``convert.stock``); the rest of a stock-on-hand row is dropped.
+STOCK_FIELDS = ("ProductGuid", "QtyOnHand", "AllocatedQty", "ProductCode", "LastModifiedOn")
 DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
 # A gap between the POS subtotal and the sum of rounded lines up to this per line is rounding.
 ROUNDING_PER_LINE = Decimal("0.005")
@@ -91,6 +95,8 @@ class UnleashedConnector(Connector):
         self._default_customer: str | None = None
         self._discount_product: str | None = None
         self._order_refs: dict[str, str] = {}  # OrderNumber → CustomerRef: fixed once the order exists
+        #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
+        self._stock_page: tuple[str, list[list[tuple[str, dict[str, Any]]]], set[str]] | None = None
 
     # --- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
@@ -236,20 +242,55 @@ class UnleashedConnector(Connector):
         covers the same products: the POS can then be sent one request per product carrying all
         of its outlets. Each warehouse keeps its own ``modifiedSince``, so a newly mapped
         warehouse starts with a full read.
+
+        Page *n* of 20 warehouses is 20,000 rows: handed to the engine at once, a sync's memory
+        would grow with the number of outlets. The rows are kept slim and handed over about
+        :data:`STOCK_ROWS_PER_PAGE` at a time, all outlets of a product together (``skip`` in
+        the cursor says how many products of page *n* are done). After a restart mid-page, page
+        *n* is read again and its first ``skip`` products passed over.
         """
         mapped = sorted(self.context.mapped_locations())
-        state = JsonCursor.load(cursor, since={}, page=1, started=None, done=[])
+        state = JsonCursor.load(cursor, since={}, page=1, started=None, done=[], skip=0)
         if not mapped:
             return Page(records=[], cursor=cursor, more=False)
         if since is not None:
             state["since"] = {w: convert.wire_date(since) for w in mapped}
-        if state["page"] == 1:
+        if state["page"] == 1 and not state["skip"]:
             state["started"], state["done"] = convert.wire_date(datetime.now(timezone.utc) - OVERLAP), []
+        key = JsonCursor.dump(mapped=mapped, **{k: v for k, v in state.items() if k != "skip"})
+        if self._stock_page is None or self._stock_page[0] != key:
+            self._stock_page = None  # let the previous page go before reading the next
+            products, finished = self._read_stock_page(mapped, state)
+            self._stock_page = (key, products, finished)
+        _, products, finished = self._stock_page
+        skip = min(state["skip"], len(products))
+        end, rows = skip, 0
+        while end < len(products) and (end == skip or rows + len(products[end]) <= STOCK_ROWS_PER_PAGE):
+            rows += len(products[end])
+            end += 1
+        records = [convert.stock(row, warehouse) for product in products[skip:end] for warehouse, row in product]
+        if end < len(products):
+            return Page(records=records, cursor=JsonCursor.dump(**{**state, "skip": end}), more=True)
+        self._stock_page = None
+        done = sorted(set(state["done"]) | finished)
+        if len(done) < len(mapped):
+            nxt = {**state, "page": state["page"] + 1, "done": done, "skip": 0}
+            return Page(records=records, cursor=JsonCursor.dump(**nxt), more=True)
+        new_since = {**state["since"], **{w: state["started"] for w in mapped}}
+        return Page(records=records, more=False,
+                    cursor=JsonCursor.dump(since=new_since, page=1, started=None, done=[], skip=0))
+
+    def _read_stock_page(self, mapped: list[str], state: dict[str, Any]
+                         ) -> tuple[list[list[tuple[str, dict[str, Any]]]], set[str]]:
+        """Page ``state["page"]`` of each mapped warehouse not done yet: the rows grouped by
+        product (in product-code order), slimmed to what a stock level needs, and the
+        warehouses this page finished."""
         known = self.warehouses()
-        records = []
-        done = set(state["done"])
+        by_product: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        codes: dict[str, str] = {}
+        finished: set[str] = set()
         for warehouse in mapped:
-            if warehouse in done:
+            if warehouse in state["done"]:
                 continue
             if warehouse not in known:
                 raise RemoteError(f"warehouse {warehouse} is no longer in Unleashed",
@@ -259,15 +300,15 @@ class UnleashedConnector(Connector):
             if state["since"].get(warehouse):
                 params["modifiedSince"] = state["since"][warehouse]
             body = self._get(f"/StockOnHand/{state['page']}", **params)
-            records.extend(convert.stock(i, warehouse) for i in body.get("Items") or [])
+            for item in body.get("Items") or []:
+                row = {k: item.get(k) for k in STOCK_FIELDS}
+                guid = row["ProductGuid"] = item.get("ProductGuid") or item["Guid"]
+                by_product.setdefault(guid, []).append((warehouse, row))
+                codes.setdefault(guid, str(item.get("ProductCode") or ""))
             paging = body.get("Pagination") or {}
             if int(paging.get("PageNumber") or state["page"]) >= int(paging.get("NumberOfPages") or 1):
-                done.add(warehouse)
-        if len(done) < len(mapped):
-            nxt = {**state, "page": state["page"] + 1, "done": sorted(done)}
-            return Page(records=records, cursor=JsonCursor.dump(**nxt), more=True)
-        new_since = {**state["since"], **{w: state["started"] for w in mapped}}
-        return Page(records=records, more=False, cursor=JsonCursor.dump(since=new_since, page=1, started=None, done=[]))
+                finished.add(warehouse)
+        return [by_product[g] for g in sorted(by_product, key=lambda g: (codes[g].upper(), g))], finished
 
     def stock_for(self, warehouse_guid: str, product_guids: Sequence[str]) -> list[dict[str, Any]]:
         """Stock rows of some products in one warehouse (used to compute buildable kits)."""

@@ -174,3 +174,26 @@ def test_a_receipt_that_cancels_an_imported_sale_still_corrects_the_pos(retailer
     assert retailer.ul.stock_on_hand(twin["Guid"], warehouse_id)["AvailableQty"] == Decimal(50)
     retailer.sync("stock")
     assert retailer.ls.inventory_level(product["id"], outlet["id"]) == Decimal(50)
+
+
+def test_a_stock_page_is_handed_over_a_few_products_at_a_time_with_all_their_outlets(
+        stock_shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Page n of every mapped warehouse is read at once (one request per warehouse), then handed
+    # to the engine a few rows at a time so memory does not grow with the number of outlets.
+    from tillbridge_unleashed import connector as unleashed
+
+    monkeypatch.setattr(unleashed, "STOCK_ROWS_PER_PAGE", 4)  # one product of 3 outlets, at most
+    shop, ls, ul = stock_shop, stock_shop.ls, stock_shop.ul
+    products = shop.sellable()[:3]
+    for n, p in enumerate(products):
+        for w in ("W1", "W2", "W3"):
+            ul.receive_stock(p["sku"], w, Decimal(5 + n))
+    shop.settings(export_stock=True)
+    ls.stats.reset()
+    ul.stats.reset()
+    result = shop.sync("stock")["stock"]
+    assert result.failed == 0 and result.pages > 3  # handed over in several pages...
+    assert ul.stats.by_route["GET /StockOnHand/{id}"] == 3  # ...from one request per warehouse
+    assert ls.stats.count(PUT_PRODUCT) == 3  # each product once, carrying its three outlets
+    assert [levels(shop, p) for p in products] == [[5] * 3, [6] * 3, [7] * 3]
+    assert shop.sync("stock")["stock"].written == 0
