@@ -82,6 +82,9 @@ class FlowRunner:
         #: record id → fingerprint to compare and store instead of the record's own (the stock
         #: preparation compares the inventory's level, not the number published after subtraction)
         self.fingerprint_overrides: dict[str, str] = {}
+        #: what a flow's preparation keeps for the length of one run (the stock export's till
+        #: quantities not yet imported); emptied when a run starts
+        self.run_state: dict[str, Any] = {}
 
     # --- entry points ---------------------------------------------------------------------------
     def enabled(self, flow: Flow) -> bool:
@@ -99,6 +102,7 @@ class FlowRunner:
         """
         result = RunResult(flow.name)
         self._force = force
+        self.run_state.clear()
         run = self.store.start_run(self.rt.id, flow.name, trigger)
         self.app.emit(SyncEvent("run_started", self.rt.name, flow=flow.name, detail={"trigger": trigger}))
         try:

@@ -9,6 +9,7 @@ and sales closed after the sales flow's cursor (peeked, not consumed).
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Sequence
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .runner import FlowRunner
 
 PEEK_PAGES = 5
+#: How long one look at the POS's pending sales serves the pages of a stock export.
+PENDING_FRESH_SECONDS = 30.0
 
 
 def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Sequence[Entity]) -> list[StockLevel]:
@@ -36,7 +39,7 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
     with runner.store.session() as s:
         pos_products = runner.store.resolve_ids(
             s, rt.id, "product", source.system, target_system, sorted({lvl.product_id for lvl in levels}))
-    taken = pending_pos_quantities(runner, flow.target_role)
+    taken = _pending_for_run(runner, flow.target_role)
     out: list[StockLevel] = []
     for lvl in levels:
         outlet, product = outlets.get(lvl.location_id), pos_products.get(lvl.product_id)
@@ -55,6 +58,17 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
     # A product's outlets side by side: the POS takes them in one request per product.
     out.sort(key=lambda lvl: (lvl.product_id, lvl.location_id))
     return out
+
+
+def _pending_for_run(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
+    """The till quantities not yet imported, peeked once per run and again when
+    :data:`PENDING_FRESH_SECONDS` old: a long export (many pages) still catches a sale made
+    during it, without a request to the POS for every page."""
+    now = time.monotonic()
+    peeked = runner.run_state.get("pending_pos")
+    if peeked is None or now - peeked[0] >= PENDING_FRESH_SECONDS:
+        peeked = runner.run_state["pending_pos"] = (now, pending_pos_quantities(runner, pos_role))
+    return peeked[1]  # type: ignore[no-any-return]
 
 
 def pending_pos_quantities(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:

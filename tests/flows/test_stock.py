@@ -195,5 +195,6 @@ def test_a_stock_page_is_handed_over_a_few_products_at_a_time_with_all_their_out
     assert result.failed == 0 and result.pages > 3  # handed over in several pages...
     assert ul.stats.by_route["GET /StockOnHand/{id}"] == 3  # ...from one request per warehouse
     assert ls.stats.count(PUT_PRODUCT) == 3  # each product once, carrying its three outlets
+    assert ls.stats.by_route["GET /api/2.0/sales"] == 1  # the till sales not yet imported: one look a run
     assert [levels(shop, p) for p in products] == [[5] * 3, [6] * 3, [7] * 3]
     assert shop.sync("stock")["stock"].written == 0
