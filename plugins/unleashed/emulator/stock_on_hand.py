@@ -116,6 +116,10 @@ def _active_warehouses(state: UnleashedState) -> list[Record]:
     return sorted((w for w in state.warehouses.values() if not w["Obsolete"]), key=lambda w: w["WarehouseCode"])
 
 
+#: Listings kept at once (one per warehouse being paged, and then some).
+MAX_CACHED_LISTINGS = 64
+
+
 def list_stock(state: UnleashedState, q: Query) -> Sequence[Record]:
     """``GET /StockOnHand`` (default order productCode)."""
     per_warehouse = _warehouse_filter(state, q)
@@ -127,13 +131,17 @@ def list_stock(state: UnleashedState, q: Query) -> Sequence[Record]:
     warehouse = per_warehouse[0] if per_warehouse else None
     # A client pages through one listing request by request; while nothing it could show has
     # changed (same revision), every page shares the rows the first one collected and sorted,
-    # instead of each page scanning every product again.
+    # instead of each page scanning every product again. Listings of several warehouses are
+    # paged side by side (page n of each in turn), so each keeps its own entry.
     key = (state.revision, tuple(w["Guid"] for w in warehouses), assembled, since,
            tuple(ids) if ids is not None else None, by_modified)
     cached = state.stock_listings.get(key)
     if cached is None:
         cached = _stock_rows(state, warehouses, assembled, since, ids, by_modified)
-        state.stock_listings.clear()  # rows of older revisions are never asked for again
+        for old in [k for k in state.stock_listings if k[0] != state.revision]:
+            del state.stock_listings[old]  # rows of older revisions are never asked for again
+        while len(state.stock_listings) >= MAX_CACHED_LISTINGS:
+            del state.stock_listings[next(iter(state.stock_listings))]
         state.stock_listings[key] = cached
     return Lazy(cached, lambda pr: _render(state, pr[0], warehouse, pr[1]))
 
