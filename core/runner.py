@@ -280,7 +280,7 @@ class FlowRunner:
                                           source_key=record.key, source_id=record.id,
                                           update_fields=update_fields,
                                           target_key=echo.source_key if echo is not None and bound is None else None,
-                                          resend=exists and bound is not None and bound.fingerprint == fingerprint))
+                                          resend=bound is not None and bound.fingerprint == fingerprint))
             plan.fingerprints[record.id] = fingerprint
             plan.sources[record.id] = record
             if echo is not None:

@@ -154,8 +154,7 @@ class UnleashedConnector(Connector):
             params["modifiedSince"] = state["since"]
         body = self._get(f"/{resource}/{state['page']}", **params)
         items = [i for i in body.get("Items") or [] if not self._is_own_artefact(entity_type, i)]
-        paging = body.get("Pagination") or {}
-        more = int(paging.get("PageNumber") or state["page"]) < int(paging.get("NumberOfPages") or 1)
+        more = not _last_page(body, state["page"])
         records = self._convert(entity_type, items)
         if more:
             nxt = JsonCursor.dump(since=state["since"], page=state["page"] + 1, started=state["started"])
@@ -201,8 +200,8 @@ class UnleashedConnector(Connector):
         numbers = {i["OrderNumber"] for i in invoices if i.get("OrderNumber")}
         refs = {n: self._order_refs[n] for n in numbers if n in self._order_refs}  # the overlap re-read
         wanted = numbers - refs.keys()
-        dated = [d for i in invoices if i.get("OrderNumber") in wanted
-                 for d in (convert.when(i.get("InvoiceDate")),) if d is not None]
+        when = (convert.when(i.get("InvoiceDate")) for i in invoices if i.get("OrderNumber") in wanted)
+        dated = [d for d in when if d is not None]
         if dated:
             refs.update(self._references_completed_between(min(dated) - COMPLETION_SLACK,
                                                            max(dated) + COMPLETION_SLACK, wanted))
@@ -217,14 +216,14 @@ class UnleashedConnector(Connector):
 
     def _references_completed_between(self, start: datetime, end: datetime, wanted: set[str]) -> dict[str, str]:
         refs: dict[str, str] = {}
-        page, pages = 1, 1
-        while page <= pages and len(refs) < len(wanted):
+        page, more = 1, True
+        while more and len(refs) < len(wanted):
             body = self._get(f"/SalesOrders/{page}", orderStatus="Completed", pageSize=self.max_page_size,
                              completedAfter=convert.wire_date(start), completedBefore=convert.wire_date(end))
             for order in body.get("Items") or []:
                 if order.get("OrderNumber") in wanted and order.get("CustomerRef"):
                     refs[order["OrderNumber"]] = order["CustomerRef"]
-            pages = int((body.get("Pagination") or {}).get("NumberOfPages") or 1)
+            more = not _last_page(body, page)
             page += 1
         return refs
 
@@ -287,7 +286,6 @@ class UnleashedConnector(Connector):
         warehouses this page finished."""
         known = self.warehouses()
         by_product: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        codes: dict[str, str] = {}
         finished: set[str] = set()
         for warehouse in mapped:
             if warehouse in state["done"]:
@@ -304,11 +302,13 @@ class UnleashedConnector(Connector):
                 row = {k: item.get(k) for k in STOCK_FIELDS}
                 guid = row["ProductGuid"] = item.get("ProductGuid") or item["Guid"]
                 by_product.setdefault(guid, []).append((warehouse, row))
-                codes.setdefault(guid, str(item.get("ProductCode") or ""))
-            paging = body.get("Pagination") or {}
-            if int(paging.get("PageNumber") or state["page"]) >= int(paging.get("NumberOfPages") or 1):
+            if _last_page(body, state["page"]):
                 finished.add(warehouse)
-        return [by_product[g] for g in sorted(by_product, key=lambda g: (codes[g].upper(), g))], finished
+        def code_order(rows: list[tuple[str, dict[str, Any]]]) -> tuple[str, str]:
+            row = rows[0][1]
+            return str(row["ProductCode"] or "").upper(), row["ProductGuid"]
+
+        return sorted(by_product.values(), key=code_order), finished
 
     def stock_for(self, warehouse_guid: str, product_guids: Sequence[str]) -> list[dict[str, Any]]:
         """Stock rows of some products in one warehouse (used to compute buildable kits)."""
@@ -663,6 +663,12 @@ def _spread_rounding(lines: list[dict[str, Any]], exact: list[Decimal], gap: Dec
         gap -= step
     if gap:
         lines[-1]["LineTotal"] += gap
+
+
+def _last_page(body: dict[str, Any], page: int) -> bool:
+    """Is ``page`` of an Unleashed list the last? (``Pagination.NumberOfPages``, notes §2)"""
+    paging = body.get("Pagination") or {}
+    return int(paging.get("PageNumber") or page) >= int(paging.get("NumberOfPages") or 1)
 
 
 def _holds(current: dict[str, Any], body: dict[str, Any]) -> bool:
