@@ -38,13 +38,15 @@ from tillbridge import (
     version_cursor,
 )
 
-from . import convert
+from . import convert, wire
 from .auth import LightspeedAuth
 
 COLLECTIONS = {"product": "products", "customer": "customers", "sale": "sales", "location": "outlets",
                "tax": "taxes"}
 WHITESPACE = re.compile(r"\s")
 NO_RETRY = {"tillbridge_retry": False}
+#: How Lightspeed words its refusal to set stock on a product that does not track inventory.
+UNTRACKED = re.compile(r"does not track inventory", re.IGNORECASE)
 
 
 class LightspeedConnector(Connector):
@@ -66,6 +68,9 @@ class LightspeedConnector(Connector):
     # Notes §4: no documented maximum for 2.0 collections; Vend's own client uses up to 10,000.
     # 1,000 is a widely used size that keeps a page's memory small.
     max_page_size: ClassVar[int] = 1000
+    #: Lightspeed caps a page of sales at 500 (Vend's own Go client, github.com/vend/govend, in
+    #: vend/vend-cli); asking for more only gets a capped page that looks short.
+    max_sales_page_size: ClassVar[int] = 500
     push_batch_size: ClassVar[int] = 200
     # Notes §5: every response carries X-RateLimit-Limit / -Remaining; the 300 s window.
     rate_limit_headers = RateLimitHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit",
@@ -106,11 +111,18 @@ class LightspeedConnector(Connector):
         super().__init__(context)
         self._tax_rates: dict[str, Decimal] | None = None
         self._discount_product: str | None = None
+        self._retailer: dict[str, Any] | None = None
+        #: products read with ``has_inventory`` false (or composite): no inventory is ever written
+        #: to them (convert.product says why).
+        self._untracked: set[str] = set()
         #: collection → the largest page it has answered: what the server really gives per page.
         self._full_page: dict[str, int] = {}
 
     # --- plumbing -------------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, what: str = "", json: Any = None, **kwargs: Any) -> httpx.Response:
+        if json is not None:  # Decimal money as exact JSON numbers (wire.py), not httpx's encoder
+            kwargs["content"] = wire.dumps(json)
+            kwargs["headers"] = {"Content-Type": "application/json", **kwargs.get("headers", {})}
         if not self.context.credentials.get("personal_token") and not self.context.credentials.get("access_token"):
             raise AuthError("Lightspeed is not connected for this connection",
                             fix=f"run `tillbridge connect lightspeed -c {self.context.connection}`")
@@ -126,8 +138,18 @@ class LightspeedConnector(Connector):
     # --- reads ----------------------------------------------------------------------------------
     def check(self) -> str:
         outlets = self._get("/api/2.0/outlets")["data"]
-        prefix = self.context.credentials.get("domain_prefix") or "store"
-        return f"Lightspeed store {prefix}: {len(outlets)} outlets"
+        # A personal token does not say which store it opens: the retailer's own record does
+        # (GET /api/2.0/retailer, x-series-api.lightspeedhq.com/reference/getretailer).
+        retailer = self.retailer()
+        name = retailer.get("name") or retailer.get("domain_prefix") or self.context.credentials.get("domain_prefix")
+        return f"Lightspeed store {name or self.context.base_url}: {len(outlets)} outlets"
+
+    def retailer(self) -> dict[str, Any]:
+        """``GET /api/2.0/retailer`` (read once per connector)."""
+        if self._retailer is None:
+            data = self._get("/api/2.0/retailer").get("data")
+            self._retailer = data if isinstance(data, dict) else {}
+        return self._retailer
 
     def fetch(self, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
         collection = COLLECTIONS.get(entity_type)
@@ -137,6 +159,8 @@ class LightspeedConnector(Connector):
         if since is not None:
             after = self._version_at(entity_type, since)
         asked = self.context.page_size or self.max_page_size
+        if entity_type == "sale":
+            asked = min(asked, self.max_sales_page_size)
         params: dict[str, Any] = {"after": after, "page_size": asked}
         if entity_type in {"product", "customer"}:
             params["deleted"] = "true"  # deletions reach us as obsolete records
@@ -170,14 +194,16 @@ class LightspeedConnector(Connector):
         sale's discount (docs.vendhq.com guide "Discounts": a quantity −1 line of this product).
         """
         if self._discount_product is None:
-            retailer = self._get("/api/2.0/retailer").get("data") or {}
-            self._discount_product = str(retailer.get("discount_product_id") or "")
+            self._discount_product = str(self.retailer().get("discount_product_id") or "")
         return self._discount_product
 
     def _convert(self, entity_type: str, data: list[dict[str, Any]], since: datetime | None) -> list[Entity]:
         if entity_type == "product":
             discount = self.discount_product_id()
-            records: list[Entity] = [convert.product(d) for d in data if d.get("id") != discount]
+            products = [convert.product(d) for d in data if d.get("id") != discount]
+            for p in products:
+                (self._untracked.discard if p.tracks_inventory else self._untracked.add)(p.id)
+            records: list[Entity] = list(products)
         elif entity_type == "customer":
             records = [convert.customer(d) for d in data]
         elif entity_type == "sale":
@@ -261,7 +287,7 @@ class LightspeedConnector(Connector):
         common: dict[str, Any] = {}
         if fields is None or "sell_price" in fields:
             if product.sell_price is not None:
-                details["price_excluding_tax"] = str(product.sell_price)
+                details["price_excluding_tax"] = product.sell_price  # a JSON number (2.1 update body)
         # The name is not sent on updates: the help centre says the integration cannot rename
         # products in the POS (unleashed.md §8), and ``common`` applies to a whole variant
         # family (lightspeed-xseries.md §3A), so one variant's description would rename all.
@@ -301,9 +327,9 @@ class LightspeedConnector(Connector):
         if existing:  # created before a lost answer, or already in the store: bind to it
             return PushResult(o.source_id, "updated", target_id=existing, note=note)
         body = {"name": product.description, "sku": sku, "handle": sku.lower(),
-                "price_excluding_tax": str(product.sell_price or 0), "description": product.notes or ""}
+                "price_excluding_tax": product.sell_price or Decimal(0), "description": product.notes or ""}
         if product.cost_price is not None:
-            body["supply_price"] = str(product.cost_price)
+            body["supply_price"] = product.cost_price
         new_id = self._create("/api/2.0/products", body, lambda: self._find_product(sku))
         return PushResult(o.source_id, "created", target_id=new_id, note=note)
 
@@ -320,7 +346,8 @@ class LightspeedConnector(Connector):
         """POST once (no blind retry); on a lost answer, look the record up, then try again."""
         for attempt in range(3):
             try:
-                response = self.http.post(path, json=body, extensions=NO_RETRY)
+                response = self.http.post(path, content=wire.dumps(body), extensions=NO_RETRY,
+                                          headers={"Content-Type": "application/json"})
             except httpx.TransportError:
                 found = find()
                 if found:
@@ -371,20 +398,34 @@ class LightspeedConnector(Connector):
         return next((str(i["id"]) for i in found if i.get("customer_code") == code), None)
 
     def _push_stock(self, records: Sequence[Outgoing]) -> list[PushResult]:
-        """One ``PUT /api/2.1/products/{id}`` per product carrying all its changed outlets."""
+        """One ``PUT /api/2.1/products/{id}`` per product carrying all its changed outlets.
+
+        A product that does not track inventory (``has_inventory`` false, or composite) has no
+        stock of its own in Lightspeed: nothing is written to it, whatever the inventory side
+        says (the product is known from our reads, or from Lightspeed refusing the write).
+        """
         by_product: dict[str, list[Outgoing]] = {}
         for o in records:
             assert isinstance(o.entity, StockLevel)
             by_product.setdefault(o.entity.product_id, []).append(o)
         results: dict[str, PushResult] = {}
         for product_id, levels in by_product.items():
+            if product_id in self._untracked:
+                for o in levels:
+                    results[o.source_id] = _untracked_result(o, product_id)
+                continue
             inventory = [{"outlet_id": o.entity.location_id,  # type: ignore[attr-defined]
-                          "current_amount": _amount(o.entity.available)}  # type: ignore[attr-defined]
+                          "current_amount": o.entity.available}  # type: ignore[attr-defined]
                          for o in levels]
             try:
                 self._request("PUT", f"/api/2.1/products/{product_id}", json={"details": {"inventory": inventory}},
                               what="setting inventory")
             except RemoteError as exc:
+                if exc.status == 422 and UNTRACKED.search(exc.message or ""):
+                    self._untracked.add(product_id)
+                    for o in levels:
+                        results[o.source_id] = _untracked_result(o, product_id)
+                    continue
                 if exc.status in (404, 422):
                     for o in levels:
                         results[o.source_id] = PushResult(o.source_id, "failed", error=RecordRejected(
@@ -401,6 +442,6 @@ class LightspeedConnector(Connector):
         return list(self.fetch("location", None).records)
 
 
-def _amount(value: Decimal) -> int | str:
-    return int(value) if value == value.to_integral_value() else str(value)
 
+def _untracked_result(o: Outgoing, product_id: str) -> PushResult:
+    return PushResult(o.source_id, "unchanged", target_id=f"{product_id}@{o.entity.location_id}")  # type: ignore[attr-defined]

@@ -52,10 +52,20 @@ def product(data: dict[str, Any]) -> Product:
         cost_price=dec(data.get("supply_price")) if data.get("supply_price") is not None else None,
         notes=plain(data.get("description")), barcode=barcode,
         variant_parent_id=data.get("variant_parent_id") or None, variant_name=variant or None,
-        tracks_inventory=bool(data.get("has_inventory", True)),
+        tracks_inventory=tracks_inventory(data),
         obsolete=bool(data.get("deleted_at")) or active is False,
         updated_at=when(data.get("updated_at")),
     )
+
+
+def tracks_inventory(data: dict[str, Any]) -> bool:
+    """Does Lightspeed keep stock of this product itself?
+
+    Not when ``has_inventory`` is false (OpenAPI ``Product.has_inventory``: "whether inventory
+    is being tracked", the 0.9 ``track_inventory``; a service, a gift card), and not for a
+    composite (``is_composite``): selling one takes stock of its components, it has none of its own.
+    """
+    return data.get("has_inventory", True) is not False and not data.get("is_composite")
 
 
 def customer(data: dict[str, Any]) -> Customer:

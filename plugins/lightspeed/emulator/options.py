@@ -54,6 +54,12 @@ class LightspeedOptions:
     #: Status for a product code already used by another product (changelog 2021-04 says codes
     #: are unique; the status is not documented, §7 lists 409 for other duplicates).
     duplicate_code_status: int = 409
+    #: ``PUT /api/2.1/products/{id}`` setting inventory on a product that does not track it
+    #: (``has_inventory`` false, or composite). The docs
+    #: (x-series-api.lightspeedhq.com/docs/inventory_updates) only describe tracked products, and
+    #: do not say what happens otherwise: "refuse" answers 422 (as for an update that "cannot be
+    #: processed", §7), "ignore" answers 200 and keeps no stock. Refusing is the stricter choice.
+    untracked_inventory_write: str = "refuse"
     #: Webhook delivery: extra attempts after the first failure, and the first back-off delay in
     #: emulated seconds (doubles each time). Real Lightspeed retries 20 times over 48 h (§6).
     webhook_retries: int = 3
@@ -69,6 +75,8 @@ class LightspeedOptions:
         opts = cls(**(values or {}))
         if opts.empty_page_version not in {"omit", "null"}:
             raise ValueError("empty_page_version must be 'omit' or 'null'")
+        if opts.untracked_inventory_write not in {"refuse", "ignore"}:
+            raise ValueError("untracked_inventory_write must be 'refuse' or 'ignore'")
         if opts.outlets < 1:
             raise ValueError("a store needs at least one outlet")
         return opts

@@ -101,6 +101,12 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
             product = emulator.store.require_product(request.path_params["product_id"])
             # Validate the whole body before changing anything (422 leaves the product as is).
             inventory = _inventory_items(emulator, details.get("inventory", []), amount_required=False)
+            tracked = bool(common.get("track_inventory", product["has_inventory"])) and not product["is_composite"]
+            if inventory and not tracked:
+                if emulator.opts.untracked_inventory_write == "refuse":
+                    raise Unprocessable(f"product {product['sku']} does not track inventory: "
+                                        "its stock cannot be set")
+                inventory = []  # "ignore": nothing is kept for a product without stock
             own: dict[str, Any] = {}
             for key in ("product_codes", "sku", "price_excluding_tax", "price_including_tax",
                         "supply_price", "loyalty_amount", "supplier_code"):  # fmt: skip
