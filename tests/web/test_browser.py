@@ -86,7 +86,7 @@ def test_an_administrator_sets_up_and_repairs_a_connection_in_the_browser(
     pos.get_by_label("App client id").fill("tillbridge-demo")
     pos.get_by_label("App client secret").fill("demo-client-secret")
     pos.get_by_role("button", name="Install app").click()  # → emulator /connect → our callback
-    expect(desktop.flash()).to_contain_text("App installed. Connected: Lightspeed store demostore: 4 outlets")
+    expect(desktop.flash()).to_contain_text("App installed. Connected: Lightspeed store Demostore: 4 outlets")
     conn = app.store.connection("shop")
     stored = app.store.credentials(conn.id or 0, "lightspeed")
     assert stored["access_token"] and stored["refresh_token"] and stored["domain_prefix"] == "demostore"

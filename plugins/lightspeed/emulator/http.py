@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import request_schemas
 from .errors import BadRequest, StoreError
 from .money import dumps
 from .ratelimit import RATE_LIMITED_BODY
@@ -40,14 +42,16 @@ def bearer_token(request: Request) -> str | None:
 async def read_json(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw or b"null")
+        # Decimals, not floats: a price arrives with exactly the digits the client sent.
+        return json.loads(raw or b"null", parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the request body is not valid JSON") from exc
 
 
 def api_route(emulator: LightspeedEmulator, path: str, handler: Handler, methods: list[str]) -> Route:
     """Wrap a handler with what every API call goes through: token check, rate limit, the
-    ``X-RateLimit-*`` headers, and turning ``StoreError`` into the vendor's error response."""
+    ``X-RateLimit-*`` headers, the request body checked against its official schema
+    (``request_schemas``), and turning ``StoreError`` into the vendor's error response."""
 
     async def endpoint(request: Request) -> Response:
         app = emulator.tokens.app_for(bearer_token(request))
@@ -59,6 +63,7 @@ def api_route(emulator: LightspeedEmulator, path: str, handler: Handler, methods
             headers["Retry-After"] = emulator.limiter.retry_after(state)
             return json_response(RATE_LIMITED_BODY, 429, headers)
         try:
+            await check_body(emulator, request, path)
             response = await handler(request, app)
         except StoreError as exc:
             response = json_response(exc.body(), exc.status)
@@ -66,6 +71,28 @@ def api_route(emulator: LightspeedEmulator, path: str, handler: Handler, methods
         return response
 
     return Route(path, endpoint, methods=methods)
+
+
+async def check_body(emulator: LightspeedEmulator, request: Request, route: str) -> None:
+    """Refuse a write whose body breaks the route's published schema (wrong type, a required
+    field missing, a value outside its enum) before anything changes.
+
+    Lightspeed answers a request it cannot read with 400 Bad Request and a small JSON object
+    naming the error (x-series-api.lightspeedhq.com/docs/request_format; the status list of
+    shared notes §7): here ``{"error": "Bad Request", "message": ..., "details": [{"field",
+    "message"}]}``, status ``request_validation_status`` (a setting: the exact status of a schema
+    refusal is not documented per endpoint).
+    """
+    if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
+        return
+    if request_schemas.validator(request.method, route) is None:
+        return
+    found = request_schemas.problems(request.method, route, await read_json(request))
+    if found:
+        first = found[0]
+        where = "the body" if first["field"] == "(body)" else first["field"]
+        raise BadRequest(f"{where}: {first['message']}", status=emulator.opts.request_validation_status,
+                         details=found)
 
 
 def query_int(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:

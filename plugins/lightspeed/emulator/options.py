@@ -54,6 +54,10 @@ class LightspeedOptions:
     #: Status for a product code already used by another product (changelog 2021-04 says codes
     #: are unique; the status is not documented, §7 lists 409 for other duplicates).
     duplicate_code_status: int = 409
+    #: Status of a write whose body breaks its published schema (wrong type, missing required
+    #: field, value outside an enum). §7: 400 is the documented validation status; 422 is
+    #: for requests understood but "cannot be processed".
+    request_validation_status: int = 400
     #: ``PUT /api/2.1/products/{id}`` setting inventory on a product that does not track it
     #: (``has_inventory`` false, or composite). The docs
     #: (x-series-api.lightspeedhq.com/docs/inventory_updates) only describe tracked products, and
