@@ -23,28 +23,10 @@ from referencing.jsonschema import DRAFT4
 
 from tillbridge.emulation import BackgroundServer
 from tillbridge_lightspeed.emulator import LightspeedEmulator
+from tillbridge_lightspeed.emulator.request_schemas import openapi_to_json_schema  # the emulator's own
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "api-specs" / "lightspeed-xseries-api-2.0.json"
 SPEC_URI = "urn:lightspeed-xseries-api-2.0"
-
-
-def openapi_to_json_schema(node: Any) -> Any:
-    """Turn OpenAPI 3.0 ``nullable: true`` into JSON Schema unions, recursively."""
-    if isinstance(node, list):
-        return [openapi_to_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: openapi_to_json_schema(value) for key, value in node.items()}
-    if out.get("nullable") is True:  # a property *named* nullable would hold a dict, not True
-        del out["nullable"]
-        if "type" in out:
-            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-            out["type"] = [*types, "null"]
-            if "enum" in out:
-                out["enum"] = [*out["enum"], None]
-        elif "$ref" in out:
-            out = {"anyOf": [{"$ref": out.pop("$ref")}, {"type": "null"}], **out}
-    return out
 
 
 @pytest.fixture(scope="module")
