@@ -74,6 +74,12 @@ class Catalogue:
     sales: int  # closed sales, not voids or returns: each becomes one sales order
     warehouses: int  # mapped outlet/warehouse pairs
     registers: int
+    tracked_products: int = -1  # products whose stock the POS keeps (-1: all of ``products``)
+
+    @property
+    def stocked(self) -> int:
+        """Products the stock export writes to: a product that does not track inventory gets none."""
+        return self.products if self.tracked_products < 0 else self.tracked_products
 
 
 def idle_poll(cat: Catalogue) -> Minimum:
@@ -93,7 +99,7 @@ def full_sync(cat: Catalogue) -> Minimum:
     m.add("lightspeed", "customers pages", ls_pages(cat.ls_customers_all))
     m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all, LS_SALES_PAGE_MAX))
     m.add("lightspeed", "tax rates + retailer (discount product)", 2)
-    m.add("lightspeed", "inventory PUT per product", cat.products)
+    m.add("lightspeed", "inventory PUT per product that tracks inventory", cat.stocked)
     m.add("lightspeed", "sales since the sales cursor (stock export)", 1)
     m.add("unleashed", "product writes", cat.products)
     m.add("unleashed", "customer writes", cat.customers)

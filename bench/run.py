@@ -81,7 +81,7 @@ def catalogue(host: EmulatorHost, warehouses: int) -> Catalogue:
     return Catalogue(ls_products_all=counts["ls_products_all"], products=counts["products"],
                      ls_customers_all=counts["ls_customers_all"], customers=counts["customers"],
                      ls_sales_all=counts["ls_sales_all"], sales=counts["sales"], warehouses=warehouses,
-                     registers=counts["registers"])
+                     registers=counts["registers"], tracked_products=counts.get("tracked_products", -1))
 
 
 def peak_rss_mb() -> float:

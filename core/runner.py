@@ -109,6 +109,10 @@ class FlowRunner:
             source = self.rt.connector(flow.source_role)
             target = self.rt.connector(flow.target_role)
             cursor = None if since else self.store.cursor(self.rt.id, flow.name)
+            if flow.entity_type == "stock":  # a read from the start also learns which levels are 0
+                from .stock import FULL_READ
+
+                self.run_state[FULL_READ] = cursor is None and since is None
             while True:
                 page = self.plugins.fetch_entities(source, flow.entity_type, cursor, since)
                 since = None  # only the first page restarts from the date; then the cursor leads
@@ -122,6 +126,13 @@ class FlowRunner:
                 if self.stop.is_set():
                     result.notes.append("stopped between pages; resumes from the stored cursor")
                     break
+            if flow.entity_type == "stock" and not page.more:
+                from .stock import unreported_levels
+
+                for zeros in unreported_levels(self, flow, source):
+                    self._process(flow, source, target, Page(records=zeros, cursor=page.cursor, more=False),
+                                  result, run)
+                    result.fetched -= len(zeros)  # published as 0, not read
         except (RateLimited, QuotaExhausted) as exc:
             result.status, result.error = "deferred", str(exc)
             result.retry_after = getattr(exc, "retry_after", None)

@@ -5,16 +5,25 @@ imported yet: the inventory's "available" does not know about them, so pushing i
 sold stock back. So, per (POS product, POS outlet), we subtract what closed POS sales not yet in
 the inventory system have taken: sales the sales flow holds (unmapped outlet, unknown product),
 and sales closed after the sales flow's cursor (peeked, not consumed).
+
+A level the inventory system does not report is 0: Unleashed lists no stock-on-hand row for a
+product that never moved in a warehouse (apidocs.unleashedsoftware.com/StockOnHand: "products
+with no transactions are not returned"). So a read from the start notes every level it gets, and
+once it has ended the levels it never got are published as 0 (:func:`unreported_levels`), each
+only once: like any level, a 0 already published is not sent again.
 """
 
 from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from sqlmodel import or_, select
 
 from .connector import Connector
 from .entities import Entity, Sale, StockLevel
+from .storage.models import Binding
 
 if TYPE_CHECKING:
     from .flows import Flow
@@ -23,6 +32,11 @@ if TYPE_CHECKING:
 PEEK_PAGES = 5
 #: How long one look at the POS's pending sales serves the pages of a stock export.
 PENDING_FRESH_SECONDS = 30.0
+#: Levels per page of the zeros published after a read from the start (a product's outlets together).
+UNREPORTED_PAGE = 1000
+#: ``run_state`` key: the run reads every level from the start (set by the runner).
+FULL_READ = "stock_full_read"
+_SEEN = "stock_seen"
 
 
 def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Sequence[Entity]) -> list[StockLevel]:
@@ -31,6 +45,10 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
     if not levels:
         return []
     levels = runner.plugins.compute_available(source, levels, bool(rt.settings.get("include_assembled")))
+    if runner.run_state.get(FULL_READ):
+        seen = _seen(runner, flow, source)
+        for lvl in levels:
+            seen.saw(lvl.product_id, lvl.location_id)
     target_system = rt.system_of(flow.target_role) or ""
     outlets = {
         wid: runner.plugins.map_location(rt.name, wid, source.system, target_system)
@@ -101,3 +119,66 @@ def pending_pos_quantities(runner: FlowRunner, pos_role: str) -> dict[tuple[str,
         if not page.more:
             break
     return taken
+
+
+class _Seen:
+    """Which (product, warehouse) levels a read from the start has reported: a byte per bound
+    product per mapped warehouse (100,000 products × 20 warehouses is 2 MB, not 2 million keys)."""
+
+    def __init__(self, products: dict[str, str | None], warehouses: Sequence[str]) -> None:
+        self.products = products  #: inventory product id → its code (for the log)
+        self.index = {pid: n for n, pid in enumerate(products)}
+        self.seen = {w: bytearray(len(products)) for w in warehouses}
+
+    def saw(self, product_id: str, warehouse: str) -> None:
+        n, marks = self.index.get(product_id), self.seen.get(warehouse)
+        if n is not None and marks is not None:
+            marks[n] = 1
+
+    def unreported(self) -> Iterator[StockLevel]:
+        zero = Decimal(0)
+        for n, (pid, code) in enumerate(self.products.items()):
+            for warehouse, marks in self.seen.items():
+                if not marks[n]:
+                    yield StockLevel(id=f"{pid}@{warehouse}", product_id=pid, location_id=warehouse,
+                                     on_hand=zero, allocated=zero, available=zero, product_code=code)
+
+
+def _seen(runner: FlowRunner, flow: Flow, source: Connector) -> _Seen:
+    seen = runner.run_state.get(_SEEN)
+    if seen is None:
+        target_system = runner.rt.system_of(flow.target_role) or ""
+        warehouses = sorted(source.context.mapped_locations())
+        seen = runner.run_state[_SEEN] = _Seen(_bound_products(runner, source.system, target_system), warehouses)
+    return seen  # type: ignore[no-any-return]
+
+
+def _bound_products(runner: FlowRunner, inventory: str, pos: str) -> dict[str, str | None]:
+    """Inventory products that have a POS twin (bound in either direction) → their code."""
+    out: dict[str, str | None] = {}
+    with runner.store.session() as s:
+        rows = s.exec(select(Binding.source_system, Binding.source_id, Binding.target_id, Binding.source_key).where(
+            Binding.connection_id == runner.rt.id, Binding.entity_type == "product",
+            or_(Binding.source_system == inventory, Binding.source_system == pos),  # type: ignore[arg-type]
+            or_(Binding.target_system == inventory, Binding.target_system == pos),  # type: ignore[arg-type]
+            Binding.source_system != Binding.target_system))
+        for system, source_id, target_id, key in rows:
+            if system == inventory or system == pos:  # a binding of the two systems, either way
+                out.setdefault(source_id if system == inventory else target_id, key)
+    return dict(sorted(out.items(), key=lambda item: (item[1] or "", item[0])))
+
+
+def unreported_levels(runner: FlowRunner, flow: Flow, source: Connector) -> Iterator[list[Entity]]:
+    """After a read from the start: the levels it never got, as 0, a page at a time."""
+    if not runner.run_state.get(FULL_READ):
+        return
+    page: list[Entity] = []
+    last_product = None
+    for level in _seen(runner, flow, source).unreported():
+        if len(page) >= UNREPORTED_PAGE and level.product_id != last_product:
+            yield page
+            page = []
+        page.append(level)
+        last_product = level.product_id
+    if page:
+        yield page
