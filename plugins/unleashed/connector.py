@@ -33,6 +33,7 @@ from tillbridge import (
     RecordRejected,
     RemoteError,
     Sale,
+    StockLevel,
     Unsupported,
     check_response,
     describe_transport_error,
@@ -40,6 +41,7 @@ from tillbridge import (
 
 from . import convert
 from .auth import UnleashedAuth
+from .stock_knowledge import StockKnowledge
 
 RESOURCES = {"product": "Products", "customer": "Customers", "location": "Warehouses", "tax": "Taxes",
              "sales_group": "SalesOrderGroups", "bom": "BillOfMaterials", "invoice": "Invoices"}
@@ -53,6 +55,8 @@ COMPLETION_SLACK = timedelta(minutes=5)
 STOCK_ROWS_PER_PAGE = 1000
 #: What a stock level is made of (``convert.stock``); the rest of a stock-on-hand row is dropped.
 STOCK_FIELDS = ("ProductGuid", "QtyOnHand", "AllocatedQty", "ProductCode", "LastModifiedOn")
+#: ``AdjustmentReason`` of the opening stock (20 characters at most, notes §4.12).
+OPENING_REASON = "Opening stock"
 DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
 # A gap between the POS subtotal and the sum of rounded lines up to this per line is rounding.
 ROUNDING_PER_LINE = Decimal("0.005")
@@ -72,7 +76,8 @@ class UnleashedConnector(Connector):
     title: ClassVar[str] = "Unleashed"
     roles: ClassVar[frozenset[str]] = frozenset({"inventory"})
     reads: ClassVar[frozenset[str]] = frozenset({*RESOURCES, "stock"})
-    writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "sale"})
+    #: "stock": the POS's opening stock, taken in once per product and warehouse (``_push_opening_stock``)
+    writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "sale", "stock"})
     credential_fields = (
         CredentialField("api_id", "API id", help="Settings → Integration → Unleashed API Access"),
         CredentialField("api_key", "API key", secret=True),
@@ -95,6 +100,10 @@ class UnleashedConnector(Connector):
         self._default_customer: str | None = None
         self._discount_product: str | None = None
         self._order_refs: dict[str, str] = {}  # OrderNumber → CustomerRef: fixed once the order exists
+        #: products this connector created never-diminishing (no opening stock for them)
+        self._never_diminishing: set[str] = set()
+        #: what we know of stock without asking: (product, warehouse) → (available, when learnt)
+        self._known_stock = StockKnowledge()
         #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
         self._stock_page: tuple[str, list[list[tuple[str, dict[str, Any]]]], set[str]] | None = None
 
@@ -336,8 +345,8 @@ class UnleashedConnector(Connector):
 
     # --- writes ---------------------------------------------------------------------------------
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
-        writer = {"product": self._push_product, "customer": self._push_customer, "sale": self._push_sale}.get(
-            entity_type)
+        writer = {"product": self._push_product, "customer": self._push_customer, "sale": self._push_sale,
+                  "stock": self._push_opening_stock}.get(entity_type)
         if writer is None:
             raise Unsupported(f"Unleashed cannot write {entity_type}")
         return [self._guard(o, writer) for o in records]
@@ -366,6 +375,11 @@ class UnleashedConnector(Connector):
             # "" clears notes removed at the source (an absent field would keep the old text).
             "Notes": p.notes or "", "Barcode": p.barcode, "Obsolete": p.obsolete, "IsSellable": True,
         }
+        if not o.exists:
+            # A POS product that does not track inventory (a service, a gift wrap) is a
+            # never-diminishing product in Unleashed: its sales never wait for stock. Set when the
+            # product is created only: Unleashed decides stock tracking of a product it holds.
+            body["NeverDiminishing"] = not p.tracks_inventory
         current = self._current_product(o.target_id) if self._must_read(o) else None
         if current is not None:
             if _same_code(current.get("ProductCode"), p.code):
@@ -390,10 +404,14 @@ class UnleashedConnector(Connector):
             twin = self._existing("Products", "productCode", "ProductCode", p.code) if exc.status == 400 else None
             if twin is None or twin == o.target_id:
                 raise
-            # The code already exists under another Guid (made in Unleashed itself): bind to it.
+            # The code already exists under another Guid (made in Unleashed itself): bind to it,
+            # leaving its stock tracking as Unleashed has it.
             body["Guid"] = twin
+            body.pop("NeverDiminishing", None)
             response = self._post(f"/Products/{twin}", body, "saving a product")
             return PushResult(o.source_id, "updated", target_id=twin)
+        if body.get("NeverDiminishing"):
+            self._never_diminishing.add(o.target_id)
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
                           target_id=o.target_id)
 
@@ -412,6 +430,53 @@ class UnleashedConnector(Connector):
             return False
         spaced = o.target_key is not None and _same_code(o.target_key, o.entity.key)
         return o.update_fields is not None or o.resend or spaced
+
+    # --- opening stock ----------------------------------------------------------------------------
+    def _push_opening_stock(self, o: Outgoing) -> PushResult:
+        """The POS's stock on hand of one product in one warehouse, once, with its value.
+
+        One completed stock adjustment (notes §4.12: ``POST /StockAdjustments/{Guid}``; lines
+        set ``NewQuantity`` and ``NewActualValue``) whose Guid is derived from the connection,
+        the product and the warehouse: a second attempt (a re-run, a crash, another worker)
+        names the same adjustment, which Unleashed refuses as existing, so stock is never
+        counted twice. Nothing is written for a product that does not track stock or for a
+        level of zero or less (Unleashed starts at zero and holds no negative stock).
+        """
+        level = o.entity
+        assert isinstance(level, StockLevel)
+        product, warehouse = level.product_id, level.location_id
+        guid = self.det_id("opening-stock", f"{product}@{warehouse}")
+        if o.exists or level.on_hand <= 0 or product in self._never_diminishing:
+            return PushResult(o.source_id, "unchanged", target_id=guid)
+        line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": level.on_hand,
+                                "Comments": f"Opening stock from {(o.source_system or 'the POS').title()}"}
+        if level.unit_cost is not None and level.unit_cost >= 0:
+            line["NewActualValue"] = cents(level.on_hand * level.unit_cost)
+        body = {"Guid": guid, "AdjustmentReason": OPENING_REASON, "Status": "Completed",
+                "AdjustmentDate": datetime.now(timezone.utc), "Warehouse": {"Guid": warehouse},
+                "StockAdjustmentLines": [line]}
+        try:
+            self._post(f"/StockAdjustments/{guid}", body, "taking in opening stock")
+        except RemoteError as exc:
+            if exc.status != 400:
+                raise
+            if self._existing_adjustment(guid) is None:
+                current = self._current_product(product) or {}
+                if not current.get("NeverDiminishing"):
+                    raise
+                self._never_diminishing.add(product)  # made non-stock in Unleashed: no stock to take in
+            return PushResult(o.source_id, "unchanged", target_id=guid)  # taken in already
+        self._known_stock.learn(product, warehouse, level.on_hand)
+        return PushResult(o.source_id, "created", target_id=guid)
+
+    def _existing_adjustment(self, guid: str) -> dict[str, Any] | None:
+        try:
+            found = self._get(f"/StockAdjustments/{guid}")
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, dict) and found.get("Guid") else None
 
     def _current_product(self, guid: str) -> dict[str, Any] | None:
         try:
