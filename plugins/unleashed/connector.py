@@ -102,6 +102,8 @@ class UnleashedConnector(Connector):
         self._order_refs: dict[str, str] = {}  # OrderNumber → CustomerRef: fixed once the order exists
         #: products this connector created never-diminishing (no opening stock for them)
         self._never_diminishing: set[str] = set()
+        #: stocked products this connector created (they hold nothing until stock is taken in)
+        self._created_products: set[str] = set()
         #: what we know of stock without asking: (product, warehouse) → (available, when learnt)
         self._known_stock = StockKnowledge()
         #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
@@ -311,6 +313,7 @@ class UnleashedConnector(Connector):
                 row = {k: item.get(k) for k in STOCK_FIELDS}
                 guid = row["ProductGuid"] = item.get("ProductGuid") or item["Guid"]
                 by_product.setdefault(guid, []).append((warehouse, row))
+                self._known_stock.learn(guid, warehouse, convert.dec(row["QtyOnHand"]) - convert.dec(row["AllocatedQty"]))
             if _last_page(body, state["page"]):
                 finished.add(warehouse)
         def code_order(rows: list[tuple[str, dict[str, Any]]]) -> tuple[str, str]:
@@ -412,6 +415,8 @@ class UnleashedConnector(Connector):
             return PushResult(o.source_id, "updated", target_id=twin)
         if body.get("NeverDiminishing"):
             self._never_diminishing.add(o.target_id)
+        elif response.status_code == 201:
+            self._created_products.add(o.target_id)  # it holds no stock anywhere yet
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
                           target_id=o.target_id)
 
@@ -447,6 +452,8 @@ class UnleashedConnector(Connector):
         product, warehouse = level.product_id, level.location_id
         guid = self.det_id("opening-stock", f"{product}@{warehouse}")
         if o.exists or level.on_hand <= 0 or product in self._never_diminishing:
+            if not o.exists and product in self._created_products:
+                self._known_stock.learn(product, warehouse, Decimal(0))  # created by us, nothing taken in
             return PushResult(o.source_id, "unchanged", target_id=guid)
         line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": level.on_hand,
                                 "Comments": f"Opening stock from {(o.source_system or 'the POS').title()}"}
@@ -634,6 +641,14 @@ class UnleashedConnector(Connector):
             # POS sale (a note, a payment) does not re-create or rewrite the order.
             return PushResult(o.source_id, "unchanged", target_id=o.target_id)
         body = self.sales_order_body(o)
+        sale = o.entity
+        assert isinstance(sale, Sale)
+        needs = self._stock_needs(body)
+        if self._known_stock.short(sale.location_id, needs):
+            # Known short (the stock we read or took in, less what orders took since): create it
+            # Parked and complete it, two calls, instead of a Completed create that Unleashed
+            # would refuse. Completing still completes it if stock arrived meanwhile.
+            return self._create_parked(o, body, needs, refused=None)
         # A POS sale is a finished sale: create it Completed, one call (notes §4.6: "create as
         # Parked (or Completed for POS sales)"). Parked-then-Complete cost two calls per sale.
         try:
@@ -642,46 +657,68 @@ class UnleashedConnector(Connector):
         except RemoteError as exc:
             if exc.status != 400:
                 raise
-            refused = exc
-        else:
-            order = response.json() if response.content else {}
-            if order.get("OrderStatus", "Completed") == "Completed":
-                return PushResult(o.source_id, "created", target_id=o.target_id)
-            # The Guid was taken by an earlier attempt that left the order Parked: complete it.
-            return self._complete_order(o, order)
-        # Refused: Unleashed would not complete it (stock short, notes §8), or the order is
-        # invalid, or a POST whose answer was lost was retried and the Guid is taken (notes §4.6
-        # [?]: a second POST may answer 400). Create it Parked, then try to complete it (which
-        # parks it with the stock allocated when stock is short); never make a second order.
+            return self._create_parked(o, body, needs, refused=exc)
+        order = response.json() if response.content else {}
+        if order.get("OrderStatus", "Completed") == "Completed":
+            self._known_stock.take(sale.location_id, needs)
+            return PushResult(o.source_id, "created", target_id=o.target_id)
+        # The Guid was taken by an earlier attempt that left the order Parked: complete it.
+        return self._complete_order(o, order, needs, fresh=False)
+
+    def _create_parked(self, o: Outgoing, body: dict[str, Any], needs: list[tuple[str, Decimal]],
+                       refused: RemoteError | None) -> PushResult:
+        """Create the order Parked, then complete it (which parks it with the stock allocated
+        when stock is short, notes §8); never make a second order. ``refused``: why a Completed
+        create was refused (stock short, the order invalid, or a POST whose answer was lost was
+        retried and the Guid is taken: notes §4.6 [?], a second POST may answer 400)."""
         try:
             response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
             order = response.json() if response.content else {}
+            fresh = response.status_code == 201
         except RemoteError as exc:
             if exc.status != 400:
                 raise
             order = self._existing_order(o.target_id)
             if order is None:
-                raise refused from None  # invalid either way: the first reason is the one to fix
+                raise (refused or exc) from None  # invalid either way: the first reason is the one to fix
+            fresh = False
         if order.get("OrderStatus") == "Completed":
             return PushResult(o.source_id, "created", target_id=o.target_id)
-        return self._complete_order(o, order)
+        return self._complete_order(o, order, needs, fresh=fresh)
 
-    def _complete_order(self, o: Outgoing, order: dict[str, Any]) -> PushResult:
+    def _complete_order(self, o: Outgoing, order: dict[str, Any], needs: list[tuple[str, Decimal]],
+                        *, fresh: bool) -> PushResult:
+        """``fresh``: we created the order Parked just now, so a refused Complete cannot be a
+        retried one whose first answer was lost: it is short of stock, no need to look."""
+        sale = o.entity
+        assert isinstance(sale, Sale)
         try:
             self._request("POST", f"/SalesOrders/{o.target_id}/Complete", what="completing a sales order")
         except RemoteError as exc:
             if exc.status != 400:
                 raise
-            now = self._existing_order(o.target_id) or {}
+            now = {} if fresh else (self._existing_order(o.target_id) or {})
             if now.get("OrderStatus") == "Completed":  # a retried Complete whose first answer was lost
                 return PushResult(o.source_id, "created", target_id=o.target_id)
             # Notes §8: when stock is short the order stays Parked with the stock allocated.
+            self._known_stock.take(sale.location_id, needs)
             number = order.get("OrderNumber") or now.get("OrderNumber") or o.target_id
             return PushResult(o.source_id, "created", target_id=o.target_id,
                               note=f"order {number} is parked: not enough stock to complete it "
                                    f"({_reason(exc)}); stock is allocated, complete it in Unleashed "
                                    "once stock arrives")
+        self._known_stock.take(sale.location_id, needs)
         return PushResult(o.source_id, "created", target_id=o.target_id)
+
+    def _stock_needs(self, body: dict[str, Any]) -> list[tuple[str, Decimal]]:
+        """Quantities of stocked products an order takes (not the discount or non-stock ones)."""
+        needs: dict[str, Decimal] = {}
+        skip = self._never_diminishing | ({self._discount_product} if self._discount_product else set())
+        for line in body["SalesOrderLines"]:
+            guid = line["Product"]["Guid"]
+            if guid not in skip:
+                needs[guid] = needs.get(guid, Decimal(0)) + Decimal(str(line["OrderQuantity"]))
+        return list(needs.items())
 
     def _existing_order(self, guid: str) -> dict[str, Any] | None:
         try:

@@ -113,7 +113,7 @@ def test_a_product_that_tracks_no_stock_is_never_diminishing_and_gets_no_opening
 def test_sales_complete_in_one_call_and_a_short_one_parks_in_two(shop_factory: Callable[..., Shop]) -> None:
     shop = first_day(shop_factory)
     stocked = next(p for p in shop.sellable() if pos_level(shop, p, 0) >= 2)
-    empty = next(p for p in shop.sellable() if p is not stocked)
+    empty = next(p for p in shop.sellable() if p["sku"] != stocked["sku"])
     shop.ls.set_inventory(empty["id"], shop.outlet(0)["id"], Decimal(0))
     shop.sync()  # products, opening stock, everything
     normal = shop.sell(0, [(stocked, 1)])
