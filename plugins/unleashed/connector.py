@@ -579,13 +579,15 @@ class UnleashedConnector(Connector):
         return guid
 
     def sales_order_body(self, o: Outgoing) -> dict[str, Any]:
-        """The order for one POS sale: lines at list price, one discount line, exact totals.
+        """The order for one POS sale: list prices, line discounts as rates, exact totals.
 
-        Lines carry the list price (before the POS's line discounts); line discounts, a
-        sale-level discount and the POS's own rounding go to one line of the discount product
-        (notes §8: "a special discount product ... used for sale-level discount lines"). The
-        order's Total is the sale's total to the cent; SubTotal = Σ LineTotal and TaxTotal =
-        Σ LineTax exactly, as Unleashed checks (notes §4.6).
+        Each line carries the list price and the POS's line discount as its ``DiscountRate``
+        (a fraction, notes §4.6), so that revenue per product is what the product sold for;
+        ``LineTotal`` = quantity × price × (1 − rate), to the cent. A sale-level discount and
+        the POS's own rounding beyond a cent a line go to one line of the discount product
+        (notes §8: "a special discount product ... used for sale-level discount lines"), as
+        Unleashed's own integration does. The order's Total is the sale's total to the cent;
+        SubTotal = Σ LineTotal and TaxTotal = Σ LineTax exactly, as Unleashed checks.
         """
         sale = o.entity
         assert isinstance(sale, Sale)
@@ -593,11 +595,12 @@ class UnleashedConnector(Connector):
         exact: list[Decimal] = []  # each line's unrounded total, to place rounding cents well
         for number, line in enumerate(sale.lines, start=1):
             code = self.tax_code(line.tax_rate, line.tax_id)
-            value = line.quantity * line.unit_price
+            price, rate = line_price(line.unit_price, line.unit_discount)
+            value = line.quantity * price * (1 - rate)
             total = cents(value)
             exact.append(value)
             lines.append({"LineNumber": number, "Product": {"Guid": line.product_id},
-                          "OrderQuantity": line.quantity, "UnitPrice": line.unit_price, "DiscountRate": 0,
+                          "OrderQuantity": line.quantity, "UnitPrice": price, "DiscountRate": rate,
                           "LineTotal": total, "LineTax": cents(total * line.tax_rate), "LineTaxCode": code,
                           "TaxRate": line.tax_rate})
         target_sub = cents(sale.subtotal)
@@ -605,7 +608,7 @@ class UnleashedConnector(Connector):
         sub_gap = target_sub - sum((ln["LineTotal"] for ln in lines), Decimal(0))
         tax_gap = target_tax - sum((ln["LineTax"] for ln in lines), Decimal(0))
         rounding_only = abs(sub_gap) <= ROUNDING_PER_LINE * len(lines)
-        if lines and rounding_only and not any(line.unit_discount for line in sale.lines):
+        if lines and rounding_only:
             _spread_rounding(lines, exact, sub_gap)
             if tax_gap:
                 max(lines, key=lambda ln: ln["LineTotal"])["LineTax"] += tax_gap
@@ -728,6 +731,23 @@ class UnleashedConnector(Connector):
                 return None
             raise
         return found if isinstance(found, dict) and found.get("Guid") else None
+
+
+#: Places of a line's DiscountRate: a rate rounded here moves a line of 10,000.00 by under a cent.
+RATE_PLACES = Decimal("0.00000001")
+
+
+def line_price(unit_price: Decimal, unit_discount: Decimal) -> tuple[Decimal, Decimal]:
+    """(UnitPrice, DiscountRate) of a POS line: the list price and the discount as a fraction.
+
+    A discount Unleashed cannot express as a rate between 0 and 1 (a price raised above the list
+    price, a line given away at a list price of zero) goes on the line as the price charged.
+    """
+    if not unit_discount:
+        return unit_price, Decimal(0)
+    if unit_price > 0 and 0 < unit_discount <= unit_price:
+        return unit_price, (unit_discount / unit_price).quantize(RATE_PLACES)
+    return unit_price - unit_discount, Decimal(0)
 
 
 def percent(rate: Decimal) -> str:
