@@ -287,6 +287,12 @@ class _Host:
                 "registers": ls.store.active_register_count(),
             }
 
+    def op_parked_orders(self) -> int:
+        """Unleashed sales orders left Parked (short of stock when they were completed)."""
+        ul = self.emulators["unleashed"]
+        with ul.lock:
+            return sum(1 for o in ul.state.orders.values() if o["OrderStatus"] == "Parked")
+
     def op_ls_product_ids(self) -> list[str]:
         """Ids of the user products the POS sells (not deleted, not Lightspeed's discount product)."""
         ls = self.emulators["lightspeed"]
@@ -311,7 +317,8 @@ class _Host:
 
         ul = self.emulators["unleashed"]
         with ul.lock:
-            products = sorted(ul.state.products)
+            # Never-diminishing products (services at the POS) hold no stock.
+            products = sorted(g for g, p in ul.state.products.items() if not p["NeverDiminishing"])
             for warehouse in sorted(ul.state.warehouses):
                 create_adjustment(ul.state, ul.new_id(), {
                     "Warehouse": {"Guid": warehouse}, "AdjustmentReason": "Stock received",
@@ -331,7 +338,7 @@ class _Host:
         ul = self.emulators["unleashed"]
         with ul.lock:
             products = [p["Guid"] for p in sorted(ul.state.products.values(), key=lambda p: p["ProductCode"].upper())
-                        if not p.get("Obsolete") and p["ProductCode"] != "DISCOUNT"]
+                        if not p.get("Obsolete") and p["ProductCode"] != "DISCOUNT" and not p["NeverDiminishing"]]
             warehouses = [w["Guid"] for w in sorted(ul.state.warehouses.values(), key=lambda w: w["WarehouseCode"])]
         return {"products": products, "warehouses": warehouses}
 

@@ -212,7 +212,7 @@ class StockLevel(Entity):
     entity_type: ClassVar[str] = "stock"
     references: ClassVar[dict[str, str]] = {"product_id": "product", "location_id": "location"}
     # Only what is published matters: on hand and allocated moving together change nothing.
-    volatile: ClassVar[frozenset[str]] = Entity.volatile | {"on_hand", "allocated", "product_code"}
+    volatile: ClassVar[frozenset[str]] = Entity.volatile | {"on_hand", "allocated", "product_code", "unit_cost"}
 
     product_id: str
     location_id: str
@@ -220,6 +220,8 @@ class StockLevel(Entity):
     allocated: Decimal = Decimal(0)
     available: Decimal
     product_code: str | None = None
+    #: What one unit on hand is worth (the POS's average cost): an opening stock's value.
+    unit_cost: Decimal | None = None
 
     @property
     def key(self) -> str:

@@ -40,6 +40,9 @@ PRODUCT_DETAIL_FIELDS = frozenset({"sell_price", "notes", "description"})
 CORE_FLOWS: tuple[Flow, ...] = (
     Flow("products", "product", "pos", "inventory", interval_setting="interval_products",
          master_fields=PRODUCT_DETAIL_FIELDS, description="New and changed POS products become inventory products"),
+    Flow("opening_stock", "stock", "pos", "inventory", switch="import_opening_stock",
+         interval_setting="interval_products",
+         description="Stock on hand of newly imported products is taken from the POS once, with its value"),
     Flow("customers", "customer", "pos", "inventory", interval_setting="interval_customers",
          description="New and changed POS customers become inventory customers"),
     Flow("sales", "sale", "pos", "inventory", interval_setting="interval_sales",

@@ -57,6 +57,8 @@ class RunResult:
     error: str | None = None
     retry_after: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: a flow's own line for summaries (the opening stock: "opening stock: 12 products, 3 warehouses")
+    summary: str | None = None
 
     @property
     def written(self) -> int:
@@ -148,6 +150,7 @@ class FlowRunner:
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            result.summary = self.run_state.get("summary")
             if result.created:
                 self._restart_stock_for_new_products(flow)
             for name in ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):

@@ -22,7 +22,7 @@ from .runner import FlowRunner, ProgressCallback, RunResult
 from .storage.models import Binding, Connection, KnownLocation, LogEntry
 
 #: The order flows run in: what others reference goes first.
-FLOW_ORDER = ("products", "customers", "export_products", "export_customers", "sales", "stock")
+FLOW_ORDER = ("products", "opening_stock", "customers", "export_products", "export_customers", "sales", "stock")
 
 
 def parse_date(text: str) -> datetime:
@@ -340,6 +340,8 @@ def describe(app: App, name: str, result: RunResult) -> str:
         parts.append(f"{result.held} held until the cause is fixed")
     if result.failed:
         parts.append(f"{result.failed} refused")
+    if result.summary:
+        parts.append(result.summary)
     text = f"{result.flow}: " + ", ".join(parts)
     if result.status != "ok":
         text += f" — {result.status}: {result.error}"

@@ -152,6 +152,12 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
         requires="export_stock", group="export",
     ),
     SettingSpec(
+        "import_opening_stock", "bool", True,
+        "Take the POS's stock on hand of each newly imported product into the mapped warehouse once, "
+        "with its value (so the average cost is right). Turn off if the inventory system's stock is "
+        "already right.", group="products",
+    ),
+    SettingSpec(
         "product_master", "choice", "pos",
         "Update products: which system is master for product details (price, notes, description).",
         choices=("pos", "inventory"), group="products",

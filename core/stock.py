@@ -40,6 +40,10 @@ _SEEN = "stock_seen"
 
 
 def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Sequence[Entity]) -> list[StockLevel]:
+    if flow.target_role == "inventory":  # the other direction: the POS's opening stock
+        from .opening_stock import prepare_opening_stock
+
+        return prepare_opening_stock(runner, flow, source, records)
     rt = runner.rt
     levels = [r for r in records if isinstance(r, StockLevel)]
     if not levels:
@@ -89,8 +93,14 @@ def _pending_for_run(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str],
     return peeked[1]  # type: ignore[no-any-return]
 
 
-def pending_pos_quantities(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
-    """(POS product id, POS outlet id) → quantity sold at the POS that inventory does not know yet."""
+def pending_pos_quantities(runner: FlowRunner, pos_role: str, *, from_start: bool = False,
+                           pages: int = PEEK_PAGES) -> dict[tuple[str, str], Decimal]:
+    """(POS product id, POS outlet id) → quantity sold at the POS that inventory does not know yet.
+
+    :param from_start: when the sales flow never ran, look at the POS's sales from the start
+        (they are all still to be imported) instead of counting none.
+    :param pages: at most this many pages of sales are looked at.
+    """
     rt, store = runner.rt, runner.store
     taken = store.held_quantities(rt.id)
     sales_flow = next((f for f in runner.app.flows().values()
@@ -98,13 +108,13 @@ def pending_pos_quantities(runner: FlowRunner, pos_role: str) -> dict[tuple[str,
     if sales_flow is None:
         return taken
     cursor = store.cursor(rt.id, sales_flow.name)
-    if cursor is None:
+    if cursor is None and not from_start:
         return taken  # the sales flow has not run yet: nothing to compare against
     pos = rt.connector(pos_role)
     inventory_system = rt.system_of(sales_flow.target_role) or ""
     from .runner import admit
 
-    for _ in range(PEEK_PAGES):
+    for _ in range(pages):
         page = runner.plugins.fetch_entities(pos, "sale", cursor, None)
         sales = [r for r in page.records if isinstance(r, Sale) and admit(r, sales_flow) is None]
         with store.session() as s:

@@ -42,7 +42,7 @@ from . import convert, wire
 from .auth import LightspeedAuth
 
 COLLECTIONS = {"product": "products", "customer": "customers", "sale": "sales", "location": "outlets",
-               "tax": "taxes"}
+               "tax": "taxes", "stock": "inventory"}
 WHITESPACE = re.compile(r"\s")
 NO_RETRY = {"tillbridge_retry": False}
 #: How Lightspeed words its refusal to set stock on a product that does not track inventory.
@@ -211,6 +211,8 @@ class LightspeedConnector(Connector):
             records = [convert.sale(d, rates, skip_products={self.discount_product_id()}) for d in data]
         elif entity_type == "location":
             records = [convert.outlet(d) for d in data if not d.get("deleted_at")]
+        elif entity_type == "stock":  # the opening stock flow: on hand per product and outlet
+            records = [convert.inventory(d) for d in data if not d.get("deleted_at")]
         else:
             records = [t for d in data for t in convert.taxes(d)]
         if since is not None and entity_type in {"product", "customer"}:
@@ -245,7 +247,7 @@ class LightspeedConnector(Connector):
 
     def get(self, entity_type: str, record_id: str) -> Entity | None:
         collection = COLLECTIONS.get(entity_type)
-        if collection is None or entity_type in {"location", "tax"}:
+        if collection is None or entity_type in {"location", "tax", "stock"}:
             raise Unsupported(f"Lightspeed cannot read one {entity_type}")
         try:
             data = self._get(f"/api/2.0/{collection}/{record_id}")["data"]

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tillbridge import Customer, Location, Product, Sale, SaleLine, Tax, utc
+from tillbridge import Customer, Location, Product, Sale, SaleLine, StockLevel, Tax, utc
 
 # Sale statuses: notes §2.5. Closed ones decrement inventory and are final.
 CLOSED_STATUSES = frozenset({"CLOSED", "ONACCOUNT_CLOSED", "LAYBY_CLOSED", "DISPATCHED_CLOSED",
@@ -83,6 +83,14 @@ def customer(data: dict[str, Any]) -> Customer:
 def outlet(data: dict[str, Any]) -> Location:
     return Location(id=data["id"], kind="outlet", name=data.get("name") or data["id"], code=None,
                     updated_at=None)
+
+
+def inventory(data: dict[str, Any]) -> StockLevel:
+    """A 2.0 inventory record (notes §2.3: ``inventory_level`` = ``current_amount``, may be negative)."""
+    level = dec(data.get("current_amount") if data.get("current_amount") is not None else data.get("inventory_level"))
+    cost = data.get("average_cost")
+    return StockLevel(id=data["id"], product_id=data["product_id"], location_id=data["outlet_id"],
+                      on_hand=level, available=level, unit_cost=dec(cost) if cost is not None else None)
 
 
 def taxes(data: dict[str, Any]) -> list[Tax]:

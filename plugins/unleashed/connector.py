@@ -33,6 +33,7 @@ from tillbridge import (
     RecordRejected,
     RemoteError,
     Sale,
+    StockLevel,
     Unsupported,
     check_response,
     describe_transport_error,
@@ -40,6 +41,7 @@ from tillbridge import (
 
 from . import convert
 from .auth import UnleashedAuth
+from .stock_knowledge import StockKnowledge
 
 RESOURCES = {"product": "Products", "customer": "Customers", "location": "Warehouses", "tax": "Taxes",
              "sales_group": "SalesOrderGroups", "bom": "BillOfMaterials", "invoice": "Invoices"}
@@ -53,6 +55,8 @@ COMPLETION_SLACK = timedelta(minutes=5)
 STOCK_ROWS_PER_PAGE = 1000
 #: What a stock level is made of (``convert.stock``); the rest of a stock-on-hand row is dropped.
 STOCK_FIELDS = ("ProductGuid", "QtyOnHand", "AllocatedQty", "ProductCode", "LastModifiedOn")
+#: ``AdjustmentReason`` of the opening stock (20 characters at most, notes §4.12).
+OPENING_REASON = "Opening stock"
 DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
 # A gap between the POS subtotal and the sum of rounded lines up to this per line is rounding.
 ROUNDING_PER_LINE = Decimal("0.005")
@@ -72,7 +76,8 @@ class UnleashedConnector(Connector):
     title: ClassVar[str] = "Unleashed"
     roles: ClassVar[frozenset[str]] = frozenset({"inventory"})
     reads: ClassVar[frozenset[str]] = frozenset({*RESOURCES, "stock"})
-    writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "sale"})
+    #: "stock": the POS's opening stock, taken in once per product and warehouse (``_push_opening_stock``)
+    writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "sale", "stock"})
     credential_fields = (
         CredentialField("api_id", "API id", help="Settings → Integration → Unleashed API Access"),
         CredentialField("api_key", "API key", secret=True),
@@ -95,6 +100,12 @@ class UnleashedConnector(Connector):
         self._default_customer: str | None = None
         self._discount_product: str | None = None
         self._order_refs: dict[str, str] = {}  # OrderNumber → CustomerRef: fixed once the order exists
+        #: products this connector created never-diminishing (no opening stock for them)
+        self._never_diminishing: set[str] = set()
+        #: stocked products this connector created (they hold nothing until stock is taken in)
+        self._created_products: set[str] = set()
+        #: what we know of stock without asking: (product, warehouse) → (available, when learnt)
+        self._known_stock = StockKnowledge()
         #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
         self._stock_page: tuple[str, list[list[tuple[str, dict[str, Any]]]], set[str]] | None = None
 
@@ -302,6 +313,7 @@ class UnleashedConnector(Connector):
                 row = {k: item.get(k) for k in STOCK_FIELDS}
                 guid = row["ProductGuid"] = item.get("ProductGuid") or item["Guid"]
                 by_product.setdefault(guid, []).append((warehouse, row))
+                self._known_stock.learn(guid, warehouse, convert.dec(row["QtyOnHand"]) - convert.dec(row["AllocatedQty"]))
             if _last_page(body, state["page"]):
                 finished.add(warehouse)
         def code_order(rows: list[tuple[str, dict[str, Any]]]) -> tuple[str, str]:
@@ -336,8 +348,8 @@ class UnleashedConnector(Connector):
 
     # --- writes ---------------------------------------------------------------------------------
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
-        writer = {"product": self._push_product, "customer": self._push_customer, "sale": self._push_sale}.get(
-            entity_type)
+        writer = {"product": self._push_product, "customer": self._push_customer, "sale": self._push_sale,
+                  "stock": self._push_opening_stock}.get(entity_type)
         if writer is None:
             raise Unsupported(f"Unleashed cannot write {entity_type}")
         return [self._guard(o, writer) for o in records]
@@ -366,6 +378,11 @@ class UnleashedConnector(Connector):
             # "" clears notes removed at the source (an absent field would keep the old text).
             "Notes": p.notes or "", "Barcode": p.barcode, "Obsolete": p.obsolete, "IsSellable": True,
         }
+        if not o.exists:
+            # A POS product that does not track inventory (a service, a gift wrap) is a
+            # never-diminishing product in Unleashed: its sales never wait for stock. Set when the
+            # product is created only: Unleashed decides stock tracking of a product it holds.
+            body["NeverDiminishing"] = not p.tracks_inventory
         current = self._current_product(o.target_id) if self._must_read(o) else None
         if current is not None:
             if _same_code(current.get("ProductCode"), p.code):
@@ -390,10 +407,16 @@ class UnleashedConnector(Connector):
             twin = self._existing("Products", "productCode", "ProductCode", p.code) if exc.status == 400 else None
             if twin is None or twin == o.target_id:
                 raise
-            # The code already exists under another Guid (made in Unleashed itself): bind to it.
+            # The code already exists under another Guid (made in Unleashed itself): bind to it,
+            # leaving its stock tracking as Unleashed has it.
             body["Guid"] = twin
+            body.pop("NeverDiminishing", None)
             response = self._post(f"/Products/{twin}", body, "saving a product")
             return PushResult(o.source_id, "updated", target_id=twin)
+        if body.get("NeverDiminishing"):
+            self._never_diminishing.add(o.target_id)
+        elif response.status_code == 201:
+            self._created_products.add(o.target_id)  # it holds no stock anywhere yet
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
                           target_id=o.target_id)
 
@@ -412,6 +435,55 @@ class UnleashedConnector(Connector):
             return False
         spaced = o.target_key is not None and _same_code(o.target_key, o.entity.key)
         return o.update_fields is not None or o.resend or spaced
+
+    # --- opening stock ----------------------------------------------------------------------------
+    def _push_opening_stock(self, o: Outgoing) -> PushResult:
+        """The POS's stock on hand of one product in one warehouse, once, with its value.
+
+        One completed stock adjustment (notes §4.12: ``POST /StockAdjustments/{Guid}``; lines
+        set ``NewQuantity`` and ``NewActualValue``) whose Guid is derived from the connection,
+        the product and the warehouse: a second attempt (a re-run, a crash, another worker)
+        names the same adjustment, which Unleashed refuses as existing, so stock is never
+        counted twice. Nothing is written for a product that does not track stock or for a
+        level of zero or less (Unleashed starts at zero and holds no negative stock).
+        """
+        level = o.entity
+        assert isinstance(level, StockLevel)
+        product, warehouse = level.product_id, level.location_id
+        guid = self.det_id("opening-stock", f"{product}@{warehouse}")
+        if o.exists or level.on_hand <= 0 or product in self._never_diminishing:
+            if not o.exists and product in self._created_products:
+                self._known_stock.learn(product, warehouse, Decimal(0))  # created by us, nothing taken in
+            return PushResult(o.source_id, "unchanged", target_id=guid)
+        line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": level.on_hand,
+                                "Comments": f"Opening stock from {(o.source_system or 'the POS').title()}"}
+        if level.unit_cost is not None and level.unit_cost >= 0:
+            line["NewActualValue"] = cents(level.on_hand * level.unit_cost)
+        body = {"Guid": guid, "AdjustmentReason": OPENING_REASON, "Status": "Completed",
+                "AdjustmentDate": datetime.now(timezone.utc), "Warehouse": {"Guid": warehouse},
+                "StockAdjustmentLines": [line]}
+        try:
+            self._post(f"/StockAdjustments/{guid}", body, "taking in opening stock")
+        except RemoteError as exc:
+            if exc.status != 400:
+                raise
+            if self._existing_adjustment(guid) is None:
+                current = self._current_product(product) or {}
+                if not current.get("NeverDiminishing"):
+                    raise
+                self._never_diminishing.add(product)  # made non-stock in Unleashed: no stock to take in
+            return PushResult(o.source_id, "unchanged", target_id=guid)  # taken in already
+        self._known_stock.learn(product, warehouse, level.on_hand)
+        return PushResult(o.source_id, "created", target_id=guid)
+
+    def _existing_adjustment(self, guid: str) -> dict[str, Any] | None:
+        try:
+            found = self._get(f"/StockAdjustments/{guid}")
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, dict) and found.get("Guid") else None
 
     def _current_product(self, guid: str) -> dict[str, Any] | None:
         try:
@@ -507,13 +579,15 @@ class UnleashedConnector(Connector):
         return guid
 
     def sales_order_body(self, o: Outgoing) -> dict[str, Any]:
-        """The order for one POS sale: lines at list price, one discount line, exact totals.
+        """The order for one POS sale: list prices, line discounts as rates, exact totals.
 
-        Lines carry the list price (before the POS's line discounts); line discounts, a
-        sale-level discount and the POS's own rounding go to one line of the discount product
-        (notes §8: "a special discount product ... used for sale-level discount lines"). The
-        order's Total is the sale's total to the cent; SubTotal = Σ LineTotal and TaxTotal =
-        Σ LineTax exactly, as Unleashed checks (notes §4.6).
+        Each line carries the list price and the POS's line discount as its ``DiscountRate``
+        (a fraction, notes §4.6), so that revenue per product is what the product sold for;
+        ``LineTotal`` = quantity × price × (1 − rate), to the cent. A sale-level discount and
+        the POS's own rounding beyond a cent a line go to one line of the discount product
+        (notes §8: "a special discount product ... used for sale-level discount lines"), as
+        Unleashed's own integration does. The order's Total is the sale's total to the cent;
+        SubTotal = Σ LineTotal and TaxTotal = Σ LineTax exactly, as Unleashed checks.
         """
         sale = o.entity
         assert isinstance(sale, Sale)
@@ -521,11 +595,12 @@ class UnleashedConnector(Connector):
         exact: list[Decimal] = []  # each line's unrounded total, to place rounding cents well
         for number, line in enumerate(sale.lines, start=1):
             code = self.tax_code(line.tax_rate, line.tax_id)
-            value = line.quantity * line.unit_price
+            price, rate = line_price(line.unit_price, line.unit_discount)
+            value = line.quantity * price * (1 - rate)
             total = cents(value)
             exact.append(value)
             lines.append({"LineNumber": number, "Product": {"Guid": line.product_id},
-                          "OrderQuantity": line.quantity, "UnitPrice": line.unit_price, "DiscountRate": 0,
+                          "OrderQuantity": line.quantity, "UnitPrice": price, "DiscountRate": rate,
                           "LineTotal": total, "LineTax": cents(total * line.tax_rate), "LineTaxCode": code,
                           "TaxRate": line.tax_rate})
         target_sub = cents(sale.subtotal)
@@ -533,7 +608,7 @@ class UnleashedConnector(Connector):
         sub_gap = target_sub - sum((ln["LineTotal"] for ln in lines), Decimal(0))
         tax_gap = target_tax - sum((ln["LineTax"] for ln in lines), Decimal(0))
         rounding_only = abs(sub_gap) <= ROUNDING_PER_LINE * len(lines)
-        if lines and rounding_only and not any(line.unit_discount for line in sale.lines):
+        if lines and rounding_only:
             _spread_rounding(lines, exact, sub_gap)
             if tax_gap:
                 max(lines, key=lambda ln: ln["LineTotal"])["LineTax"] += tax_gap
@@ -569,6 +644,14 @@ class UnleashedConnector(Connector):
             # POS sale (a note, a payment) does not re-create or rewrite the order.
             return PushResult(o.source_id, "unchanged", target_id=o.target_id)
         body = self.sales_order_body(o)
+        sale = o.entity
+        assert isinstance(sale, Sale)
+        needs = self._stock_needs(body)
+        if self._known_stock.short(sale.location_id, needs):
+            # Known short (the stock we read or took in, less what orders took since): create it
+            # Parked and complete it, two calls, instead of a Completed create that Unleashed
+            # would refuse. Completing still completes it if stock arrived meanwhile.
+            return self._create_parked(o, body, needs, refused=None)
         # A POS sale is a finished sale: create it Completed, one call (notes §4.6: "create as
         # Parked (or Completed for POS sales)"). Parked-then-Complete cost two calls per sale.
         try:
@@ -577,46 +660,68 @@ class UnleashedConnector(Connector):
         except RemoteError as exc:
             if exc.status != 400:
                 raise
-            refused = exc
-        else:
-            order = response.json() if response.content else {}
-            if order.get("OrderStatus", "Completed") == "Completed":
-                return PushResult(o.source_id, "created", target_id=o.target_id)
-            # The Guid was taken by an earlier attempt that left the order Parked: complete it.
-            return self._complete_order(o, order)
-        # Refused: Unleashed would not complete it (stock short, notes §8), or the order is
-        # invalid, or a POST whose answer was lost was retried and the Guid is taken (notes §4.6
-        # [?]: a second POST may answer 400). Create it Parked, then try to complete it (which
-        # parks it with the stock allocated when stock is short); never make a second order.
+            return self._create_parked(o, body, needs, refused=exc)
+        order = response.json() if response.content else {}
+        if order.get("OrderStatus", "Completed") == "Completed":
+            self._known_stock.take(sale.location_id, needs)
+            return PushResult(o.source_id, "created", target_id=o.target_id)
+        # The Guid was taken by an earlier attempt that left the order Parked: complete it.
+        return self._complete_order(o, order, needs, fresh=False)
+
+    def _create_parked(self, o: Outgoing, body: dict[str, Any], needs: list[tuple[str, Decimal]],
+                       refused: RemoteError | None) -> PushResult:
+        """Create the order Parked, then complete it (which parks it with the stock allocated
+        when stock is short, notes §8); never make a second order. ``refused``: why a Completed
+        create was refused (stock short, the order invalid, or a POST whose answer was lost was
+        retried and the Guid is taken: notes §4.6 [?], a second POST may answer 400)."""
         try:
             response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
             order = response.json() if response.content else {}
+            fresh = response.status_code == 201
         except RemoteError as exc:
             if exc.status != 400:
                 raise
             order = self._existing_order(o.target_id)
             if order is None:
-                raise refused from None  # invalid either way: the first reason is the one to fix
+                raise (refused or exc) from None  # invalid either way: the first reason is the one to fix
+            fresh = False
         if order.get("OrderStatus") == "Completed":
             return PushResult(o.source_id, "created", target_id=o.target_id)
-        return self._complete_order(o, order)
+        return self._complete_order(o, order, needs, fresh=fresh)
 
-    def _complete_order(self, o: Outgoing, order: dict[str, Any]) -> PushResult:
+    def _complete_order(self, o: Outgoing, order: dict[str, Any], needs: list[tuple[str, Decimal]],
+                        *, fresh: bool) -> PushResult:
+        """``fresh``: we created the order Parked just now, so a refused Complete cannot be a
+        retried one whose first answer was lost: it is short of stock, no need to look."""
+        sale = o.entity
+        assert isinstance(sale, Sale)
         try:
             self._request("POST", f"/SalesOrders/{o.target_id}/Complete", what="completing a sales order")
         except RemoteError as exc:
             if exc.status != 400:
                 raise
-            now = self._existing_order(o.target_id) or {}
+            now = {} if fresh else (self._existing_order(o.target_id) or {})
             if now.get("OrderStatus") == "Completed":  # a retried Complete whose first answer was lost
                 return PushResult(o.source_id, "created", target_id=o.target_id)
             # Notes §8: when stock is short the order stays Parked with the stock allocated.
+            self._known_stock.take(sale.location_id, needs)
             number = order.get("OrderNumber") or now.get("OrderNumber") or o.target_id
             return PushResult(o.source_id, "created", target_id=o.target_id,
                               note=f"order {number} is parked: not enough stock to complete it "
                                    f"({_reason(exc)}); stock is allocated, complete it in Unleashed "
                                    "once stock arrives")
+        self._known_stock.take(sale.location_id, needs)
         return PushResult(o.source_id, "created", target_id=o.target_id)
+
+    def _stock_needs(self, body: dict[str, Any]) -> list[tuple[str, Decimal]]:
+        """Quantities of stocked products an order takes (not the discount or non-stock ones)."""
+        needs: dict[str, Decimal] = {}
+        skip = self._never_diminishing | ({self._discount_product} if self._discount_product else set())
+        for line in body["SalesOrderLines"]:
+            guid = line["Product"]["Guid"]
+            if guid not in skip:
+                needs[guid] = needs.get(guid, Decimal(0)) + Decimal(str(line["OrderQuantity"]))
+        return list(needs.items())
 
     def _existing_order(self, guid: str) -> dict[str, Any] | None:
         try:
@@ -626,6 +731,23 @@ class UnleashedConnector(Connector):
                 return None
             raise
         return found if isinstance(found, dict) and found.get("Guid") else None
+
+
+#: Places of a line's DiscountRate: a rate rounded here moves a line of 10,000.00 by under a cent.
+RATE_PLACES = Decimal("0.00000001")
+
+
+def line_price(unit_price: Decimal, unit_discount: Decimal) -> tuple[Decimal, Decimal]:
+    """(UnitPrice, DiscountRate) of a POS line: the list price and the discount as a fraction.
+
+    A discount Unleashed cannot express as a rate between 0 and 1 (a price raised above the list
+    price, a line given away at a list price of zero) goes on the line as the price charged.
+    """
+    if not unit_discount:
+        return unit_price, Decimal(0)
+    if unit_price > 0 and 0 < unit_discount <= unit_price:
+        return unit_price, (unit_discount / unit_price).quantize(RATE_PLACES)
+    return unit_price - unit_discount, Decimal(0)
 
 
 def percent(rate: Decimal) -> str:

@@ -51,6 +51,7 @@ def product(data: dict[str, Any]) -> Product:
         sell_price=opt_dec(data.get("DefaultSellPrice")), cost_price=opt_dec(data.get("DefaultPurchasePrice")),
         notes=text(data.get("Notes")), barcode=text(data.get("Barcode")),
         is_assembled=bool(data.get("IsAssembledProduct")), can_auto_assemble=bool(data.get("CanAutoAssemble")),
+        tracks_inventory=not data.get("NeverDiminishing"),
         obsolete=bool(data.get("Obsolete")), updated_at=when(data.get("LastModifiedOn")),
     )
 

@@ -83,18 +83,22 @@ def test_totals_add_up_to_the_cent_and_discounts_are_one_line(shop_factory: Call
         assert sum(cents(ln["LineTotal"]) for ln in order["SalesOrderLines"]) == cents(order["SubTotal"])
         assert sum(cents(ln["LineTax"]) for ln in order["SalesOrderLines"]) == cents(order["TaxTotal"])
         for line in order["SalesOrderLines"]:
+            rate = Decimal(str(line["DiscountRate"]))
             assert abs(Decimal(str(line["LineTotal"])) - Decimal(str(line["OrderQuantity"])) * Decimal(
-                str(line["UnitPrice"]))) <= Decimal("0.01")
+                str(line["UnitPrice"])) * (1 - rate)) <= Decimal("0.01")
 
     order = shop.order_for(many)
     assert all(ln["Product"]["ProductCode"] != "DISCOUNT" for ln in order["SalesOrderLines"])  # type: ignore[index]
     lines = shop.order_for(discounted)["SalesOrderLines"]  # type: ignore[index]
     discount_lines = [ln for ln in lines if ln["Product"]["ProductCode"] == "DISCOUNT"]
     assert len(discount_lines) == 1 and len(lines) == 3
-    # 3 × 0.333 + 5 off the lines, 1.10 off the sale: one discount line of −7.10 (to the cent).
-    assert cents(discount_lines[0]["LineTotal"]) == Decimal("-7.10")
+    # The line discounts are the lines' DiscountRate (revenue per product is true); only the
+    # 1.10 off the sale is the discount line.
+    assert cents(discount_lines[0]["LineTotal"]) == Decimal("-1.10")
     for line, product in zip(lines, products[:2]):
         assert cents(line["UnitPrice"]) == cents(product["price_excluding_tax"])  # list prices
+    assert cents(lines[0]["LineTotal"]) == cents(3 * (Decimal(str(products[0]["price_excluding_tax"])) - Decimal("0.333")))
+    assert cents(lines[1]["LineTotal"]) == cents(Decimal(str(products[1]["price_excluding_tax"])) - 5)
 
 
 def test_walk_in_sales_use_the_default_customer_setting(shop_factory: Callable[..., Shop]) -> None:

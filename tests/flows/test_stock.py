@@ -19,6 +19,7 @@ PUT_PRODUCT = "PUT /api/2.1/products/{id}"
 def stock_shop(shop_factory: Callable[..., Shop]) -> Shop:
     shop = shop_factory(ls_options={"products": 8, "customers": 2})
     shop.map({0: "W1", 1: "W2", 2: "W3"})
+    shop.settings(import_opening_stock=False)  # the stock of these tests is received in Unleashed
     shop.sync()
     return shop
 

@@ -86,6 +86,11 @@ def create_adjustment(state: UnleashedState, guid: str, body: dict[str, Any]) ->
         except UnleashedError as exc:
             problems.add(f"{field}.Product", exc.description)
             continue
+        if product["NeverDiminishing"]:
+            # A never-diminishing product holds no stock: Unleashed does not count it [I]
+            # (https://support.unleashedsoftware.com/hc/en-us/articles/4402418310809).
+            problems.add(f"{field}.Product", f"Product '{product['ProductCode']}' is never diminishing; its stock cannot be adjusted.")
+            continue
         quantity = problems.decimal(entry, "NewQuantity", minimum=ZERO)
         if quantity is None:
             problems.add(f"{field}.NewQuantity", "NewQuantity is required.")

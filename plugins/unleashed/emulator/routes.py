@@ -20,6 +20,7 @@ from starlette.responses import Response
 from tillbridge_unleashed.signing import verify
 
 from . import adjustments, boms, customers, invoices, products, sales_orders, stock_on_hand
+from .schemas import check_body
 from .errors import UnleashedError, not_found
 from .query import Query, modified_since, paginate, starts_with
 from .state import Record
@@ -117,6 +118,8 @@ class UnleashedApi:
             if request.method in ("POST", "PUT"):
                 call.body = self._parse_body(await request.body())
             with self.emu.lock:
+                if request.method in ("POST", "PUT"):
+                    self._check_body(segments[0].lower(), call)
                 result = handler(call)
                 return json_response(result.status, result.payload, result.headers)
         except UnleashedError as exc:
@@ -154,6 +157,20 @@ class UnleashedApi:
         if not isinstance(body, dict):
             raise UnleashedError(400, "The request body must be a JSON object.")
         return body
+
+    def _check_body(self, resource: str, call: Call) -> None:
+        """Every write body against its documented fields (``schemas.py``) before the handler."""
+        rest = [r.lower() for r in call.rest]
+        if rest and rest[-1] in ("complete", "obsolete") or (resource == "products" and rest[:1] == ["obsolete"]):
+            return  # these take no body
+        if resource == "webhooks" and rest != ["subscriptions"]:
+            return
+        state = self.emu.state
+        records = {"products": state.products, "customers": state.customers, "salesorders": state.orders,
+                   "stockadjustments": state.adjustments, "billofmaterials": state.boms}.get(resource)
+        guid = (call.rest[0] if call.rest else str(call.body.get("Guid") or "")).lower()
+        creating = call.method == "POST" and (records is None or guid not in records)
+        check_body(call.method, resource, call.body, creating=creating)
 
     # --- helpers --------------------------------------------------------------------------------
     @staticmethod

@@ -1,0 +1,151 @@
+"""A retailer's first day against an empty Unleashed: opening stock, non-stock products, sales
+completed where stock allows at one call each, parked at two when short, line discounts on the
+lines (issue 13, items 2, 3, 6 and 7)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable
+
+from tillbridge import services
+
+from .shopkit import Shop
+
+ADJUST = "POST /StockAdjustments/{id}"
+FROM_POS = "Opening stock from Lightspeed"
+
+
+def first_day(shop_factory: Callable[..., Shop], **settings: Any) -> Shop:
+    shop = shop_factory(ls_options={"products": 12, "customers": 3, "outlets": 2})
+    shop.map({0: "W1", 1: "W2"})
+    if settings:
+        shop.settings(**settings)
+    return shop
+
+
+def pos_level(shop: Shop, product: dict[str, Any], outlet: int) -> Decimal:
+    return shop.ls.inventory_level(product["id"], shop.outlet(outlet)["id"])
+
+
+def test_opening_stock_reaches_each_mapped_warehouse_once_with_its_value(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    tracked = [p for p in shop.sellable() if pos_level(shop, p, 0) > 2]
+    assert tracked, "the seed gives products stock"
+    sold_before = shop.sell(0, [(tracked[0], 2)])  # closed before the connection: imported too
+    results = shop.sync()
+    opening = results["opening_stock"]
+    assert opening.status == "ok" and opening.failed == 0 and opening.created > 0
+    line = services.describe(shop.app, shop.name, opening)
+    assert "opening stock:" in line and "products" in line and "2 warehouses" in line
+
+    # The POS's past sales were imported after the opening stock (which counted them in): both
+    # systems now hold the same (a negative POS count is no stock in Unleashed).
+    assert results["sales"].created == 1
+    assert shop.order_for(sold_before)["OrderStatus"] == "Completed"  # type: ignore[index]
+    for product in tracked:
+        ul = shop.ul.product_by_code(product["sku"])
+        assert ul is not None and ul["NeverDiminishing"] is False
+        for outlet, code in ((0, "W1"), (1, "W2")):
+            numbers = shop.ul.stock_on_hand(ul["Guid"], shop.warehouse(code)["Guid"])
+            pos = pos_level(shop, product, outlet)
+            if pos >= 0:
+                assert numbers["QtyOnHand"] == pos, (product["sku"], code)
+        # Valued at the POS's average cost: Unleashed's average landed cost is the POS's.
+        assert Decimal(str(ul["AverageLandPrice"])) == Decimal(str(product["supply_price"])).quantize(Decimal("0.0001"))
+    adjustments = [a for a in shop.ul.state.adjustments.values() if a["StockAdjustmentLines"][0]["Comments"] == FROM_POS]
+    assert len(adjustments) == opening.created
+
+    # A re-run, and a run after the cursor is lost (a crash), count nothing twice.
+    shop.ul.stats.reset()
+    again = shop.sync("opening_stock")["opening_stock"]
+    shop.app.store.reset_cursor(shop.conn_id, "opening_stock")
+    lost = shop.sync("opening_stock")["opening_stock"]
+    assert again.created == lost.created == 0 and shop.ul.stats.count(ADJUST) == 0
+    assert len([a for a in shop.ul.state.adjustments.values() if a["StockAdjustmentLines"][0]["Comments"] == FROM_POS]) == len(adjustments)
+
+
+def test_a_second_worker_posting_the_same_opening_stock_is_refused_not_counted(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    shop.sync()
+    [adjustment, *_] = [a for a in shop.ul.state.adjustments.values() if a["StockAdjustmentLines"][0]["Comments"] == FROM_POS]
+    product = adjustment["StockAdjustmentLines"][0]["Product"]["Guid"]
+    warehouse = adjustment["Warehouse"]["Guid"]
+    before = shop.ul.stock_on_hand(product, warehouse)["QtyOnHand"]
+    # Another worker that never saw the binding: same level, same Guid.
+    with shop.app.store.session() as s:
+        from sqlmodel import delete
+
+        from tillbridge.storage.models import Binding
+
+        s.exec(delete(Binding).where(Binding.entity_type == "stock"))  # type: ignore[arg-type]
+        s.commit()
+    shop.app.store.reset_cursor(shop.conn_id, "opening_stock")
+    rerun = shop.sync("opening_stock")["opening_stock"]
+    assert rerun.failed == 0 and rerun.created == 0
+    assert shop.ul.stock_on_hand(product, warehouse)["QtyOnHand"] == before
+
+
+def test_opening_stock_can_be_left_out(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory, import_opening_stock=False)
+    results = shop.sync()
+    assert "opening_stock" not in results
+    assert shop.ul.stats.count(ADJUST) == 0
+
+
+def test_a_product_that_tracks_no_stock_is_never_diminishing_and_gets_no_opening_stock(
+        shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    service = shop.ls.create_product("Gift wrapping", "WRAP-1", Decimal("5.00"), has_inventory=False)
+    shop.ls.set_inventory(service["id"], shop.outlet(0)["id"], Decimal(7))  # the POS keeps a number anyway
+    results = shop.sync()
+    assert results["opening_stock"].failed == 0
+    ul = shop.ul.product_by_code("WRAP-1")
+    assert ul is not None and ul["NeverDiminishing"] is True
+    w1 = shop.warehouse("W1")["Guid"]
+    assert shop.ul.stock_on_hand(ul["Guid"], w1)["QtyOnHand"] == 0
+    # Its sales never wait for stock: completed at once.
+    sale = shop.sell(0, [(service, 3)])
+    shop.sync("sales")
+    order = shop.order_for(sale)
+    assert order is not None and order["OrderStatus"] == "Completed"
+
+
+def test_sales_complete_in_one_call_and_a_short_one_parks_in_two(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    stocked = next(p for p in shop.sellable() if pos_level(shop, p, 0) >= 2)
+    empty = next(p for p in shop.sellable() if p["sku"] != stocked["sku"])
+    shop.ls.set_inventory(empty["id"], shop.outlet(0)["id"], Decimal(0))
+    shop.sync()  # products, opening stock, everything
+    normal = shop.sell(0, [(stocked, 1)])
+    short = shop.sell(0, [(empty, 2)])
+    shop.ul.stats.reset()
+    result = shop.sync("sales")["sales"]
+    assert result.created == 2 and result.failed == 0
+    assert shop.order_for(normal)["OrderStatus"] == "Completed"  # type: ignore[index]
+    parked = shop.order_for(short)
+    assert parked is not None and parked["OrderStatus"] == "Parked"
+    routes = shop.ul.stats.as_dict()["by_route"]
+    orders = {k: v for k, v in routes.items() if "SalesOrders" in k}
+    # normal: POST Completed (1); short: POST Parked + POST Complete (2, the latter allocates).
+    assert orders == {"POST /SalesOrders/{id}": 2, "POST /SalesOrders/{id}/Complete": 1}, orders
+    assert shop.ul.stock_on_hand(parked["SalesOrderLines"][0]["Product"]["Guid"],
+                                 shop.warehouse("W1")["Guid"])["AllocatedQty"] == 2
+
+
+def test_line_discounts_go_to_the_line_discount_rate(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    shop.sync()
+    product = next(p for p in shop.sellable() if pos_level(shop, p, 0) >= 3)
+    price = Decimal(str(product["price_excluding_tax"]))
+    sale = shop.ls.ring_up_sale(shop.outlet(0)["id"], [
+        {"product_id": product["id"], "quantity": Decimal(3), "discount": price / 4}])
+    shop.sync("sales")
+    order = shop.order_for(sale)
+    assert order is not None
+    codes = [(ln["Product"] or {}).get("ProductCode") for ln in order["SalesOrderLines"]]
+    assert "DISCOUNT" not in codes, codes
+    [line] = order["SalesOrderLines"]
+    assert Decimal(str(line["DiscountRate"])) == Decimal("0.25")
+    assert Decimal(str(line["UnitPrice"])) == price
+    paid = (Decimal(str(sale["total_price"])) + Decimal(str(sale["total_tax"]))).quantize(Decimal("0.01"))
+    assert Decimal(str(order["Total"])) == paid
