@@ -32,21 +32,17 @@ an absent property (a choice: the documentation does not say otherwise).
 from __future__ import annotations
 
 import json
-import re
 import sys
-from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
+
+from .body_check import TYPE_WORDS, Problem, describe, problems
 
 #: The schemas the write endpoints take (request bodies of PUT/POST Invoices and Contacts).
 ROOTS = ("Invoices", "Contacts")
 KEPT = ("type", "format", "enum", "items", "properties", "$ref", "maxLength")
 SCHEMA_FILE = "xero_write_schema.json"
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
-               "object": "an object", "array": "a list"}
 
 
 # --- derivation (development time: needs PyYAML) ----------------------------------------------------
@@ -104,66 +100,21 @@ def schemas() -> dict[str, Any]:
 
 def element_errors(element: Any, schema: str) -> list[str]:
     """Why ``element`` (one Invoice or Contact of an envelope) is not what the schema allows."""
-    errors: list[str] = []
     if not isinstance(element, dict):
-        return errors  # the writers answer "must be an object" in their own words
-    _check(element, {"$ref": schema}, "", errors)
-    return errors
+        return []  # the writers answer "must be an object" in their own words
+    return [_message(p) for p in problems(element, {"$ref": schema}, schemas())]
 
 
-def _check(value: Any, node: dict[str, Any], path: str, errors: list[str]) -> None:
-    if value is None:
-        return
-    while "$ref" in node:
-        node = schemas()[node["$ref"]]
-    kind = node.get("type")
-    label = path or "the element"
-    if kind and not _is(value, kind):
-        errors.append(f"{label} must be {_TYPE_WORDS.get(kind, kind)}, not {_describe(value)}.")
-        return
-    if "enum" in node and value not in node["enum"]:
-        allowed = ", ".join(str(v) for v in node["enum"][:12]) + (", ..." if len(node["enum"]) > 12 else "")
-        errors.append(f"{label} '{value}' is not one of the allowed values ({allowed}).")
-    if isinstance(value, str):
-        if node.get("format") == "uuid" and not _UUID.match(value):
-            errors.append(f"{label} '{value}' is not a valid identifier (a GUID).")
-        limit = node.get("maxLength")
-        if isinstance(limit, int) and len(value) > limit:
-            errors.append(f"{label} must not be more than {limit} characters long.")
-    if isinstance(value, dict):
-        for name, sub in (node.get("properties") or {}).items():
-            if name in value:
-                _check(value[name], sub, f"{path}.{name}" if path else name, errors)
-    if isinstance(value, list) and "items" in node:
-        for index, item in enumerate(value):
-            _check(item, node["items"], f"{path}[{index}]", errors)
-
-
-def _is(value: Any, kind: str) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "number":  # the gate parses JSON numbers as Decimal
-        return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-    if kind == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or \
-            (isinstance(value, Decimal) and value == value.to_integral_value())
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    return True
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, bool):
-        return f"{str(value).lower()}"
-    if isinstance(value, (int, float, Decimal)):
-        return f"the number {value}"
-    return "a list" if isinstance(value, list) else "an object"
+def _message(problem: Problem) -> str:
+    label = problem.path or "the element"
+    if problem.kind == "type":
+        return f"{label} must be {TYPE_WORDS.get(problem.expected, problem.expected)}, not {describe(problem.value)}."
+    if problem.kind == "enum":
+        allowed = ", ".join(str(v) for v in problem.expected[:12]) + (", ..." if len(problem.expected) > 12 else "")
+        return f"{label} '{problem.value}' is not one of the allowed values ({allowed})."
+    if problem.kind == "format":
+        return f"{label} '{problem.value}' is not a valid identifier (a GUID)."
+    return f"{label} must not be more than {problem.expected} characters long."
 
 
 def main(argv: list[str]) -> int:
