@@ -289,7 +289,7 @@ class LightspeedConnector(Connector):
         if WHITESPACE.search(product.code) and not self.context.settings.get("export_codes_with_spaces"):
             raise RecordRejected(
                 f"product code {product.code!r} contains spaces: Lightspeed removes them, so the two systems "
-                "would hold different codes (unleashed.md §8: sales matched by code would be lost)",
+                "would hold different codes and the product's sales could not be matched to it by code",
                 fix="change the code in Unleashed (e.g. replace spaces with '-'), then `tillbridge export products`; "
                     "or export it anyway: `tillbridge settings set export_codes_with_spaces on`",
             )
