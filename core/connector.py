@@ -88,6 +88,13 @@ class PushResult:
     ``status``: ``created``, ``updated``, ``unchanged`` or ``failed``. A failed result carries
     ``error`` (a :class:`~tillbridge.errors.RecordRejected`). ``note`` is for the log (e.g.
     "order parked: stock short").
+
+    ``stored`` is the record as the target now holds it, in the canonical form this connector's
+    ``fetch`` would return it (typically the response body, converted), when the target may
+    store it differently from what was sent: a name split into first and last names, a code
+    without its spaces. The flow in the other direction then recognises the record as our own
+    write when it reads it back, and does not send it back (echo). ``None``: the target holds
+    what was sent.
     """
 
     source_id: str
@@ -95,6 +102,7 @@ class PushResult:
     target_id: str | None = None
     error: Exception | None = None
     note: str | None = None
+    stored: Entity | None = None
 
     @property
     def ok(self) -> bool:

@@ -269,8 +269,9 @@ class FlowRunner:
                 result.unchanged += 1
                 plan.unchanged.append(record)
                 continue
-            if bound is None and echo is not None and echo.fingerprint == fingerprint:
-                result.unchanged += 1  # we wrote this record ourselves: do not send it back
+            if bound is None and echo is not None and fingerprint in (echo.fingerprint, echo.target_fingerprint):
+                # We wrote this record ourselves (as sent, or as the target stored it): an echo.
+                result.unchanged += 1
                 plan.unchanged.append(record)
                 continue
             try:
@@ -329,7 +330,7 @@ class FlowRunner:
         conn_id, src, tgt = self.rt.id, source.system, target.system
         direction = self._direction(flow)
         bindings: list[dict[str, Any]] = []
-        echo_updates: dict[int, str] = {}
+        echo_updates: dict[int, tuple[str, str | None]] = {}
         succeeded: list[str] = []
         events: list[SyncEvent] = []
         with self.store.session() as s:
@@ -342,14 +343,22 @@ class FlowRunner:
                         result.updated += 1
                     else:
                         result.unchanged += 1
+                    fingerprint = plan.fingerprints[res.source_id]
+                    # what the target holds now, when it stored the record differently from what was sent
+                    stored = res.stored.fingerprint() if res.stored is not None else None
+                    if stored == fingerprint:
+                        stored = None
                     if res.target_id:
                         bindings.append({
                             "connection_id": conn_id, "entity_type": flow.entity_type, "source_system": src,
                             "source_id": res.source_id, "target_system": tgt, "target_id": res.target_id,
-                            "source_key": record.key, "fingerprint": plan.fingerprints[res.source_id],
+                            "source_key": record.key, "fingerprint": fingerprint,
+                            "target_fingerprint": stored,
                         })
                     if res.source_id in plan.echo_ids:
-                        echo_updates[plan.echo_ids[res.source_id]] = plan.fingerprints[res.source_id]
+                        # the binding made the other way round: its source (our target) now holds
+                        # what we wrote, its target (our source) what we read
+                        echo_updates[plan.echo_ids[res.source_id]] = (stored or fingerprint, fingerprint)
                     succeeded.append(res.source_id)
                     if res.note:
                         result.warned += 1

@@ -143,7 +143,8 @@ def _forget_written_content(app: App, connection_id: int, entity_type: str) -> N
     old master's side kept out was recorded as seen). Each record is compared afresh once."""
     with app.store.session() as s:
         s.exec(update(Binding).where(Binding.connection_id == connection_id,  # type: ignore[call-overload]
-                                     Binding.entity_type == entity_type).values(fingerprint=None))
+                                     Binding.entity_type == entity_type).values(fingerprint=None,
+                                                                                target_fingerprint=None))
         s.commit()
 
 

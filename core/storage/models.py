@@ -96,8 +96,11 @@ class LocationMap(SQLModel, table=True):
 class Binding(SQLModel, table=True):
     """A record in one system bound to its twin in another, with what was last written.
 
-    ``fingerprint`` is the canonical content last written (or seen) on either side; equal
-    content means nothing to do, in either direction.
+    ``fingerprint`` is the canonical content of the source record last written (or seen);
+    equal content means nothing to do, in either direction. ``target_fingerprint`` is the
+    content of the target record as the target stored it after our write, when the target
+    stores it differently from what was sent (``None``: unknown, taken to be ``fingerprint``):
+    reading that record back from the target is then recognised as our own write (no echo).
     """
 
     __tablename__ = "binding"
@@ -116,6 +119,7 @@ class Binding(SQLModel, table=True):
     target_id: str = Field(max_length=200)
     source_key: str | None = Field(default=None, max_length=300)
     fingerprint: str | None = Field(default=None, max_length=64)
+    target_fingerprint: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=now_utc, sa_column=_ts())
 
 

@@ -255,14 +255,17 @@ class Store:
 
     def save_bindings(self, s: Session, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(rows, 200):
-            upsert(s, Binding, [{**r, "updated_at": now_utc()} for r in chunk],
+            upsert(s, Binding, [{"target_fingerprint": None, **r, "updated_at": now_utc()} for r in chunk],
                    conflict=["connection_id", "entity_type", "source_system", "source_id", "target_system"],
-                   update=["target_id", "fingerprint", "source_key", "updated_at"])
+                   update=["target_id", "fingerprint", "target_fingerprint", "source_key", "updated_at"])
 
     def touch_reverse_fingerprints(self, s: Session, connection_id: int, entity_type: str,
-                                   fingerprints: dict[int, str]) -> None:
-        for binding_id, fp in fingerprints.items():
-            s.exec(update(Binding).where(Binding.id == binding_id).values(fingerprint=fp))  # type: ignore[call-overload]
+                                   fingerprints: dict[int, tuple[str, str | None]]) -> None:
+        """After a write against a binding made in the other direction: binding id →
+        (its source side's content now, its target side's content now)."""
+        for binding_id, (fp, target_fp) in fingerprints.items():
+            s.exec(update(Binding).where(Binding.id == binding_id)  # type: ignore[call-overload]
+                   .values(fingerprint=fp, target_fingerprint=target_fp))
 
     def binding_count(self, connection_id: int, entity_type: str | None = None) -> int:
         with self.session() as s:

@@ -311,11 +311,13 @@ class LightspeedConnector(Connector):
                 # Lightspeed holds these values already, or only fields it is master of changed.
                 return PushResult(o.source_id, "unchanged", target_id=o.target_id)
             self._request("PUT", f"/api/2.1/products/{o.target_id}", json=body, what="updating a product")
-            return PushResult(o.source_id, "updated", target_id=o.target_id)
+            # what Lightspeed holds now (its own name kept): the products flow reads it back as ours
+            stored = convert.product({**current, **common, **details}) if current is not None else None
+            return PushResult(o.source_id, "updated", target_id=o.target_id, stored=stored)
         if WHITESPACE.search(product.code) and not self.context.settings.get("export_codes_with_spaces"):
             raise RecordRejected(
                 f"product code {product.code!r} contains spaces: Lightspeed removes them, so the two systems "
-                "would hold different codes (unleashed.md §8: sales matched by code would be lost)",
+                "would hold different codes and the product's sales could not be matched to it by code",
                 fix="change the code in Unleashed (e.g. replace spaces with '-'), then `tillbridge export products`; "
                     "or export it anyway: `tillbridge settings set export_codes_with_spaces on`",
             )
@@ -333,7 +335,9 @@ class LightspeedConnector(Connector):
         if product.cost_price is not None:
             body["supply_price"] = product.cost_price
         new_id = self._create("/api/2.0/products", body, lambda: self._find_product(sku))
-        return PushResult(o.source_id, "created", target_id=new_id, note=note)
+        # Lightspeed holds the code without its spaces: the products flow reads it back as ours
+        return PushResult(o.source_id, "created", target_id=new_id, note=note,
+                          stored=convert.product({**body, "id": new_id}))
 
     def _current_product(self, product_id: str) -> dict[str, Any] | None:
         try:
@@ -387,13 +391,15 @@ class LightspeedConnector(Connector):
                 "email": c.email, "phone": c.phone, "company_name": c.company_name}
         body = {k: v for k, v in body.items() if v is not None}
         if o.exists:
-            self._request("PUT", f"/api/2.0/customers/{o.target_id}", json=body, what="updating a customer")
-            return PushResult(o.source_id, "updated", target_id=o.target_id)
+            response = self._request("PUT", f"/api/2.0/customers/{o.target_id}", json=body,
+                                     what="updating a customer")
+            return PushResult(o.source_id, "updated", target_id=o.target_id,
+                              stored=_stored_customer(o.target_id, body, response))
         existing = self._find_customer(c.code)
         if existing:
             return PushResult(o.source_id, "updated", target_id=existing)
         new_id = self._create("/api/2.0/customers", body, lambda: self._find_customer(c.code))
-        return PushResult(o.source_id, "created", target_id=new_id)
+        return PushResult(o.source_id, "created", target_id=new_id, stored=_stored_customer(new_id, body))
 
     def _find_customer(self, code: str) -> str | None:
         found = self._get("/api/2.0/search", type="customers", customer_code=code).get("data") or []
@@ -444,6 +450,12 @@ class LightspeedConnector(Connector):
         return list(self.fetch("location", None).records)
 
 
-
 def _untracked_result(o: Outgoing, product_id: str) -> PushResult:
     return PushResult(o.source_id, "unchanged", target_id=f"{product_id}@{o.entity.location_id}")  # type: ignore[attr-defined]
+
+
+def _stored_customer(customer_id: str, body: dict[str, Any], response: httpx.Response | None = None) -> Customer:
+    """The customer as Lightspeed holds it after a write (a name sent whole is kept as first and
+    last names), so the customers flow reads it back as our own write, not a change."""
+    data = response.json().get("data") if response is not None else None
+    return convert.customer(data if isinstance(data, dict) else {**body, "id": customer_id})

@@ -412,13 +412,13 @@ class UnleashedConnector(Connector):
             body["Guid"] = twin
             body.pop("NeverDiminishing", None)
             response = self._post(f"/Products/{twin}", body, "saving a product")
-            return PushResult(o.source_id, "updated", target_id=twin)
+            return PushResult(o.source_id, "updated", target_id=twin, stored=_stored(convert.product, response))
         if body.get("NeverDiminishing"):
             self._never_diminishing.add(o.target_id)
         elif response.status_code == 201:
             self._created_products.add(o.target_id)  # it holds no stock anywhere yet
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
-                          target_id=o.target_id)
+                          target_id=o.target_id, stored=_stored(convert.product, response))
 
     @staticmethod
     def _must_read(o: Outgoing) -> bool:
@@ -513,10 +513,10 @@ class UnleashedConnector(Connector):
             if twin is None or twin == o.target_id:
                 raise
             body["Guid"] = twin
-            self._post(f"/Customers/{twin}", body, "saving a customer")
-            return PushResult(o.source_id, "updated", target_id=twin)
+            response = self._post(f"/Customers/{twin}", body, "saving a customer")
+            return PushResult(o.source_id, "updated", target_id=twin, stored=_stored(convert.customer, response))
         return PushResult(o.source_id, "created" if response.status_code == 201 else "updated",
-                          target_id=o.target_id)
+                          target_id=o.target_id, stored=_stored(convert.customer, response))
 
     # --- sales orders ---------------------------------------------------------------------------
     def _taxes_list(self) -> list[dict[str, Any]]:
@@ -851,3 +851,13 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S")
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _stored(read: Any, response: httpx.Response) -> Any:
+    """The record as Unleashed saved it (the POST answers with it), read the way ``fetch`` reads
+    it, so the flow in the other direction recognises it as our own write; ``None`` if absent."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return read(data) if isinstance(data, dict) and data.get("Guid") else None

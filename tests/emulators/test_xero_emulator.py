@@ -230,7 +230,7 @@ def test_create_invoice_computes_totals_and_numbers(xero: Xero) -> None:
     contact = xero.contact("Walk-in Customer")
     body = {"Invoices": [
         xero.invoice_body(contact["ContactID"], Reference="SALE-1", LineItems=[
-            {"Description": "Mug", "Quantity": 3, "UnitAmount": "12.50", "AccountCode": "200", "TaxType": "OUTPUT2"},
+            {"Description": "Mug", "Quantity": 3, "UnitAmount": 12.50, "AccountCode": "200", "TaxType": "OUTPUT2"},
             {"Description": "Card", "Quantity": 2, "UnitAmount": 10, "DiscountRate": 10, "AccountCode": "200",
              "TaxType": "OUTPUT2"},
         ]),

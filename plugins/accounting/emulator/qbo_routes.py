@@ -27,6 +27,7 @@ from .qbo_faults import QboFault, object_not_found, query_error
 from .qbo_gate import QboCall, QboGate
 from .qbo_invoices import delete_invoice, write_invoice
 from .qbo_query import parse_query, run_query
+from .qbo_schema import refuse_off_schema
 
 if TYPE_CHECKING:
     from .qbo_emulator import QuickBooksEmulator
@@ -119,6 +120,7 @@ def api_routes(emu: QuickBooksEmulator) -> list[BaseRoute]:
     gate = QboGate(emu)
 
     def post_invoice(call: QboCall) -> dict[str, Any]:
+        refuse_off_schema(call.body, "Invoice")
         operation = call.query.get("operation")
         if operation == "delete":
             return {"Invoice": delete_invoice(call.company, call.body)}
@@ -128,6 +130,7 @@ def api_routes(emu: QuickBooksEmulator) -> list[BaseRoute]:
         return {"Invoice": write_invoice(call.company, call.body, call.now, emu.settings)}
 
     def post_customer(call: QboCall) -> dict[str, Any]:
+        refuse_off_schema(call.body, "Customer")
         return {"Customer": write_customer(call.company, call.body, call.now)}
 
     def company_info(call: QboCall) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from .xero_gate import XeroCall, XeroGate
 from .xero_invoices import InvoiceWrite, find_invoice, resolve_upsert_target as invoice_target, write_invoice
 from .xero_query import apply_order, comma_list, page_params, paginate
 from .xero_render import render_account, render_contact, render_invoice, render_tax_rate
+from .xero_schema import element_errors
 from .xero_where import WhereError, compile_where
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class XeroApi:
         tenant = call.tenant
 
         def process(element: Any, journal: Journal) -> str:
+            _refuse_off_schema(element, "Invoice")
             if mode == "create":
                 if isinstance(element, dict) and element.get("InvoiceID") and \
                         str(element["InvoiceID"]).lower() in tenant.invoices:
@@ -186,6 +188,7 @@ class XeroApi:
         ctx = ContactWrite(tenant, call.now, self.emu.new_id)
 
         def process(element: Any, journal: Journal) -> str:
+            _refuse_off_schema(element, "Contact")
             if mode == "create":
                 data = {k: v for k, v in element.items() if k != "ContactID"} if isinstance(element, dict) else element
                 return write_contact(ctx, data, None, journal)
@@ -219,6 +222,13 @@ class XeroApi:
     def get_tax_rates(self, call: XeroCall) -> Response:
         records = self._filter(call, list(call.tenant.tax_rates.values()))
         return self.envelope(call, TaxRates=[render_tax_rate(dict(t)) for t in records])
+
+
+def _refuse_off_schema(element: Any, schema: str) -> None:
+    """A value of the wrong type or outside its enum (xero_accounting.yaml): the element is refused."""
+    refused = element_errors(element, schema)
+    if refused:
+        raise ElementInvalid(refused)
 
 
 def api_routes(emu: XeroEmulator) -> list[BaseRoute]:
