@@ -6,7 +6,8 @@
     ├── ConfigError                 the user must change something; never retried
     │   ├── UnknownConnection
     │   ├── SettingError
-    │   └── Unsupported
+    │   ├── Unsupported
+    │   └── StorageError        the database or data directory cannot be used as it is
     ├── AuthError                   credentials refused; refreshed once, then reported
     ├── RemoteError                 the remote system answered with an error we did not expect
     │   ├── RateLimited             wait as the remote said (``retry_after`` seconds), then retry
@@ -49,6 +50,11 @@ class SettingError(ConfigError):
 
 class Unsupported(ConfigError):
     """A connector was asked for something it does not do (an entity type, a direction)."""
+
+
+class StorageError(ConfigError):
+    """The database or the data directory cannot be used as it is (missing, damaged, read-only,
+    full, written by a newer tillbridge); the message names the file and what to do."""
 
 
 class AuthError(TillbridgeError):
@@ -103,6 +109,7 @@ __all__ = [
     "RecordRejected",
     "RemoteError",
     "SettingError",
+    "StorageError",
     "TillbridgeError",
     "TransientError",
     "UnknownConnection",

@@ -302,6 +302,8 @@ def sync_once(app: App, name: str, *, only: Sequence[str] | None = None,
               progress: ProgressCallback | None = None) -> list[RunResult]:
     """Run every enabled flow of a connection once, in dependency order."""
     rt = app.runtime(name)
+    for ref in rt.systems.values():  # credentials the key cannot read: said once, before any flow runs
+        app.store.credentials(rt.id, ref.system)
     runner = FlowRunner(app, rt, progress=progress)
     results = []
     for flow in ordered_flows(app):

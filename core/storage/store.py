@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..crypto import SecretBox
+from ..crypto import CredentialsUnreadable, SecretBox
 from ..errors import ConfigError, UnknownConnection
 from .db import session as new_session
 from .models import (
@@ -130,7 +130,18 @@ class Store:
         with self.session() as s:
             row = s.exec(select(Credential).where(Credential.connection_id == connection_id,
                                                   Credential.system == system)).first()
-        return self.box.open(row.ciphertext) if row else {}
+            name = s.get(Connection, connection_id).name if row else ""  # type: ignore[union-attr]
+        if row is None:
+            return {}
+        try:
+            return self.box.open(row.ciphertext)
+        except CredentialsUnreadable:
+            raise CredentialsUnreadable(
+                f"the saved {system} credentials of connection {name!r} cannot be read with the key from "
+                f"{self.box.source} (the key they were saved with was lost or replaced)",
+                fix=f"restore that key from your backup, or connect again: `tillbridge connect {system} -c {name}` "
+                "(the connection's mappings, settings and history are kept)",
+            ) from None
 
     # --- settings ------------------------------------------------------------------------------
     def settings(self, connection_id: int) -> dict[str, Any]:
