@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib.metadata
 import os
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -43,6 +44,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 CREATE_HINT = "--create-database (or TILLBRIDGE_CREATE_DATABASE=1)"
 #: The key (table ``key_value``) naming the tillbridge version that last moved the schema.
 SCHEMA_WRITTEN_BY = "tillbridge.schema_written_by"
+#: What SQLite says of a file that is not a database or is damaged.
+DAMAGED = ("not a database", "malformed", "file is encrypted")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -84,7 +87,7 @@ def explain(exc: BaseException, url: str) -> StorageError | None:
     where = _shown(url)
     path = sqlite_path(url)
     folder = str(path.parent.resolve()) if path is not None else None
-    if any(word in text for word in ("not a database", "malformed", "file is encrypted")):
+    if any(word in text for word in DAMAGED):
         return StorageError(
             f"{where} is not a tillbridge database, or it is damaged (tillbridge has not changed it)",
             fix="restore the file from your backup, or point --database-url / TILLBRIDGE_DATABASE_URL at the "
@@ -103,6 +106,33 @@ def explain(exc: BaseException, url: str) -> StorageError | None:
     return None
 
 
+def _sqlite_trouble(path: Path) -> str | None:
+    """What is wrong with an existing SQLite file, asked without writing to it (as switching it to
+    WAL would): "damaged" (shorter than its header says, as a copy cut short, or an unreadable
+    schema), "foreign" (tables, but none of tillbridge's), or None."""
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if len(header) < 100:
+        return "damaged"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    counted = header[24:28] == header[92:96]  # the page count in the header is valid
+    if counted and pages and path.stat().st_size < pages * page_size:
+        return "damaged"
+    try:  # immutable: no lock, no -wal or -shm files made next to it
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return None  # cannot even open it read-only (permissions): opening proper says why
+    try:
+        tables = {row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        return "damaged" if any(word in str(exc).lower() for word in DAMAGED) else None
+    finally:
+        probe.close()
+    return "foreign" if tables and "alembic_version" not in tables else None
+
+
 def _prepare_sqlite_file(path: Path, *, create: bool) -> bool:
     """Check an existing SQLite file, or create a new one (owner-only, 0600: it holds customer
     records and the encrypted credentials). True when this call created it."""
@@ -117,7 +147,14 @@ def _prepare_sqlite_file(path: Path, *, create: bool) -> bool:
         except OSError as exc:
             raise explain(exc, f"sqlite:///{path}") or StorageError(
                 f"cannot read {path}: {exc.strerror or exc}", fix="check the file's permissions") from None
-        if head and head != SQLITE_HEADER:  # an empty file is a new database to SQLite
+        trouble = (_sqlite_trouble(path) if head == SQLITE_HEADER else "damaged") if head else None
+        if trouble == "foreign":
+            raise StorageError(
+                f"{path} is a SQLite database of another program, not a tillbridge database "
+                "(tillbridge has not changed it)",
+                fix="point --database-url / TILLBRIDGE_DATABASE_URL at tillbridge's database, or at a new file "
+                f"with {CREATE_HINT}")
+        if trouble:  # (an empty file is a new database to SQLite)
             raise StorageError(
                 f"{path} is not a tillbridge database, or it is damaged (tillbridge has not changed it)",
                 fix="restore the file from your backup, or point --database-url / TILLBRIDGE_DATABASE_URL at "
@@ -169,8 +206,12 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
 
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
-        with engine.connect():
-            pass
+        try:
+            with engine.connect():
+                pass
+        except BaseException:
+            engine.dispose()
+            raise
     except (ArgumentError, DBAPIError, ImportError, sa.exc.NoSuchModuleError) as exc:
         known = explain(exc, url) if isinstance(exc, DBAPIError) else None
         if known is not None:

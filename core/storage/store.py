@@ -52,7 +52,8 @@ class Store:
         return new_session(self.engine)
 
     # --- connections ---------------------------------------------------------------------------
-    def create_connection(self, name: str) -> Connection:
+    def create_connection(self, name: str, systems: dict[str, tuple[str, str]] | None = None) -> Connection:
+        """A new connection with its systems (role → (system, base URL)), saved together or not at all."""
         if not name or not name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(
                 f"connection name {name!r} is not allowed",
@@ -62,6 +63,9 @@ class Store:
             conn = Connection(name=name)
             s.add(conn)
             try:
+                s.flush()
+                for role, (system, base_url) in (systems or {}).items():
+                    s.add(ConnectionSystem(connection_id=conn.id, role=role, system=system, base_url=base_url))
                 s.commit()
             except IntegrityError:
                 raise ConfigError(f"a connection named {name!r} already exists",
