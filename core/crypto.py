@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from .errors import ConfigError, StorageError
+from .errors import ConfigError, CredentialsUnreadable, StorageError
 from .paths import data_dir
 
 KEY_FILE_NAME = "secret.key"
@@ -37,7 +37,7 @@ def _load_key() -> tuple[bytes, str]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
-        return key, f"the key file {path} (new)"
+        return key, f"the key file {path}, made just now because it was missing"
     except OSError as exc:
         raise StorageError(
             f"cannot read or create the key file {path}: {exc.strerror or exc}",
@@ -85,10 +85,6 @@ class SecretBox:
                 fix="use the key they were saved with (TILLBRIDGE_SECRET_KEY or the key file), "
                 "or connect the account again",
             ) from None
-
-
-class CredentialsUnreadable(ConfigError):
-    """Saved credentials do not decrypt with this key (key file lost or replaced, other key)."""
 
 
 def redact(values: dict[str, Any], secret_names: set[str]) -> dict[str, Any]:

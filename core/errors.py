@@ -7,6 +7,7 @@
     │   ├── UnknownConnection
     │   ├── SettingError
     │   ├── Unsupported
+    │   ├── CredentialsUnreadable  saved credentials do not decrypt with this key
     │   └── StorageError        the database or data directory cannot be used as it is
     ├── AuthError                   credentials refused; refreshed once, then reported
     ├── RemoteError                 the remote system answered with an error we did not expect
@@ -50,6 +51,11 @@ class SettingError(ConfigError):
 
 class Unsupported(ConfigError):
     """A connector was asked for something it does not do (an entity type, a direction)."""
+
+
+class CredentialsUnreadable(ConfigError):
+    """Saved credentials do not decrypt with this key (the key file lost or replaced, another
+    ``TILLBRIDGE_SECRET_KEY``): the account must be connected again, or the key restored."""
 
 
 class StorageError(ConfigError):
@@ -103,6 +109,7 @@ class RecordHeld(RecordRejected):
 __all__ = [
     "AuthError",
     "ConfigError",
+    "CredentialsUnreadable",
     "QuotaExhausted",
     "RateLimited",
     "RecordHeld",

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..crypto import CredentialsUnreadable, SecretBox
-from ..errors import ConfigError, UnknownConnection
+from ..crypto import SecretBox
+from ..errors import ConfigError, CredentialsUnreadable, UnknownConnection
 from .db import session as new_session
 from .models import (
     Binding,

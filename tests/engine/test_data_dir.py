@@ -293,3 +293,42 @@ def test_a_really_full_and_a_really_read_only_data_folder(cli: Cli, mounted: Pat
         assert "cannot write to" in words or "read-only" in words, words
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(mounted)], check=True)
+
+
+# --- a lost or wrong key file -------------------------------------------------------------------------
+
+def test_a_lost_or_wrong_key_file_names_the_connection_to_connect_again(cli: Cli, retailer) -> None:  # type: ignore[no-untyped-def]
+    creds = retailer.ul.credentials(retailer.ul_url)
+    login = ["--api-id", creds["api_id"], "--api-key", creds["api_key"]]
+    for name in ("north", "south"):
+        cli("connections", "add", name, "--inventory-url", retailer.ul_url)
+        cli("connect", "unleashed", "-c", name, *login)
+    cli("settings", "set", "export_stock", "on", "-c", "north")
+    key_file = cli.home / "secret.key"
+    key_file.unlink()  # lost (a new one is made on the next start)
+
+    result = cli("sync", "--once", "-c", "north", code=2)
+    assert says(result, "the saved unleashed credentials of connection 'north' cannot be read",
+                "made just now because it was missing",
+                "`tillbridge connect unleashed -c north`", "restore that key from your backup"), result.output
+    assert "connection 1" not in result.output and "id=" not in result.output  # a name, never an id
+    shown = said(cli("connections", "show", "-c", "north"))  # the rest of the connection still shows
+    assert "unreadable" in shown and "mappings: 0" in shown
+    assert "│ export_stock │ on │" in said(cli("settings", "show", "-c", "north"))
+    assert {"north", "south"} <= set(said(cli("connections", "list")).split())
+
+    cli("connect", "unleashed", "-c", "north", *login)  # connected again: readable with the new key
+    assert f"api_id={creds['api_id']}" in said(cli("connections", "show", "-c", "north"))
+    result = cli("sync", "--once", "-c", "south", code=2)  # south still needs it, and says so
+    assert says(result, "connection 'south'", "tillbridge connect unleashed -c south")
+
+    key_file.write_bytes(Fernet.generate_key())  # replaced by another valid key
+    result = cli("connections", "show", "-c", "north")
+    assert says(result, f"the key file {key_file}", "tillbridge connect unleashed -c north")
+
+    key_file.write_bytes(b"not a key at all\n")  # damaged
+    before = digest(key_file)
+    result = cli("connections", "list", code=2)
+    assert says(result, f"the key file {key_file} does not hold a valid encryption key",
+                "restore that file from your backup"), result.output
+    assert digest(key_file) == before
