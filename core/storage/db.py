@@ -256,8 +256,14 @@ def migrate(engine: Engine) -> None:
                 raise _newer_schema(connection, engine, sorted(current - known), script.get_current_head())
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-            if current != set(script.get_heads()) or _written_by(connection) is None:
+            if current != set(script.get_heads()):
                 _set_written_by(connection, tillbridge_version())
+            elif _written_by(connection) is None:  # a database from before this note: add it if we may
+                try:
+                    with connection.begin_nested():
+                        _set_written_by(connection, tillbridge_version())
+                except DBAPIError:
+                    pass  # read-only: the note waits for a start that may write
     except (DBAPIError, OSError) as exc:
         known_error = explain(exc, engine.url.render_as_string(hide_password=False))
         if known_error is None:
