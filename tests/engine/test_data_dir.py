@@ -181,6 +181,21 @@ def test_a_database_from_a_newer_tillbridge_is_refused_not_downgraded(cli: Cli, 
     assert "a newer tillbridge" in words and "upgrade tillbridge" in words
 
 
+def test_a_newer_schema_is_refused_on_every_database(database_url: str) -> None:
+    key = Fernet.generate_key()
+    app = App(database_url, plugins=Plugins(), secret_key=key)
+    with app.engine.begin() as c:
+        c.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    app.close()
+    with pytest.raises(StorageError, match="never downgrades") as refused:
+        App(database_url, plugins=Plugins(), secret_key=key)
+    assert f"tillbridge {db.tillbridge_version()} or newer" in str(refused.value)  # the version that wrote it
+    engine = sa.create_engine(database_url)
+    with engine.connect() as c:  # left as it was
+        assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0099"
+    engine.dispose()
+
+
 def test_every_migration_records_the_version_that_made_it(tmp_path: Path) -> None:
     app = App(f"sqlite:///{tmp_path / 'v.sqlite'}", plugins=Plugins(), secret_key=Fernet.generate_key())
     with app.engine.connect() as c:
@@ -252,6 +267,7 @@ def test_a_read_only_database_is_said_plainly(cli: Cli, monkeypatch: pytest.Monk
 
     sa.event.listen(sa.engine.Engine, "connect", read_only)
     try:
+        assert "shop" in said(cli("connections", "list"))  # reading still works
         result = cli("connections", "add", "other", code=2)
     finally:
         sa.event.remove(sa.engine.Engine, "connect", read_only)
