@@ -73,36 +73,50 @@ def _shown(url: str) -> str:
 
 
 def explain(exc: BaseException, url: str) -> StorageError | None:
-    """A failure of the database or its disk, said for the person who must act; None if ``exc``
-    is none of those (a bug, a lost server...), to be handled or raised as it is.
+    """A failure of the database, or of the disk under a file, said for the person who must act;
+    None if ``exc`` is none of those (a bug, a lost server...), to be handled or raised as it is.
 
     The one translator of storage failures: opening, migrating, and any command's writes (the
-    CLI passes what escapes a command through it).
+    CLI passes what escapes a command through it). An ``OSError`` naming its own file (a key
+    file, an export) is said of that file, not of the database.
     """
     if isinstance(exc, StorageError):
         return exc
     cause = getattr(exc, "orig", None) or exc
     text = str(cause).lower()
-    code = getattr(cause, "errno", None)
-    where = _shown(url)
-    path = sqlite_path(url)
-    folder = str(path.parent.resolve()) if path is not None else None
-    if any(word in text for word in DAMAGED):
-        return StorageError(
-            f"{where} is not a tillbridge database, or it is damaged (tillbridge has not changed it)",
-            fix="restore the file from your backup, or point --database-url / TILLBRIDGE_DATABASE_URL at the "
-            "right database")
-    if code == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+    if isinstance(cause, OSError):
+        if cause.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            return None
+        if cause.filename:
+            path: Path | None = Path(os.fsdecode(cause.filename))
+            where, database = str(path), False
+        else:
+            path, where, database = sqlite_path(url), _shown(url), True
+        full = cause.errno in (errno.ENOSPC, errno.EDQUOT)
+        read_only = not full
+    else:
+        if not isinstance(exc, (DBAPIError, sqlite3.Error)):
+            return None
+        path, where, database = sqlite_path(url), _shown(url), True
+        if any(word in text for word in DAMAGED):
+            return StorageError(
+                f"{where} is not a tillbridge database, or it is damaged (tillbridge has not changed it)",
+                fix="restore the file from your backup, or point --database-url / TILLBRIDGE_DATABASE_URL at "
+                "the right database")
+        full = "disk is full" in text or "no space left" in text or "quota" in text
+        read_only = not full and ("readonly" in text or "read-only" in text
+                                  or (path is not None and "unable to open database file" in text))
+    elsewhere = " or point --database-url / TILLBRIDGE_DATABASE_URL at a writable place" if database else ""
+    if full:
         return StorageError(
             f"the disk holding {where} is full: the step that needed the space was not saved",
             fix="free some space on that disk, then run the command again (nothing is duplicated)")
-    if (code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text
-            or (path is not None and "unable to open database file" in text)):
+    if read_only:
+        folder = str(path.parent.resolve()) if path is not None else None
         return StorageError(
             f"cannot write to {where}: the file or its folder is read-only for this user",
-            fix=(f"let the user running tillbridge write the folder {folder} and the files in it, or "
-                 if folder else "give this user write access to the database, or ")
-            + "point --database-url / TILLBRIDGE_DATABASE_URL at a writable place")
+            fix=(f"let the user running tillbridge write the folder {folder} and the files in it" if folder
+                 else "give this user write access to the database") + ("," if elsewhere else "") + elsewhere)
     return None
 
 

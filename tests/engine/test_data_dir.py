@@ -3,6 +3,7 @@ left as it was; the files tillbridge makes are private (issue 18)."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
@@ -348,3 +349,18 @@ def test_a_lost_or_wrong_key_file_names_the_connection_to_connect_again(cli: Cli
     assert says(result, f"the key file {key_file} does not hold a valid encryption key",
                 "restore that file from your backup"), result.output
     assert digest(key_file) == before
+
+
+def test_disk_errors_name_their_own_file_and_other_errors_pass_through(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    full = db.explain(OSError(errno.ENOSPC, "No space left on device", "/srv/exports/stock.csv"), url)
+    assert full is not None and "the disk holding /srv/exports/stock.csv is full" in full.message
+    locked = db.explain(PermissionError(errno.EACCES, "Permission denied", "/srv/exports/stock.csv"), url)
+    assert locked is not None and "cannot write to /srv/exports/stock.csv" in locked.message
+    assert "--database-url" not in str(locked) and "/srv/exports" in (locked.fix or "")
+    assert db.explain(FileNotFoundError(errno.ENOENT, "No such file", "/x"), url) is None
+    assert db.explain(ValueError("a bug"), url) is None
+    readonly = db.explain(sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError(
+        "attempt to write a readonly database")), url)
+    assert readonly is not None and str(tmp_path / "db.sqlite") in readonly.message
+    assert "--database-url" in (readonly.fix or "")
