@@ -56,3 +56,42 @@ def test_sigint_in_the_middle_of_a_sync_then_a_rerun_duplicates_nothing(
     assert len(refs) == len(set(refs))  # not one order twice
     assert sales <= set(refs) <= {s["invoice_number"] for s in shop.ls.sales()}  # none missing (parked ones too)
     assert shop.sync("sales")["sales"].created == 0
+
+
+def test_a_disk_that_fills_up_during_a_sync_is_said_and_the_rerun_duplicates_nothing(
+        shop_factory: Callable[..., Shop], tmp_path: Path) -> None:
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    shop = shop_factory(ls_options={"products": 10, "customers": 4, "sales": 20})
+    shop.map({0: "W1", 1: "W2", 2: "W3"})
+    shop.sync("products", "customers")
+    env = {"TILLBRIDGE_SECRET_KEY": KEY.decode(), "TILLBRIDGE_HOME": str(tmp_path / "home")}
+    url = shop.app.database_url
+
+    def sync() -> object:
+        return CliRunner().invoke(build_cli(), ["--database-url", url, "sync", "--once", "-c", shop.name,
+                                                "--flow", "sales"], env=env)
+
+    def disk_full(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        # The orders were written to Unleashed; saving what was written needs space there is not.
+        if statement.startswith("INSERT INTO binding"):
+            raise sa.exc.OperationalError(statement, parameters, sqlite3.OperationalError("database or disk is full"))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", disk_full)
+    try:
+        failed = sync()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", disk_full)
+    words = " ".join(failed.output.split())
+    assert failed.exit_code == 2 and "Traceback" not in failed.output, failed.output
+    assert "is full" in words and "free some space" in words, words
+    assert shop.ul.sales_orders()  # written before the disk filled
+
+    again = sync()
+    assert again.exit_code == 0, again.output
+    refs = [o["CustomerRef"] for o in shop.ul.sales_orders()]
+    assert len(refs) == len(set(refs))
+    assert {s["invoice_number"] for s in shop.ls.sales() if s["status"] == "CLOSED"} <= set(refs)
+    assert shop.sync("sales")["sales"].created == 0
