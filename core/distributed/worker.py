@@ -280,6 +280,8 @@ class Worker:
 
 
 def run_worker(database: str, options: WorkerOptions) -> int:
+    if not log.isEnabledFor(logging.DEBUG):  # Procrastinate says "starting/ended" of every job at info
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     code = Worker(database, options).serve_forever()
     logging.shutdown()
     if code != 0:
