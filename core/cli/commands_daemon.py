@@ -50,10 +50,14 @@ def parse_listen(text: str) -> tuple[str, int]:
 @click.option("--allow-unsigned-webhooks", is_flag=True,
               help="Accept webhooks a connection cannot verify (e.g. Lightspeed personal tokens). They only "
                    "trigger a poll, never carry data.")
+@click.option("--distributed", is_flag=True, envvar="TILLBRIDGE_DISTRIBUTED",
+              help="Queue the due flows for `tillbridge worker` processes instead of running them (PostgreSQL; "
+                   "several may run: one is active, the others stand by). See docs/distributed.md.")
 @pass_state
 def run_command(state: CliState, listen: str, webhooks: bool, connections: tuple[str, ...], log_format: str,
                 log_level: str, max_backoff: float, debounce: float, held_retry: float, reconcile: float,
-                shutdown_timeout: float, webhook_max_age: float, allow_unsigned_webhooks: bool) -> None:
+                shutdown_timeout: float, webhook_max_age: float, allow_unsigned_webhooks: bool,
+                distributed: bool) -> None:
     """Run the daemon: every connection's flows on schedule, webhooks, /healthz and /metrics.
 
     Stops on SIGTERM after finishing the page in flight (a second SIGTERM exits at once).
@@ -71,6 +75,10 @@ def run_command(state: CliState, listen: str, webhooks: bool, connections: tuple
         allow_unsigned_webhooks=allow_unsigned_webhooks,
     )
     state.check_database()
+    if distributed:
+        from ..distributed.producer import run_producer
+
+        raise SystemExit(run_producer(state.database_url, options))
     raise SystemExit(run_daemon(state.database_url, options))
 
 

@@ -17,6 +17,7 @@ from .commands_demo import demo_command, sandbox
 from .commands_locations import map_command, mappings_command, outlets, unmap_command, warehouses_command
 from .commands_web import web_command
 from .commands_plugin import plugin_group
+from ..distributed.cli import db_group, queue_command, worker_command, workers_command
 
 
 @click.group(cls=TillbridgeGroup)
@@ -44,7 +45,8 @@ def connect() -> None:
 
 for command in (plugins_command, connections, settings, sync_command, import_group, export_group,
                 reimport_command, log_command, outlets, warehouses_command, map_command, unmap_command,
-                mappings_command, demo_command, sandbox, plugin_group, web_command, run_command, webhooks_group):
+                mappings_command, demo_command, sandbox, plugin_group, web_command, run_command, webhooks_group,
+                worker_command, workers_command, queue_command, db_group):
     cli.add_command(command)
 
 

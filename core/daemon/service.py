@@ -59,6 +59,9 @@ class Daemon:
         also notes source times for freshness; pass a :class:`FreshnessPlugins` to keep that).
     """
 
+    #: What runs a due flow job (distributed mode queues it instead: ``tillbridge.distributed``).
+    jobs_class: type[FlowJobs] = FlowJobs
+
     def __init__(self, database: str | None, options: DaemonOptions | None = None, *,
                  plugins: Plugins | None = None, secret_key: bytes | None = None) -> None:
         self.options = options or DaemonOptions()
@@ -68,7 +71,7 @@ class Daemon:
         self.app = App(database, plugins=plugins if plugins is not None else FreshnessPlugins(), secret_key=secret_key)
         self.scheduler = Scheduler()
         self.pool = RuntimePool(self.app)
-        self.jobs = FlowJobs(self.app, self.scheduler, self.pool, self.options, self.stop_event)
+        self.jobs = self.jobs_class(self.app, self.scheduler, self.pool, self.options, self.stop_event)
         self.metrics = Metrics(self.jobs.states)
         self.app.plugins.register(self.metrics, name="tillbridge.daemon.metrics", source="core")
         self.scheduler.on_skipped(self._skipped)
