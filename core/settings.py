@@ -7,7 +7,7 @@ refused with the same message wherever it is entered.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .errors import SettingError
@@ -26,6 +26,9 @@ class SettingSpec:
         (a JSON object of string to string, e.g. a tax-code mapping).
     :param requires: name of a boolean setting that must be on for this one to be on.
     :param minimum: lowest accepted value for ``int`` settings.
+    :param explain: optional ``explain(values, systems)`` → a sentence saying what the current
+        value does (shown beside the setting in the console), from the connection's settings and
+        its systems' titles by role (``{"accounting": "Xero"}``); ``None`` for nothing to say.
     """
 
     name: str
@@ -36,6 +39,8 @@ class SettingSpec:
     requires: str | None = None
     minimum: int | None = None
     group: str = "general"
+    explain: Callable[[Mapping[str, Any], Mapping[str, str]], str | None] | None = field(
+        default=None, compare=False, repr=False)
 
     def parse(self, raw: Any) -> Any:
         """Turn user input (a string from the CLI or a form, or a typed value) into the value."""

@@ -43,6 +43,15 @@ def locations(app: App, name: str) -> tuple[list[OutletRow], list[WarehouseRow]]
             [WarehouseRow(w, by_id.get(holder.get(w.location_id, ""))) for w in warehouses])
 
 
+def system_titles(app: App, name: str) -> dict[str, str]:
+    """Role → the title of the system that fills it ("accounting" → "Xero")."""
+    out = {}
+    for role, ref in app.runtime(name).systems.items():
+        cls = app.registries.connectors.get(ref.system)
+        out[role] = (cls.title if cls is not None else None) or ref.system
+    return out
+
+
 def remote_names(app: App, name: str, role: str, entity_type: str) -> list[str]:
     """Names of the records of ``entity_type`` the ``role`` system holds (e.g. Unleashed's sales groups)."""
     connector = app.runtime(name).connector(role)
@@ -89,8 +98,10 @@ async def config_page(request: Request) -> Response:
         conn = app.store.connection(name)
         outlets, warehouses = locations(app, name)
         current = app.settings(conn)
+        systems = system_titles(app, name)
         return {"outlets": outlets, "warehouses": warehouses,
-                "groups": build_fields(app.registries.settings, current, draft, remote_choices(console, name))}
+                "groups": build_fields(app.registries.settings, current, draft, remote_choices(console, name),
+                                       systems)}
 
     ok, data = await attempt(request, load)
     if not ok:

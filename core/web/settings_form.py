@@ -50,6 +50,7 @@ class SettingField:
     options: list[tuple[str, str]] | None  # (value, label) for a select
     note: str | None  # e.g. why the list could not be loaded
     disabled: bool
+    explanation: str | None = None  # what the current value does (``SettingSpec.explain``)
 
     @property
     def label(self) -> str:
@@ -57,7 +58,8 @@ class SettingField:
 
 
 def build_fields(registry: SettingsRegistry, current: Mapping[str, Any], draft: Mapping[str, str],
-                 remote: Callable[[str], tuple[list[str] | None, str | None]]) -> list[tuple[str, list[SettingField]]]:
+                 remote: Callable[[str], tuple[list[str] | None, str | None]],
+                 systems: Mapping[str, str] | None = None) -> list[tuple[str, list[SettingField]]]:
     """Fields grouped for the page; ``draft`` holds what the user typed before a refusal,
     ``remote(name)`` returns a setting's allowed values from the remote system (or a reason)."""
     groups: dict[str, list[SettingField]] = {}
@@ -80,7 +82,9 @@ def build_fields(registry: SettingsRegistry, current: Mapping[str, Any], draft: 
         if spec.requires:
             required = draft.get(spec.requires, registry.spec(spec.requires).render(current.get(spec.requires)))
             disabled = required != "on"
-        groups.setdefault(spec.group, []).append(SettingField(spec, text, checked, options, note, disabled))
+        explanation = spec.explain(current, systems or {}) if spec.explain else None
+        groups.setdefault(spec.group, []).append(
+            SettingField(spec, text, checked, options, note, disabled, explanation))
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     return [(GROUP_TITLES.get(g, g.replace("_", " ").capitalize()), fields)
             for g, fields in sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))]
