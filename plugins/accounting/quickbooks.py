@@ -129,6 +129,23 @@ class QuickBooksConnector(AccountingConnector):
         values["expires_at"] = datetime.now(timezone.utc).timestamp() + 3600
         return values
 
+    # "Connect QuickBooks" in the console: the company picked on Intuit's page comes back as realmId.
+    @classmethod
+    def oauth_authorize_url(cls, base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str:
+        from .services import quickbooks_authorize_url, quickbooks_urls
+
+        return quickbooks_authorize_url(quickbooks_urls(base_url)[2], client_id=client_id,
+                                        redirect_uri=redirect_uri, state=state)
+
+    @classmethod
+    def oauth_exchange(cls, base_url: str, callback: Any, *, client_id: str, client_secret: str,
+                       redirect_uri: str) -> tuple[str, dict[str, Any]]:
+        from .services import quickbooks_exchange, quickbooks_urls
+
+        api, token, _authorize = quickbooks_urls(base_url)
+        return api, quickbooks_exchange(token, callback, client_id=client_id, client_secret=client_secret,
+                                        redirect_uri=redirect_uri)
+
     @classmethod
     def make_auth(cls, credentials: dict[str, Any], save_credentials: Callable[[dict[str, Any]], None]) -> httpx.Auth:
         return OAuth2Auth(credentials, save_credentials, token_url=str(credentials.get("token_url") or TOKEN_URL),

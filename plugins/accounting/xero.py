@@ -128,6 +128,24 @@ class XeroConnector(AccountingConnector):
         values["expires_at"] = datetime.now(timezone.utc).timestamp() + 1800
         return values
 
+    # "Connect Xero" in the console: the person logs in on Xero's page and picks the organisation.
+    @classmethod
+    def oauth_authorize_url(cls, base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str:
+        from .services import xero_authorize_url, xero_urls
+
+        return xero_authorize_url(xero_urls(base_url)[2], client_id=client_id, redirect_uri=redirect_uri,
+                                  state=state)
+
+    @classmethod
+    def oauth_exchange(cls, base_url: str, callback: Any, *, client_id: str, client_secret: str,
+                       redirect_uri: str) -> tuple[str, dict[str, Any]]:
+        from .services import xero_exchange, xero_urls
+
+        api, identity, _login = xero_urls(base_url)
+        values, _rows = xero_exchange(api, identity, callback, client_id=client_id, client_secret=client_secret,
+                                      redirect_uri=redirect_uri)
+        return api, values
+
     @classmethod
     def make_auth(cls, credentials: dict[str, Any], save_credentials: Callable[[dict[str, Any]], None]) -> httpx.Auth:
         identity = str(credentials.get("identity_url") or IDENTITY_URL).rstrip("/")

@@ -93,7 +93,7 @@ def test_an_install_answer_must_come_from_an_install_this_browser_started(consol
     denied = httpx.get(authorize + "&deny=1")  # the retailer clicks "deny" on Lightspeed's page
     back = urllib.parse.urlsplit(denied.headers["location"])
     page = client.get(f"{back.path}?{back.query}", follow_redirects=True)
-    assert "the app was not approved (access_denied)" in " ".join(flashes(page.text))
+    assert "Lightspeed Retail (X-Series) was not connected: access was not allowed on its page" in " ".join(flashes(page.text))
     assert env.app.store.systems(env.app.store.connection("shop").id or 0) == {}
     replay = client.get(f"{back.path}?{back.query}", follow_redirects=True)  # each state works once
     assert "does not belong to an install" in " ".join(flashes(replay.text))
