@@ -113,6 +113,7 @@ class QuickBooksConnector(AccountingConnector):
         CredentialField("token_url", "Token endpoint", required=False, help=f"Default {TOKEN_URL}"),
         CredentialField("minorversion", "API minor version", required=False, help=f"Default {MINOR_VERSION}"),
     )
+    manual_credentials: ClassVar[bool] = False  # connected with the "Connect" button (OAuth) only
     reads: ClassVar[frozenset[str]] = frozenset({"tax"})
     default_base_url: ClassVar[str] = API_URL
     max_page_size: ClassVar[int] = 1000

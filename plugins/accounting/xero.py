@@ -109,6 +109,7 @@ class XeroConnector(AccountingConnector):
         CredentialField("identity_url", "Identity base URL", required=False,
                         help=f"Token endpoint host (default {IDENTITY_URL}; an emulator's URL in tests)"),
     )
+    manual_credentials: ClassVar[bool] = False  # connected with the "Connect" button (OAuth) only
     reads: ClassVar[frozenset[str]] = frozenset({"tax"})
     default_base_url: ClassVar[str] = API_URL
     max_page_size: ClassVar[int] = 100
