@@ -47,6 +47,27 @@ def _moment_or_none(text: Any) -> datetime | None:
         return None
 
 
+def _inventory_taxes(app: Any, name: str) -> list[tuple[str, str]]:
+    """The inventory system's tax codes, ``[(code, "code — name rate%")]``."""
+    from tillbridge.services import read_all
+
+    rt = app.runtime(name)
+    if not rt.has_role("inventory"):
+        return []
+    out = {(t.code, f"{t.code} — {t.name} {(t.rate * 100).normalize():f}%")
+           for t in read_all(app, rt.connector("inventory"), "tax") if getattr(t, "code", None)}
+    return sorted(out)
+
+
+def _provider_options(app: Any, name: str, what: str) -> list[tuple[str, str]]:
+    from .services import provider_of
+
+    if not app.runtime(name).has_role("accounting"):
+        return []
+    provider = provider_of(app, name)
+    return provider.account_options() if what == "account" else provider.tax_options()
+
+
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         SWITCH, "bool", False,
@@ -54,29 +75,37 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Leave off when Lightspeed already posts sales to accounting. However it is turned on (here, "
         "`tillbridge accounting enable` or `settings set`), only invoices made from that moment are sent, "
         "unless you pick an earlier start date.", group="accounting", explain=explain_switch,
+        label="Accounting system invoice",
     ),
     SettingSpec(
         SINCE, "str", None,
         "Invoices dated before this UTC moment are not sent: set to the moment the invoice switch "
         "turns on, or to an earlier date you pick (`accounting send --since`).", group="accounting",
+        label="Send invoices dated from (UTC; YYYY-MM-DD)",
     ),
     SettingSpec(
         SALES_ACCOUNT, "str", None,
         "Default account for invoice lines: a Xero account code (Xero's own default: 200), or a "
-        "QuickBooks item name or id.", group="accounting",
+        "QuickBooks item name or id.", group="accounting", label="Default sales account", advanced=True,
+        value_options=lambda app, name: _provider_options(app, name, "account"),
     ),
     SettingSpec(
         ACCOUNT_MAP, "map", {},
         "Account per product or tax: keys are product codes or 'tax:CODE' (inventory tax codes), values "
         "provider account codes (QuickBooks: items). Set with `tillbridge accounting map-account`.",
-        group="accounting",
+        group="accounting", label="Account per product or inventory tax code", advanced=True,
+        key_options=lambda app, name: [(f"tax:{code}", f"tax {label}") for code, label in _inventory_taxes(app, name)],
+        value_options=lambda app, name: _provider_options(app, name, "account"),
     ),
     SettingSpec(
         TAX_MAP, "map", {},
         "Inventory tax code → provider tax type (Xero TaxType, QuickBooks tax code name or id), where "
         "matching by rate is ambiguous. Set with `tillbridge accounting map-tax`.", group="accounting",
+        label="Tax mapping (inventory tax code → accounting tax type)", advanced=True,
+        key_options=lambda app, name: _inventory_taxes(app, name),
+        value_options=lambda app, name: _provider_options(app, name, "tax"),
     ),
-    SettingSpec(INTERVAL, "int", 300, "Seconds between invoice polls.", minimum=5, group="schedule"),
+    SettingSpec(INTERVAL, "int", 300, "Seconds between invoice polls.", minimum=5, group="schedule", advanced=True),
 )
 
 _DEFAULTS = {spec.name: spec.default for spec in SETTINGS}

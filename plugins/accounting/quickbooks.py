@@ -301,6 +301,14 @@ class QuickBooksConnector(AccountingConnector):
             raise ConfigError(f"QuickBooks has no active item {code!r} (QuickBooks books lines on items)",
                               fix="items: " + ", ".join(sorted(items)) + " (or pass --no-check)")
 
+    def account_options(self) -> list[tuple[str, str]]:
+        names = {str(i.get("Name", "")).casefold(): str(i.get("Name", ""))
+                 for i in self.query("select * from Item MAXRESULTS 1000", "reading items")}
+        return sorted((n, n) for n in names.values() if n)
+
+    def tax_options(self) -> list[tuple[str, str]]:
+        return sorted((name, f"{name} ({rate.normalize():f}%)") for name, rate in self.tax_codes().values())
+
     def check_tax(self, code: str) -> None:
         codes = self.tax_codes()
         if code not in codes and code.casefold() not in {name.casefold() for name, _ in codes.values()}:

@@ -309,6 +309,13 @@ class XeroConnector(AccountingConnector):
             raise ConfigError(f"Xero has no active account with code {code!r}",
                               fix=f"revenue accounts: {usable or 'none'} (or pass --no-check)")
 
+    def account_options(self) -> list[tuple[str, str]]:
+        return [(c, f"{c} {a.get('Name', '')}".strip()) for c, a in sorted(self.accounts().items())
+                if a.get("Status", "ACTIVE") == "ACTIVE" and a.get("Type") in {"REVENUE", "SALES", "OTHERINCOME"}]
+
+    def tax_options(self) -> list[tuple[str, str]]:
+        return [(t, f"{t} ({rate.normalize():f}%)") for t, rate in sorted(self.tax_rates().items())]
+
     def check_tax(self, code: str) -> None:
         if code.strip().upper() not in self.tax_rates():
             raise ConfigError(f"Xero has no active sales tax rate {code!r}",

@@ -50,6 +50,7 @@ NO_RETRY = {"tillbridge_retry": False}
 class LightspeedConnector(Connector):
     system: ClassVar[str] = "lightspeed"
     title: ClassVar[str] = "Lightspeed Retail (X-Series)"
+    short_title: ClassVar[str | None] = "Lightspeed"
     roles: ClassVar[frozenset[str]] = frozenset({"pos"})
     reads: ClassVar[frozenset[str]] = frozenset(COLLECTIONS)
     writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "stock"})
