@@ -54,6 +54,7 @@ from .errors import (
     TransientError,
     UnknownConnection,
     Unsupported,
+    command,
 )
 from .events import SyncEvent
 from .flows import Flow
@@ -64,6 +65,7 @@ from .settings import SettingSpec
 __version__ = "0.1.0"
 
 __all__ = [
+    "command",
     "ENTITY_TYPES",
     "ID_NAMESPACE",
     "ROLES",

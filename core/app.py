@@ -91,10 +91,15 @@ class App:
         return self.registries.settings.resolve(self.store.settings(connection.id or 0))
 
     def set_settings(self, connection: Connection, raw: dict[str, Any]) -> dict[str, Any]:
-        """Validate and save several settings at once; returns the new full set."""
+        """Validate and save several settings at once; returns the new full set.
+
+        Every settings write comes here; plugins complete the change first
+        (``complete_settings``: e.g. accounting records when its switch turned on)."""
         registry = self.registries.settings
         parsed = {name: registry.spec(name).parse(value) for name, value in raw.items()}
         merged = self.settings(connection)
+        extra = self.plugins.complete_settings(connection.name, dict(merged), dict(parsed))
+        parsed.update({name: registry.spec(name).parse(value) for name, value in extra.items()})
         merged.update(parsed)
         registry.check(merged)
         self.store.set_settings(connection.id or 0, parsed)

@@ -158,6 +158,11 @@ class Connector:
     reads: ClassVar[frozenset[str]] = frozenset()
     writes: ClassVar[frozenset[str]] = frozenset()
     credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
+    #: May a person type these credentials into the console? ``False`` for systems connected only
+    #: through the browser install (OAuth tokens and tenant ids are never typed by a person).
+    manual_credentials: ClassVar[bool] = True
+    #: The name people call the system by, for buttons ("Lightspeed"); default: ``title``.
+    short_title: ClassVar[str | None] = None
     default_base_url: ClassVar[str] = ""
     #: Largest page the remote allows; the runner asks for this much.
     max_page_size: ClassVar[int] = 200

@@ -122,3 +122,12 @@ __all__ = [
     "UnknownConnection",
     "Unsupported",
 ]
+
+
+def command(*args: str) -> str:
+    """A ``tillbridge`` command to show in a fix, quoted so that it can be pasted as it is
+    (``command("reimport", "--record", "GIFT BOX", "-c", "shop")`` →
+    ```tillbridge reimport --record 'GIFT BOX' -c shop```). Never shorten an argument."""
+    import shlex
+
+    return "`tillbridge " + " ".join(shlex.quote(str(a)) for a in args) + "`"

@@ -15,7 +15,7 @@ Rules (see docs/plugins.md for the reference and a tutorial):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import pluggy
 
@@ -74,6 +74,27 @@ def register_commands(cli: click.Group) -> None:
     """Add click commands or groups to the ``tillbridge`` CLI.
 
     :param cli: the root group; use ``cli.add_command(...)`` or ``@cli.command()``.
+    """
+
+
+@hookspec
+def complete_settings(
+    connection: str, before: Mapping[str, Any], changes: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """Complete a change of a connection's settings before it is saved.
+
+    Fans out. Every settings write goes through here (``tillbridge settings set``, the web
+    console, plugins' own commands, any code calling :meth:`tillbridge.app.App.set_settings`),
+    so a plugin can keep related settings consistent whatever path changed them: e.g. when its
+    switch turns on, record the moment it did. Return more values to save with the change
+    (parsed like user input; a name the change already carries is not overridden), or ``None``.
+    Raise :class:`~tillbridge.errors.SettingError` to refuse the change (its message and fix are
+    shown to the user); any other exception is logged and the plugin reported broken.
+
+    :param connection: connection name.
+    :param before: the connection's full settings before the change (defaults included).
+    :param changes: the parsed values being set, by name.
+    :return: extra ``{name: value}`` to save with the change, or ``None``.
     """
 
 

@@ -74,6 +74,9 @@ def authorize_in_browser(
         server.server_close()
     result = catcher.result or {}
     if result.get("error"):
+        if result["error"] == "access_denied":
+            raise AuthError("access was not allowed on the provider's page (access_denied)",
+                            fix="run the command again and choose to allow access")
         raise AuthError(f"authorization refused: {result['error']}", fix="approve the app to connect it")
     if result.get("state") != state:
         raise AuthError("the authorization answer did not carry our state value (possible forgery)",

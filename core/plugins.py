@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pluggy
 
@@ -232,6 +232,30 @@ class Plugins:
         )
         assert result is not None, "the core default always answers"
         return result  # type: ignore[no-any-return]
+
+    def complete_settings(self, connection: str, before: Mapping[str, Any],
+                          changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra values plugins add to a settings change (``complete_settings``, fanned out).
+
+        A :class:`TillbridgeError` (a refusal) propagates; any other exception is recorded and
+        that plugin skipped. A name the change carries is never overridden."""
+        extra: dict[str, Any] = {}
+        caller = self.pm.hook.complete_settings
+        for impl in caller.get_hookimpls():
+            kwargs = {"connection": connection, "before": before, "changes": {**changes, **extra}}
+            try:
+                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+            except TillbridgeError:
+                raise
+            except Exception as exc:
+                name = self._plugin_name(impl)
+                self.broken.setdefault(name, f"complete_settings raised {type(exc).__name__}: {exc}")
+                log.warning("plugin %s raised in complete_settings: %s", name, exc)
+                continue
+            for key, value in (result or {}).items():
+                if key not in changes and key not in extra:
+                    extra[key] = value
+        return extra
 
     def demo_scenario(self, emulators: dict[str, Emulator], stage: str) -> None:
         self._call_each("demo_scenario", emulators=emulators, stage=stage)

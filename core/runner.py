@@ -21,6 +21,7 @@ from .app import App, ConnectionRuntime
 from .connector import Connector, Outgoing, Page, PushResult
 from .entities import Entity, Sale, StockLevel
 from .errors import (
+    command,
     AuthError,
     ConfigError,
     QuotaExhausted,
@@ -246,20 +247,27 @@ class FlowRunner:
             lid: self.plugins.map_location(self.rt.name, lid, src, tgt) for lid in wanted.get("location", ())
         }
         master = self.rt.settings.get("product_master")
+        src_title, tgt_title = source.title or src, target.title or tgt
+        labels: dict[tuple[str, str], str] = {}  # referenced (type, id) → the code or name a person knows
+        for record in admitted:
+            labels.update(reference_labels(record))
 
         def mapper(etype: str, rid: str) -> str:
             if etype == "location":
                 mapped = locations.get(rid)
                 if mapped is None:
                     label, name = self._location_label(rid)
-                    raise RecordHeld(f"{label} of {src} is not mapped to a location of {tgt}",
-                                     fix=f"map it: `tillbridge map {_quote(name)} WAREHOUSE`, "
-                                         "then `tillbridge reimport`")
+                    raise RecordHeld(f"{label} of {src_title} is not mapped to a location of {tgt_title}",
+                                     fix=f"on the Configuration tab, drag {label} onto the {tgt_title} warehouse "
+                                         f"it sells from (or {command('map', name, 'WAREHOUSE', '-c', self.rt.name)})")
                 return mapped
             mapped = resolved.get(etype, {}).get(rid)
             if mapped is None:
-                raise RecordHeld(f"{etype} {rid} of {src} is not in {tgt} yet",
-                                 fix=f"it is imported by the {etype} flow; `tillbridge reimport` retries this record")
+                what = labels.get((etype, rid)) or self._lookup_label(source, etype, rid, labels)
+                named = f"{etype} {what!r}" if what else f"a {etype}"
+                raise RecordHeld(f"{named} of {src_title} is not in {tgt_title} yet",
+                                 fix=f"check {named} in {src_title} and that it reached {tgt_title} (Manage your data → "
+                                     f"import {etype}s; the connection log says why if it was refused)")
             return mapped
 
         for record in admitted:
@@ -278,6 +286,8 @@ class FlowRunner:
                 outgoing_entity = record.remap(mapper)
             except RecordHeld as held:
                 held.key = record.key
+                held.fix = (f"{held.fix}; then press Re-import on this line "
+                            f"(or {command('reimport', '--record', record.key, '-c', self.rt.name)})")
                 plan.held.append((record, held))
                 continue
             if bound is not None:
@@ -302,12 +312,25 @@ class FlowRunner:
                 plan.echo_ids[record.id] = echo.id or 0
         return plan
 
+    def _lookup_label(self, source: Connector, etype: str, rid: str,
+                      labels: dict[tuple[str, str], str]) -> str | None:
+        """The code (or name) of a record the source holds but the target does not: one read of
+        it, only for a record that is held, so that the log names it the way a person knows it."""
+        try:
+            found = source.get(etype, rid)
+        except Exception:  # the message then says "a product": still no id in it
+            found = None
+        label = (getattr(found, "code", None) or getattr(found, "name", None)) if found is not None else None
+        if label:
+            labels[(etype, rid)] = str(label)
+        return str(label) if label else None
+
     def _location_label(self, location_id: str) -> tuple[str, str]:
-        """(``outlet 'Ponsonby' (id)``, ``Ponsonby``) when the location is known, else by id."""
+        """(``outlet 'Ponsonby'``, ``Ponsonby``) when the location is known (names, not ids)."""
         for loc in self.store.known_locations(self.rt.id):
             if loc.location_id == location_id:
-                return f"{loc.kind} {loc.name!r} ({location_id})", loc.name
-        return f"location {location_id}", location_id
+                return f"{loc.kind} {loc.name!r}", loc.name
+        return "a new outlet", location_id
 
     def _push(self, target: Connector, entity_type: str, outgoing: Sequence[Outgoing]) -> list[PushResult]:
         results: list[PushResult] = []
@@ -446,8 +469,21 @@ def _stock_group(o: Outgoing) -> str | None:
     return o.entity.product_id if isinstance(o.entity, StockLevel) else None
 
 
-def _quote(text: str) -> str:
-    return f'"{text}"' if any(c.isspace() for c in text) else text
+def reference_labels(record: Entity) -> dict[tuple[str, str], str]:
+    """What a person calls the records ``record`` points at: ``{("product", id): "CODE"}`` from
+    the ``X_code`` (else ``description``) field beside each ``X_id`` reference of its lines."""
+    out: dict[tuple[str, str], str] = {}
+    children: list[Any] = [record]
+    for name in record.nested:
+        children.extend(getattr(record, name))
+    for child in children:
+        for field_name, etype in child.references.items():
+            rid = getattr(child, field_name, None)
+            base = field_name[:-3] if field_name.endswith("_id") else field_name
+            label = getattr(child, f"{base}_code", None) or getattr(child, "description", None)
+            if rid and label and (etype, rid) not in out:
+                out[(etype, rid)] = str(label)
+    return out
 
 
 def _sale_quantities(sale: Sale) -> Iterable[tuple[str, str, Decimal]]:

@@ -155,7 +155,7 @@ def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes:
     out: dict[str, Any] = {}
     try:
         if "sales_group" in wanted:
-            groups = [g for g in _read_all(app, connector, "sales_group") if isinstance(g, SalesGroup)]
+            groups = [g for g in read_all(app, connector, "sales_group") if isinstance(g, SalesGroup)]
             names = {g.name.lower(): g.name for g in groups if not g.obsolete}
             given = str(wanted["sales_group"])
             if given.lower() not in names:
@@ -164,7 +164,7 @@ def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes:
                                    fix=f"use one of: {known} (or add it in {connector.system} first)")
             out["sales_group"] = names[given.lower()]
         if "tax_map" in wanted:
-            codes = {t.code for t in _read_all(app, connector, "tax") if isinstance(t, Tax)}
+            codes = {t.code for t in read_all(app, connector, "tax") if isinstance(t, Tax)}
             unknown = sorted({str(v) for v in wanted["tax_map"].values()} - codes)
             if unknown:
                 raise SettingError(f"{connector.system} has no tax code {', '.join(map(repr, unknown))}",
@@ -200,7 +200,8 @@ def _probe_connector(app: App, rt: ConnectionRuntime, role: str) -> Any:
     return cls(context)
 
 
-def _read_all(app: App, connector: Any, entity_type: str) -> list[Any]:
+def read_all(app: App, connector: Any, entity_type: str) -> list[Any]:
+    """Every record of ``entity_type`` the connector's system holds (short lists: taxes, groups)."""
     records: list[Any] = []
     cursor = None
     while True:

@@ -7,12 +7,14 @@ refused with the same message wherever it is entered.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .errors import SettingError
 
 SettingType = str  # "bool" | "int" | "str" | "choice" | "map"
+#: ``source(app, connection_name)`` → ``[(value, label)]``: a list a setting's value is picked from.
+OptionSource = Callable[[Any, str], "list[tuple[str, str]]"]
 
 _TRUE = {"true", "yes", "on", "1", "enabled", "enable"}
 _FALSE = {"false", "no", "off", "0", "disabled", "disable"}
@@ -26,6 +28,14 @@ class SettingSpec:
         (a JSON object of string to string, e.g. a tax-code mapping).
     :param requires: name of a boolean setting that must be on for this one to be on.
     :param minimum: lowest accepted value for ``int`` settings.
+    :param explain: optional ``explain(values, systems)`` → a sentence saying what the current
+        value does (shown beside the setting in the console), from the connection's settings and
+        its systems' titles by role (``{"accounting": "Xero"}``); ``None`` for nothing to say.
+    :param label: the words the integration page uses for it (default: the name spelled out).
+    :param advanced: shown in the console's "Advanced" section, after the retailer's options.
+    :param key_options: for a ``map``: ``key_options(app, connection)`` → ``[(value, label)]`` the
+        keys are picked from (e.g. the inventory system's tax codes); ``None``: typed.
+    :param value_options: the same for the values (e.g. the accounting provider's accounts).
     """
 
     name: str
@@ -36,6 +46,12 @@ class SettingSpec:
     requires: str | None = None
     minimum: int | None = None
     group: str = "general"
+    explain: Callable[[Mapping[str, Any], Mapping[str, str]], str | None] | None = field(
+        default=None, compare=False, repr=False)
+    label: str | None = None
+    advanced: bool = False
+    key_options: OptionSource | None = field(default=None, compare=False, repr=False)
+    value_options: OptionSource | None = field(default=None, compare=False, repr=False)
 
     def parse(self, raw: Any) -> Any:
         """Turn user input (a string from the CLI or a form, or a typed value) into the value."""
@@ -135,21 +151,22 @@ class SettingsRegistry:
 
 
 CORE_SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("export_customers", "bool", False, "Export customers from inventory to the POS.", group="export"),
+    SettingSpec("export_customers", "bool", False, "Export customers from inventory to the POS.", group="export",
+                label="Export customers"),
     SettingSpec(
         "export_products", "bool", False,
         "Export products from inventory to the POS. Codes with spaces are refused: the POS strips "
-        "spaces, so later sales could not be matched back.", group="export",
+        "spaces, so later sales could not be matched back.", group="export", label="Export products",
     ),
     SettingSpec(
         "export_stock", "bool", False,
         "Export stock on hand to every mapped POS outlet as Available = on hand − allocated. One "
-        "global switch for all mappings.", group="export",
+        "global switch for all mappings.", group="export", label="Export stock on hand",
     ),
     SettingSpec(
         "include_assembled", "bool", False,
         "Include quantities for auto-assembled products: add what could be built from components.",
-        requires="export_stock", group="export",
+        requires="export_stock", group="export", label="Include quantities for auto-assembled products",
     ),
     SettingSpec(
         "import_opening_stock", "bool", True,
@@ -160,27 +177,54 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "product_master", "choice", "pos",
         "Update products: which system is master for product details (price, notes, description).",
-        choices=("pos", "inventory"), group="products",
+        choices=("pos", "inventory"), group="products", label="Update products master",
     ),
     SettingSpec("sales_group", "str", None,
                 "Sales group added to every order created from a POS sale (must exist in the inventory system).",
-                group="sales"),
+                group="sales", label="Add sales group"),
     SettingSpec(
         "default_customer", "str", "WALKIN",
         "Customer code used for walk-in sales that have no customer.", group="sales",
+        label="Walk-in customer code", advanced=True,
     ),
     SettingSpec(
         "tax_map", "map", {},
         'Tax code to use where matching by rate is ambiguous: {"15%": "CODE"}; keys may also be a POS tax id.',
-        group="sales",
+        group="sales", label="Tax mapping (point of sale tax → inventory tax code)", advanced=True,
+        key_options=lambda app, name: _remote_options(app, name, "pos", "tax"),
+        value_options=lambda app, name: _remote_options(app, name, "inventory", "tax"),
     ),
     SettingSpec("log_retention_days", "int", 90,
                 "Days the connection log keeps entries (open failures stay until resolved); applied by every sync "
-                "and by `tillbridge log prune`.", minimum=1, group="log"),
-    SettingSpec("interval_sales", "int", 60, "Seconds between sales polls.", minimum=5, group="schedule"),
-    SettingSpec("interval_stock", "int", 60, "Seconds between stock exports.", minimum=5, group="schedule"),
-    SettingSpec("interval_products", "int", 900, "Seconds between product polls.", minimum=5, group="schedule"),
-    SettingSpec("interval_customers", "int", 900, "Seconds between customer polls.", minimum=5, group="schedule"),
+                "and by `tillbridge log prune`.", minimum=1, group="log", label="Keep log entries (days)",
+                advanced=True),
+    SettingSpec("interval_sales", "int", 60, "Seconds between sales polls.", minimum=5, group="schedule", advanced=True),
+    SettingSpec("interval_stock", "int", 60, "Seconds between stock exports.", minimum=5, group="schedule", advanced=True),
+    SettingSpec("interval_products", "int", 900, "Seconds between product polls.", minimum=5, group="schedule", advanced=True),
+    SettingSpec("interval_customers", "int", 900, "Seconds between customer polls.", minimum=5, group="schedule", advanced=True),
 )
+
+
+
+def _remote_options(app: Any, name: str, role: str, entity_type: str) -> list[tuple[str, str]]:
+    """Tax codes of the system in ``role`` to pick from: ``[(code, "code — name 15%")]``; the
+    point of sale's are keyed by rate ("15%"), as ``tax_map`` matches them."""
+    from .services import read_all
+
+    rt = app.runtime(name)
+    system = rt.system_of(role)
+    if system is None or entity_type not in app.connector_class(system).reads:
+        return []
+    out = set()
+    for record in read_all(app, rt.connector(role), entity_type):
+        rate = getattr(record, "rate", None)
+        pct = f"{(rate * 100).normalize():f}%" if rate is not None else ""
+        label = f"{getattr(record, 'name', '') or ''} {pct}".strip()
+        if role == "pos" and pct:
+            out.add((pct, f"{pct} — {getattr(record, 'name', '')}"))
+        elif getattr(record, "code", None):
+            out.add((str(record.code), f"{record.code} — {label}" if label else str(record.code)))
+    return sorted(out, key=lambda o: o[0].lower())
+
 
 Validator = Callable[[Mapping[str, Any]], None]

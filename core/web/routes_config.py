@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from .. import services
 from ..app import App
 from ..entities import Entity
+from ..settings import SettingSpec
 from ..storage.models import KnownLocation
 from .console import Console, attempt, console_of, flash, form_action, redirect, render, route
 from .settings_form import REMOTE_CHOICES, build_fields, changes, submitted
@@ -41,6 +42,17 @@ def locations(app: App, name: str) -> tuple[list[OutletRow], list[WarehouseRow]]
     holder = {w: o for o, w in mapping.items()}
     return ([OutletRow(o, by_id.get(mapping.get(o.location_id, ""))) for o in outlets],
             [WarehouseRow(w, by_id.get(holder.get(w.location_id, ""))) for w in warehouses])
+
+
+def system_titles(app: App, name: str, *, short: bool = False) -> dict[str, str]:
+    """Role → the title of the system that fills it ("accounting" → "Xero"; ``short``: the name
+    people call it by, "Lightspeed")."""
+    out = {}
+    for role, ref in app.runtime(name).systems.items():
+        cls = app.registries.connectors.get(ref.system)
+        title = (cls.short_title if short and cls is not None else None) or (cls.title if cls is not None else None)
+        out[role] = title or ref.system
+    return out
 
 
 def remote_names(app: App, name: str, role: str, entity_type: str) -> list[str]:
@@ -79,6 +91,25 @@ def remote_choices(console: Console, name: str) -> Callable[[str], tuple[list[st
     return choices
 
 
+def option_lists(console: Console, name: str) -> Callable[[SettingSpec, str], tuple[list[tuple[str, str]] | None, str | None]]:
+    """A setting's key or value options from its ``key_options`` / ``value_options`` (cached a
+    few minutes), or why they could not be loaded."""
+    app = console.app
+
+    def lists(spec: SettingSpec, part: str) -> tuple[list[tuple[str, str]] | None, str | None]:
+        source = spec.key_options if part == "key" else spec.value_options
+        if source is None:
+            return None, None
+        try:
+            found = console.cached((name, spec.name, part), REMOTE_LIST_TTL, lambda: list(source(app, name)))
+        except Exception as exc:  # the page must still render; say why the list is missing
+            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            return None, f"could not load the list: {reason}"
+        return (found or None), None
+
+    return lists
+
+
 async def config_page(request: Request) -> Response:
     console = console_of(request)
     name = request.path_params["name"]
@@ -89,8 +120,12 @@ async def config_page(request: Request) -> Response:
         conn = app.store.connection(name)
         outlets, warehouses = locations(app, name)
         current = app.settings(conn)
-        return {"outlets": outlets, "warehouses": warehouses,
-                "groups": build_fields(app.registries.settings, current, draft, remote_choices(console, name))}
+        systems = system_titles(app, name)
+        main, advanced = build_fields(app.registries.settings, current, draft, remote_choices(console, name),
+                                      systems, option_lists(console, name))
+        short = system_titles(app, name, short=True)
+        return {"outlets": outlets, "warehouses": warehouses, "main": main, "advanced": advanced,
+                "pos_title": short.get("pos", "point of sale"), "inventory_title": short.get("inventory", "inventory")}
 
     ok, data = await attempt(request, load)
     if not ok:

@@ -34,6 +34,7 @@ class Candidate:
     stored: dict[str, str]  # non-secret stored values, to pre-fill
     saved_secrets: frozenset[str]  # secret fields that have a stored value
     current: bool  # the system that fills the role now
+    manual: bool = True  # may credentials be typed (``Connector.manual_credentials``)
 
 
 def candidates(console: Console, name: str, role: str) -> list[Candidate]:
@@ -53,7 +54,8 @@ def candidates(console: Console, name: str, role: str) -> list[Candidate]:
         out.append(Candidate(
             system, cls.title or system, offers_install(cls), cls.credential_fields, base,
             {k: str(v) for k, v in stored.items() if k not in secrets_ and v is not None},
-            frozenset(k for k in secrets_ if stored.get(k)), ref is not None and ref.system == system))
+            frozenset(k for k in secrets_ if stored.get(k)), ref is not None and ref.system == system,
+            cls.manual_credentials or not offers_install(cls)))
     # the system in use first; else one that installs as an app (the usual way), then by name
     out.sort(key=lambda c: (not c.current, not c.installable, c.title.lower()))
     return out
@@ -159,7 +161,8 @@ async def oauth_callback(request: Request) -> Response:
                                  request.session.pop("oauth_state", None), callback)
     if ok:
         install_, description = finished
-        flash(request, "ok", f"App installed. Connected: {description}.")
+        flash(request, "ok", f"App installed. Connected: {description}." if install_.role == "pos"
+              else f"Connected: {description}.")
     return redirect(request, back)
 
 

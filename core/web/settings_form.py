@@ -6,7 +6,8 @@ as for ``tillbridge settings set``, so the page refuses what the CLI refuses wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from starlette.datastructures import FormData
@@ -19,27 +20,33 @@ GROUP_TITLES = {
     "sales": "Sales",
     "accounting": "Accounting",
     "log": "Connection log",
-    "schedule": "Schedule",
+    "schedule": "Polling intervals",
     "general": "General",
 }
 GROUP_ORDER = ("export", "products", "sales", "accounting", "general", "log", "schedule")
+#: The retailer's options, in the order and words of the integration page they know (the rest of
+#: the non-advanced settings, e.g. plugins', follow in registration order).
+SEED_ORDER = ("export_customers", "export_products", "sales_group", "export_stock", "include_assembled",
+              "product_master")
 #: Settings whose value must be one of a list the connection's systems hold:
 #: setting → (role whose system has the list, entity type to fetch).
 REMOTE_CHOICES: dict[str, tuple[str, str]] = {"sales_group": ("inventory", "sales_group")}
-#: Labels of settings the integration page has always called so (others: the name, spelled out).
-LABELS = {
-    "export_customers": "Export customers",
-    "export_products": "Export products",
-    "export_stock": "Export stock on hand",
-    "include_assembled": "Include quantities for auto-assembled products",
-    "product_master": "Update products: master system",
-    "sales_group": "Default sales group",
-    "default_customer": "Walk-in customer code",
-    "tax_map": "Tax mapping",
-    "log_retention_days": "Keep log entries (days)",
-}
+#: Labels of settings that registered none (others: the name, spelled out).
+LABELS: dict[str, str] = {}
 #: Labels of choice values that read better spelled out.
 CHOICE_LABELS = {"product_master": {"pos": "Point of sale is master", "inventory": "Inventory is master"}}
+#: Empty rows a map offers for new entries.
+NEW_ROWS = 1
+
+Options = list[tuple[str, str]]
+#: ``lists(setting, "key" | "value")`` → (options or None, a note saying why the list is missing).
+Lists = Callable[[SettingSpec, str], tuple["Options | None", "str | None"]]
+
+
+@dataclass
+class MapRow:
+    key: str
+    value: str
 
 
 @dataclass
@@ -50,23 +57,33 @@ class SettingField:
     options: list[tuple[str, str]] | None  # (value, label) for a select
     note: str | None  # e.g. why the list could not be loaded
     disabled: bool
+    explanation: str | None = None  # what the current value does (``SettingSpec.explain``)
+    rows: list[MapRow] = field(default_factory=list)  # a map's entries, then empty ones to add
+    key_options: list[tuple[str, str]] | None = None  # a map's keys to pick from
 
     @property
     def label(self) -> str:
-        return LABELS.get(self.spec.name) or self.spec.name.replace("_", " ").capitalize()
+        return self.spec.label or LABELS.get(self.spec.name) or self.spec.name.replace("_", " ").capitalize()
 
 
 def build_fields(registry: SettingsRegistry, current: Mapping[str, Any], draft: Mapping[str, str],
-                 remote: Callable[[str], tuple[list[str] | None, str | None]]) -> list[tuple[str, list[SettingField]]]:
-    """Fields grouped for the page; ``draft`` holds what the user typed before a refusal,
-    ``remote(name)`` returns a setting's allowed values from the remote system (or a reason)."""
+                 remote: Callable[[str], tuple[list[str] | None, str | None]],
+                 systems: Mapping[str, str] | None = None,
+                 lists: Lists | None = None) -> tuple[list[SettingField], list[tuple[str, list[SettingField]]]]:
+    """``(the retailer's options in the seed's order, [(title, advanced fields)]
+    by group)``; ``draft`` holds what the user typed before a refusal, ``remote(name)`` returns a
+    setting's allowed names from the remote system, ``lists(spec, part)`` a map's or a value's
+    options (or a reason)."""
+    main: list[SettingField] = []
     groups: dict[str, list[SettingField]] = {}
     for spec in registry:
         value = current.get(spec.name)
         text = draft[spec.name] if spec.name in draft else spec.render(value)
         checked = (text == "on") if spec.type == "bool" else False
         options: list[tuple[str, str]] | None = None
+        key_options: list[tuple[str, str]] | None = None
         note = None
+        rows: list[MapRow] = []
         if spec.type == "choice":
             labels = CHOICE_LABELS.get(spec.name, {})
             options = [(c, labels.get(c, c)) for c in spec.choices]
@@ -76,20 +93,51 @@ def build_fields(registry: SettingsRegistry, current: Mapping[str, Any], draft: 
                 options = [("", "(none)")] + [(n, n) for n in names]
                 if text and text not in names:
                     options.append((text, f"{text} (not found in the list)"))
+        elif spec.type == "map":
+            try:
+                entries = json.loads(text) if text else {}
+            except ValueError:
+                entries = {}
+            rows = [MapRow(str(k), str(v)) for k, v in sorted(dict(entries).items())] + [MapRow("", "")] * NEW_ROWS
+            if lists is not None and spec.key_options is not None:
+                key_options, note = lists(spec, "key")
+            if lists is not None and spec.value_options is not None:
+                options, value_note = lists(spec, "value")
+                note = note or value_note
+        elif spec.value_options is not None and lists is not None:
+            listed, note = lists(spec, "value")
+            if listed:
+                options = [("", "(none)")] + listed
+                if text and text not in {v for v, _ in listed}:
+                    options.append((text, f"{text} (not found in the list)"))
         disabled = False
         if spec.requires:
             required = draft.get(spec.requires, registry.spec(spec.requires).render(current.get(spec.requires)))
             disabled = required != "on"
-        groups.setdefault(spec.group, []).append(SettingField(spec, text, checked, options, note, disabled))
+        explanation = spec.explain(current, systems or {}) if spec.explain else None
+        made = SettingField(spec, text, checked, options, note, disabled, explanation, rows, key_options)
+        if spec.advanced:
+            groups.setdefault(spec.group, []).append(made)
+        else:
+            main.append(made)
+    seed = {name: i for i, name in enumerate(SEED_ORDER)}
+    main.sort(key=lambda f: seed.get(f.spec.name, len(seed)))  # stable: plugins' keep their order
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
-    return [(GROUP_TITLES.get(g, g.replace("_", " ").capitalize()), fields)
-            for g, fields in sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))]
+    advanced = [(GROUP_TITLES.get(g, g.replace("_", " ").capitalize()), fields)
+                for g, fields in sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))]
+    return main, advanced
 
 
 def submitted(registry: SettingsRegistry, form: FormData) -> dict[str, str]:
-    """Every setting the form carried, as text (a checkbox sends a hidden "off" before it)."""
+    """Every setting the form carried, as text (a checkbox sends a hidden "off" before it; a map
+    sends its rows as ``NAME.key`` / ``NAME.value`` pairs, a row with an empty key is dropped)."""
     out: dict[str, str] = {}
     for spec in registry:
+        if spec.type == "map" and form.getlist(f"{spec.name}.key"):
+            keys, values = form.getlist(f"{spec.name}.key"), form.getlist(f"{spec.name}.value")
+            entries = {str(k).strip(): str(v).strip() for k, v in zip(keys, values) if str(k).strip()}
+            out[spec.name] = json.dumps(entries, sort_keys=True)
+            continue
         values = form.getlist(spec.name)
         if values:
             out[spec.name] = str(values[-1])

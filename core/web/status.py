@@ -11,6 +11,8 @@ from ..errors import TillbridgeError
 from ..runner import FlowRunner
 from ..services import ordered_flows
 from ..storage.models import SyncRun
+from sqlalchemy import func
+from sqlmodel import select
 
 ROLE_TITLES = {"pos": "Point of sale", "inventory": "Inventory", "accounting": "Accounting"}
 
@@ -32,6 +34,11 @@ class FlowStatus:
     enabled: bool
     last_run: SyncRun | None
     last_success: datetime | None
+    source_role: str = ""
+    target_role: str = ""
+    entity_type: str = ""
+    moved_today: int = 0  # records created or updated since midnight UTC
+    waiting: int = 0  # records failed or held, not resolved yet
 
     @property
     def lag(self) -> timedelta | None:
@@ -45,9 +52,29 @@ class ConnectionStatus:
     name: str
     systems: list[SystemStatus]
     flows: list[FlowStatus] = field(default_factory=list)
-    errors_24h: int = 0
+    errors_24h: int = 0  # errors of the last 24 h that are still unresolved
+    resolved_24h: int = 0  # errors of the last 24 h resolved since (re-imported, fixed)
     open_failures: int = 0
     problem: str | None = None
+
+    def title_of(self, role: str) -> str:
+        found = next((s for s in self.systems if s.role == role), None)
+        return found.title if found is not None and found.system else ROLE_TITLES.get(role, role).lower()
+
+    def sections(self) -> list[tuple[str, list[FlowStatus]]]:
+        """Flows grouped by direction, in the words of the integration page ("Imported from
+        Lightspeed into Unleashed", "Exported from Unleashed to Lightspeed", "Sent to Xero")."""
+        out: dict[str, list[FlowStatus]] = {}
+        for f in self.flows:
+            src, dst = self.title_of(f.source_role), self.title_of(f.target_role)
+            if f.source_role == "pos":
+                title = f"Imported from {src} into {dst}"
+            elif f.target_role == "pos":
+                title = f"Exported from {src} to {dst}"
+            else:
+                title = f"Sent from {src} to {dst}"
+            out.setdefault(title, []).append(f)
+        return list(out.items())
 
     @property
     def lag(self) -> timedelta | None:
@@ -79,9 +106,16 @@ def connection_status(app: App, name: str) -> ConnectionStatus:
             role, ref.system, (cls.title or ref.system) if cls else f"{ref.system} (plugin missing)", ref.base_url,
             bool(app.store.credentials(cid, ref.system)), bool(cls and offers_install(cls))))
     status = ConnectionStatus(name, systems)
-    day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
-    status.errors_24h = len(app.store.log_entries(cid, levels=["error"], since=day_ago, limit=100_000))
-    status.open_failures = len(app.store.log_entries(cid, open_only=True, limit=100_000))
+    now = datetime.now(timezone.utc)
+    errors = app.store.log_entries(cid, levels=["error"], since=now - timedelta(hours=24), limit=100_000)
+    status.errors_24h = sum(1 for e in errors if e.resolved_at is None)
+    status.resolved_24h = len(errors) - status.errors_24h
+    open_entries = app.store.log_entries(cid, open_only=True, limit=100_000)
+    status.open_failures = len(open_entries)
+    waiting: dict[str, int] = {}
+    for entry in open_entries:
+        waiting[entry.flow or ""] = waiting.get(entry.flow or "", 0) + 1
+    moved = _moved_since(app, cid, now.replace(hour=0, minute=0, second=0, microsecond=0))
     runs = app.store.last_runs(cid)
     try:
         runner = FlowRunner(app, app.runtime(name))
@@ -90,8 +124,18 @@ def connection_status(app: App, name: str) -> ConnectionStatus:
         return status
     for flow in ordered_flows(app):
         status.flows.append(FlowStatus(flow.name, flow.description, runner.enabled(flow), runs.get(flow.name),
-                                       app.store.last_success(cid, flow.name)))
+                                       app.store.last_success(cid, flow.name), flow.source_role, flow.target_role,
+                                       flow.entity_type, moved.get(flow.name, 0), waiting.get(flow.name, 0)))
     return status
+
+
+def _moved_since(app: App, connection_id: int, since: datetime) -> dict[str, int]:
+    """Flow → records created or updated by its runs started since ``since``."""
+    with app.store.session() as s:
+        rows = s.exec(select(SyncRun.flow, func.sum(SyncRun.created + SyncRun.updated))  # type: ignore[call-overload]
+                      .where(SyncRun.connection_id == connection_id, SyncRun.started_at >= since)
+                      .group_by(SyncRun.flow)).all()
+    return {flow: int(total or 0) for flow, total in rows}
 
 
 def _aware(moment: datetime) -> datetime:

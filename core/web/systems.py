@@ -123,8 +123,12 @@ def finish_install(app: App, pending: dict[str, PendingInstall], expected_state:
         raise AuthError("this install took too long or was already finished",
                         fix="start the install again from the connection's page")
     if callback.get("error"):
-        raise AuthError(f"the app was not approved ({callback['error']})",
-                        fix="approve the app on the vendor's page to connect it")
+        title = app.connector_class(install.system).title or install.system
+        if callback["error"] == "access_denied":
+            raise AuthError(f"{title} was not connected: access was not allowed on its page",
+                            fix="press the button again and choose to allow access")
+        raise AuthError(f"{title} refused the connection ({callback['error']})",
+                        fix=f"press the button again; if it keeps failing, check the app in {title}'s developer portal")
     if not callback.get("code"):
         raise AuthError("the authorization answer carries no code", fix="start the install again")
     cls: type[Connector] = app.connector_class(install.system)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
-from tillbridge import Flow, SettingSpec
+from tillbridge import Flow, SettingError, SettingSpec
 from tillbridge.storage.store import Store
 
 SWITCH = "accounting_invoice"
@@ -28,35 +28,84 @@ INVOICES_FLOW = Flow(
     description="Sales invoices of the inventory system become invoices in the accounting provider, once",
 )
 
+def explain_switch(values: Mapping[str, Any], systems: Mapping[str, str]) -> str | None:
+    """Which invoices go, in the retailer's words (beside the switch on the console)."""
+    provider = systems.get("accounting") or "the accounting system"
+    since = _moment_or_none(values.get(SINCE))
+    if values.get(SWITCH):
+        if since is None:
+            return f"Every invoice of the inventory system is sent to {provider}."
+        return f"Invoices dated from {since:%Y-%m-%d %H:%M} UTC are sent to {provider}; older ones are not."
+    return (f"Off: nothing is sent to {provider}. When you switch it on, only invoices made from the moment "
+            "you switch it on are sent, unless you also enter an earlier start date below.")
+
+
+def _moment_or_none(text: Any) -> datetime | None:
+    try:
+        return parse_moment(text)
+    except ValueError:
+        return None
+
+
+def _inventory_taxes(app: Any, name: str) -> list[tuple[str, str]]:
+    """The inventory system's tax codes, ``[(code, "code — name rate%")]``."""
+    from tillbridge.services import read_all
+
+    rt = app.runtime(name)
+    if not rt.has_role("inventory"):
+        return []
+    out = {(t.code, f"{t.code} — {t.name} {(t.rate * 100).normalize():f}%")
+           for t in read_all(app, rt.connector("inventory"), "tax") if getattr(t, "code", None)}
+    return sorted(out)
+
+
+def _provider_options(app: Any, name: str, what: str) -> list[tuple[str, str]]:
+    from .services import provider_of
+
+    if not app.runtime(name).has_role("accounting"):
+        return []
+    provider = provider_of(app, name)
+    return provider.account_options() if what == "account" else provider.tax_options()
+
+
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         SWITCH, "bool", False,
         "Accounting system invoice: send every sales invoice to the accounting provider, exactly once. "
-        "Leave off when Lightspeed already posts sales to accounting. Turn on with "
-        "`tillbridge accounting enable` (only invoices made after that are sent).", group="accounting",
+        "Leave off when Lightspeed already posts sales to accounting. However it is turned on (here, "
+        "`tillbridge accounting enable` or `settings set`), only invoices made from that moment are sent, "
+        "unless you pick an earlier start date.", group="accounting", explain=explain_switch,
+        label="Accounting system invoice",
     ),
     SettingSpec(
         SINCE, "str", None,
-        "Invoices dated before this UTC moment are not sent (set by `accounting enable` and "
-        "`accounting send --since`).", group="accounting",
+        "Invoices dated before this UTC moment are not sent: set to the moment the invoice switch "
+        "turns on, or to an earlier date you pick (`accounting send --since`).", group="accounting",
+        label="Send invoices dated from (UTC; YYYY-MM-DD)",
     ),
     SettingSpec(
         SALES_ACCOUNT, "str", None,
         "Default account for invoice lines: a Xero account code (Xero's own default: 200), or a "
-        "QuickBooks item name or id.", group="accounting",
+        "QuickBooks item name or id.", group="accounting", label="Default sales account", advanced=True,
+        value_options=lambda app, name: _provider_options(app, name, "account"),
     ),
     SettingSpec(
         ACCOUNT_MAP, "map", {},
         "Account per product or tax: keys are product codes or 'tax:CODE' (inventory tax codes), values "
         "provider account codes (QuickBooks: items). Set with `tillbridge accounting map-account`.",
-        group="accounting",
+        group="accounting", label="Account per product or inventory tax code", advanced=True,
+        key_options=lambda app, name: [(f"tax:{code}", f"tax {label}") for code, label in _inventory_taxes(app, name)],
+        value_options=lambda app, name: _provider_options(app, name, "account"),
     ),
     SettingSpec(
         TAX_MAP, "map", {},
         "Inventory tax code → provider tax type (Xero TaxType, QuickBooks tax code name or id), where "
         "matching by rate is ambiguous. Set with `tillbridge accounting map-tax`.", group="accounting",
+        label="Tax mapping (inventory tax code → accounting tax type)", advanced=True,
+        key_options=lambda app, name: _inventory_taxes(app, name),
+        value_options=lambda app, name: _provider_options(app, name, "tax"),
     ),
-    SettingSpec(INTERVAL, "int", 300, "Seconds between invoice polls.", minimum=5, group="schedule"),
+    SettingSpec(INTERVAL, "int", 300, "Seconds between invoice polls.", minimum=5, group="schedule", advanced=True),
 )
 
 _DEFAULTS = {spec.name: spec.default for spec in SETTINGS}
@@ -97,6 +146,23 @@ def from_values(values: dict[str, Any]) -> AccountingConfig:
         account_map=dict(merged[ACCOUNT_MAP] or {}),
         tax_map=dict(merged[TAX_MAP] or {}),
     )
+
+
+def since_for_switch_on(before: Mapping[str, Any], changes: Mapping[str, Any],
+                        now: datetime | None = None) -> dict[str, Any] | None:
+    """The start to record when a change turns the invoice switch on without naming one: now.
+
+    A stored start from an earlier time the switch was on is not reused: the invoices made while
+    it was off would all go at once. A start that is not a date is refused."""
+    if changes.get(SINCE):
+        try:
+            parse_moment(changes[SINCE])
+        except ValueError:
+            raise SettingError(f"{SINCE} must be a date, not {changes[SINCE]!r}",
+                               fix="write it as YYYY-MM-DD (UTC), e.g. 2026-12-01") from None
+    if not changes.get(SWITCH) or before.get(SWITCH) or changes.get(SINCE):
+        return None
+    return {SINCE: (now or datetime.now(timezone.utc)).isoformat()}
 
 
 def load(store: Store, connection_id: int) -> AccountingConfig:

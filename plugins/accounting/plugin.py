@@ -9,7 +9,7 @@ commands. Another provider is another plugin: see :mod:`tillbridge_accounting.pr
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import click
 
@@ -51,3 +51,13 @@ def register_commands(cli: click.Group) -> None:
     from .commands import register
 
     register(cli)
+
+
+@hookimpl
+def complete_settings(before: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Whatever path turns accounting invoices on (the console's switch, ``settings set``,
+    ``accounting enable``, code calling ``App.set_settings``), invoices made before that moment
+    are not sent, unless the same change names an earlier start on purpose."""
+    from .config import since_for_switch_on
+
+    return since_for_switch_on(before, changes)

@@ -217,6 +217,14 @@ class AccountingConnector(Connector):
     def check_tax(self, code: str) -> None:
         """Raise ``ConfigError`` when ``code`` is not a usable sales tax type (code) at the provider."""
 
+    def account_options(self) -> list[tuple[str, str]]:
+        """Sales accounts (items) a person may pick: ``[(code, "code Name")]`` (console lists)."""
+        return []
+
+    def tax_options(self) -> list[tuple[str, str]]:
+        """Sales tax types (codes) a person may pick: ``[(code, label)]`` (console lists)."""
+        return []
+
     def describe(self) -> str:
         """One line naming the organisation/company (for status output)."""
         return self.title or self.system

@@ -113,6 +113,7 @@ class QuickBooksConnector(AccountingConnector):
         CredentialField("token_url", "Token endpoint", required=False, help=f"Default {TOKEN_URL}"),
         CredentialField("minorversion", "API minor version", required=False, help=f"Default {MINOR_VERSION}"),
     )
+    manual_credentials: ClassVar[bool] = False  # connected with the "Connect" button (OAuth) only
     reads: ClassVar[frozenset[str]] = frozenset({"tax"})
     default_base_url: ClassVar[str] = API_URL
     max_page_size: ClassVar[int] = 1000
@@ -128,6 +129,23 @@ class QuickBooksConnector(AccountingConnector):
         values["token_url"] = f"{base_url.rstrip('/')}/oauth2/v1/tokens/bearer"
         values["expires_at"] = datetime.now(timezone.utc).timestamp() + 3600
         return values
+
+    # "Connect QuickBooks" in the console: the company picked on Intuit's page comes back as realmId.
+    @classmethod
+    def oauth_authorize_url(cls, base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str:
+        from .services import quickbooks_authorize_url, quickbooks_urls
+
+        return quickbooks_authorize_url(quickbooks_urls(base_url)[2], client_id=client_id,
+                                        redirect_uri=redirect_uri, state=state)
+
+    @classmethod
+    def oauth_exchange(cls, base_url: str, callback: Any, *, client_id: str, client_secret: str,
+                       redirect_uri: str) -> tuple[str, dict[str, Any]]:
+        from .services import quickbooks_exchange, quickbooks_urls
+
+        api, token, _authorize = quickbooks_urls(base_url)
+        return api, quickbooks_exchange(token, callback, client_id=client_id, client_secret=client_secret,
+                                        redirect_uri=redirect_uri)
 
     @classmethod
     def make_auth(cls, credentials: dict[str, Any], save_credentials: Callable[[dict[str, Any]], None]) -> httpx.Auth:
@@ -282,6 +300,14 @@ class QuickBooksConnector(AccountingConnector):
         if code.casefold() not in items and code not in items.values():
             raise ConfigError(f"QuickBooks has no active item {code!r} (QuickBooks books lines on items)",
                               fix="items: " + ", ".join(sorted(items)) + " (or pass --no-check)")
+
+    def account_options(self) -> list[tuple[str, str]]:
+        names = {str(i.get("Name", "")).casefold(): str(i.get("Name", ""))
+                 for i in self.query("select * from Item MAXRESULTS 1000", "reading items")}
+        return sorted((n, n) for n in names.values() if n)
+
+    def tax_options(self) -> list[tuple[str, str]]:
+        return sorted((name, f"{name} ({rate.normalize():f}%)") for name, rate in self.tax_codes().values())
 
     def check_tax(self, code: str) -> None:
         codes = self.tax_codes()

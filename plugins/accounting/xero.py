@@ -109,6 +109,7 @@ class XeroConnector(AccountingConnector):
         CredentialField("identity_url", "Identity base URL", required=False,
                         help=f"Token endpoint host (default {IDENTITY_URL}; an emulator's URL in tests)"),
     )
+    manual_credentials: ClassVar[bool] = False  # connected with the "Connect" button (OAuth) only
     reads: ClassVar[frozenset[str]] = frozenset({"tax"})
     default_base_url: ClassVar[str] = API_URL
     max_page_size: ClassVar[int] = 100
@@ -127,6 +128,24 @@ class XeroConnector(AccountingConnector):
         values = super().emulator_credentials(emulator, base_url)
         values["expires_at"] = datetime.now(timezone.utc).timestamp() + 1800
         return values
+
+    # "Connect Xero" in the console: the person logs in on Xero's page and picks the organisation.
+    @classmethod
+    def oauth_authorize_url(cls, base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str:
+        from .services import xero_authorize_url, xero_urls
+
+        return xero_authorize_url(xero_urls(base_url)[2], client_id=client_id, redirect_uri=redirect_uri,
+                                  state=state)
+
+    @classmethod
+    def oauth_exchange(cls, base_url: str, callback: Any, *, client_id: str, client_secret: str,
+                       redirect_uri: str) -> tuple[str, dict[str, Any]]:
+        from .services import xero_exchange, xero_urls
+
+        api, identity, _login = xero_urls(base_url)
+        values, _rows = xero_exchange(api, identity, callback, client_id=client_id, client_secret=client_secret,
+                                      redirect_uri=redirect_uri)
+        return api, values
 
     @classmethod
     def make_auth(cls, credentials: dict[str, Any], save_credentials: Callable[[dict[str, Any]], None]) -> httpx.Auth:
@@ -289,6 +308,13 @@ class XeroConnector(AccountingConnector):
                                                                                               "OTHERINCOME"})
             raise ConfigError(f"Xero has no active account with code {code!r}",
                               fix=f"revenue accounts: {usable or 'none'} (or pass --no-check)")
+
+    def account_options(self) -> list[tuple[str, str]]:
+        return [(c, f"{c} {a.get('Name', '')}".strip()) for c, a in sorted(self.accounts().items())
+                if a.get("Status", "ACTIVE") == "ACTIVE" and a.get("Type") in {"REVENUE", "SALES", "OTHERINCOME"}]
+
+    def tax_options(self) -> list[tuple[str, str]]:
+        return [(t, f"{t} ({rate.normalize():f}%)") for t, rate in sorted(self.tax_rates().items())]
 
     def check_tax(self, code: str) -> None:
         if code.strip().upper() not in self.tax_rates():

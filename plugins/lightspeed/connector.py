@@ -52,6 +52,7 @@ UNTRACKED = re.compile(r"does not track inventory", re.IGNORECASE)
 class LightspeedConnector(Connector):
     system: ClassVar[str] = "lightspeed"
     title: ClassVar[str] = "Lightspeed Retail (X-Series)"
+    short_title: ClassVar[str | None] = "Lightspeed"
     roles: ClassVar[frozenset[str]] = frozenset({"pos"})
     reads: ClassVar[frozenset[str]] = frozenset(COLLECTIONS)
     writes: ClassVar[frozenset[str]] = frozenset({"product", "customer", "stock"})

@@ -29,7 +29,7 @@ def register_settings(register: Callable[[SettingSpec], None]) -> None:
         "export_codes_with_spaces", "bool", False,
         "Export products whose code has spaces anyway (Lightspeed strips them). Sales still match, "
         "because tillbridge binds products by id, but the codes will differ in the two systems.",
-        group="export",
+        group="export", label="Export product codes with spaces anyway", advanced=True,
     ))
 
 

@@ -36,6 +36,7 @@ from tillbridge import (
     StockLevel,
     Unsupported,
     check_response,
+    command,
     describe_transport_error,
 )
 
@@ -362,7 +363,7 @@ class UnleashedConnector(Connector):
             return PushResult(o.source_id, "failed", error=exc)
         except RemoteError as exc:
             if exc.status == 400 or exc.status == 404:
-                return PushResult(o.source_id, "failed", error=_rejection(exc, o))
+                return PushResult(o.source_id, "failed", error=_rejection(exc, o, self.context.connection))
             raise
 
     def _post(self, path: str, body: dict[str, Any], what: str) -> httpx.Response:
@@ -833,15 +834,16 @@ def _reason(exc: RemoteError) -> str:
     return exc.message.split("HTTP 400: ", 1)[-1].rstrip(")")
 
 
-def _rejection(exc: RemoteError, o: Outgoing) -> RecordRejected:
+def _rejection(exc: RemoteError, o: Outgoing, connection: str) -> RecordRejected:
     detail = _reason(exc)
     fix = "correct the record in its source system, then `tillbridge reimport`"
     lowered = detail.lower()
     if "productcode" in lowered.replace(" ", "") and ("100" in lowered or "long" in lowered):
-        fix = ("shorten the product code to 100 characters or fewer in Lightspeed, then "
-               f"`tillbridge reimport --record {o.source_key[:40]}…`")
+        fix = ("shorten the product code to 100 characters or fewer in Lightspeed, then press Re-import on this "
+               f"line (or {command('reimport', '--record', o.source_key, '-c', connection)})")
     elif "salesordergroup" in lowered.replace(" ", "") or "sales group" in lowered:
-        fix = "pick a sales group that exists in Unleashed: `tillbridge settings set sales_group NAME`"
+        fix = ("pick a sales group that exists in Unleashed under Configuration → Add sales group "
+               f"(or {command('settings', 'set', 'sales_group', 'NAME', '-c', connection)})")
     return RecordRejected(f"Unleashed refused {o.source_key[:60]}: {detail}", key=o.source_key, fix=fix)
 
 

@@ -10,19 +10,20 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from tillbridge import ConfigError
+from tillbridge import AuthError, ConfigError
 from tillbridge.app import App
 from tillbridge.cli.main import build_cli
 from tillbridge.emulation import BackgroundServer
 from tillbridge_accounting import services as accounting
+from tillbridge_accounting.emulator import consent
 from tillbridge_accounting.emulator import QuickBooksEmulator, XeroEmulator
 
 from .books import KEY, NAME, Books
 
 
-def _browser(url: str) -> None:
-    """The person approving the app: follow the provider's redirect to our loopback page."""
-    httpx.get(url, follow_redirects=True, timeout=10)
+def _browser(url: str, organisation: str | None = None) -> None:
+    """The person approving the app on the provider's consent page, sent back to our loopback page."""
+    consent.approve(url, organisation=organisation)
 
 
 @pytest.fixture
@@ -32,22 +33,25 @@ def xero_two_orgs() -> Iterator[tuple[XeroEmulator, str]]:
         yield emulator, server.url
 
 
-def _connect_xero(app: App, url: str, emulator: XeroEmulator, tenant: str | None) -> accounting.ConnectResult:
+def _connect_xero(app: App, url: str, emulator: XeroEmulator, organisation: str | None,
+                  deny: bool = False) -> accounting.ConnectResult:
     return accounting.connect_xero(
         app, NAME, client_id=emulator.settings.client_id, client_secret=emulator.settings.client_secret,
-        api_url=f"{url}/api.xro/2.0", identity_url=url, login_url=url, tenant=tenant, open_browser=False,
-        visit=_browser, announce=lambda _: None)
+        api_url=f"{url}/api.xro/2.0", identity_url=url, login_url=url, open_browser=False,
+        visit=lambda address: consent.approve(address, organisation=organisation, deny=deny),
+        announce=lambda _: None)
 
 
-def test_connect_xero_picks_the_organisation_and_stores_tokens_encrypted(
+def test_connect_xero_takes_the_organisation_picked_on_the_consent_page_and_stores_tokens_encrypted(
         make_app: Callable[..., App], xero_two_orgs: tuple[XeroEmulator, str]) -> None:
     emulator, url = xero_two_orgs
     app = make_app()
-    with pytest.raises(ConfigError, match="several Xero organisations"):
-        _connect_xero(app, url, emulator, None)
-    result = _connect_xero(app, url, emulator, "kiwi holdings")
+    with pytest.raises(AuthError, match="access was not allowed") as denied:
+        _connect_xero(app, url, emulator, None, deny=True)
+    assert "allow access" in (denied.value.fix or "")
+    result = _connect_xero(app, url, emulator, "Kiwi Holdings")
     assert result.description == "Xero organisation 'Kiwi Holdings'"
-    assert len(result.tenants) == 2
+    assert [t.split(" (")[0] for t in result.tenants] == ["Kiwi Holdings"]  # only the one picked
     conn = app.store.connection(NAME)
     stored = app.store.credentials(conn.id or 0, "xero")
     assert stored["tenant_id"] == emulator.tenant_id(1) and stored["refresh_token"]
@@ -59,6 +63,23 @@ def test_connect_xero_picks_the_organisation_and_stores_tokens_encrypted(
         raw = s.exec(select(Credential)).one().ciphertext
     assert stored["refresh_token"].encode() not in raw  # encrypted at rest
     assert accounting.provider_of(app, NAME).check() == "Xero organisation 'Kiwi Holdings'"
+    # connecting again and picking the other one: the connections of that consent, not every one
+    assert _connect_xero(app, url, emulator, "Kiwi Retail Ltd").description == "Xero organisation 'Kiwi Retail Ltd'"
+
+
+def test_the_consent_page_refuses_a_wrong_login_and_shows_the_organisations(
+        xero_two_orgs: tuple[XeroEmulator, str]) -> None:
+    emulator, url = xero_two_orgs
+    with httpx.Client(base_url=url) as http:
+        page = http.get("/identity/connect/authorize", params={
+            "response_type": "code", "client_id": emulator.settings.client_id, "scope": "openid accounting.settings",
+            "redirect_uri": "http://127.0.0.1:9/callback", "state": "s1"})
+        assert page.status_code == 200 and "Kiwi Retail Ltd" in page.text and "Kiwi Holdings" in page.text
+        again = consent.submit(http, page, password="wrong")
+        assert again.status_code == 200 and "do not match" in again.text
+        answer = consent.submit(http, again, deny=True)
+        assert answer.status_code == 302
+        assert answer.headers["location"].endswith("?error=access_denied&state=s1")
 
 
 def test_two_workers_never_burn_a_rotating_refresh_token(make_app: Callable[..., App], tmp_path: Any) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tillbridge.emulation import BackgroundServer
+from tillbridge_accounting.emulator import consent
 from tillbridge_accounting.emulator import QuickBooksEmulator
 
 CLIENT = ("tillbridge-qbo-demo", "demo-qbo-secret")
@@ -71,9 +72,11 @@ def qbo() -> Iterator[Qbo]:
 
 
 def test_oauth_code_flow_returns_realm_and_tokens(qbo: Qbo) -> None:
-    redirect = qbo.http.get("/connect/oauth2", params={
+    page = qbo.http.get("/connect/oauth2", params={
         "client_id": CLIENT[0], "response_type": "code", "scope": "com.intuit.quickbooks.accounting",
         "redirect_uri": REDIRECT, "state": "abc"})
+    assert "Demo Retail Pty Ltd" in page.text and "Allow access" in page.text  # Intuit's consent page
+    redirect = consent.submit(qbo.http, page)
     assert redirect.status_code == 302
     query = parse_qs(urlsplit(redirect.headers["location"]).query)
     assert query["realmId"] == [qbo.emulator.realm_id] and query["state"] == ["abc"]

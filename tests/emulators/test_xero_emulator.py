@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tillbridge.emulation import BackgroundServer
+from tillbridge_accounting.emulator import consent
 from tillbridge_accounting.emulator import XeroEmulator
 
 CLIENT = ("tillbridge-xero-demo", "demo-xero-secret")
@@ -73,7 +74,10 @@ def authorise(http: httpx.Client, **overrides: str) -> httpx.Response:
     params = {"response_type": "code", "client_id": CLIENT[0], "redirect_uri": REDIRECT, "scope": SCOPE,
               "state": "s-123"}
     params.update(overrides)
-    return http.get("/identity/connect/authorize", params=params)
+    response = http.get("/identity/connect/authorize", params=params)
+    if response.status_code == 200:  # the consent page: the person logs in and allows access
+        return consent.submit(http, response)
+    return response
 
 
 def code_from(response: httpx.Response) -> str:

@@ -163,7 +163,8 @@ def test_a_retailers_day(day_shop: Shop) -> None:  # noqa: PLR0915 (one story, t
     assert unmapped.category == "held" and outlets[3]["name"] in unmapped.message
     assert "tillbridge map" in (unmapped.fix or "")
     unknown = held[sale_unknown["invoice_number"]]
-    assert new_product["id"] in unknown.message and "reimport" in (unknown.fix or "")
+    assert "product 'MUG-LTD-1'" in unknown.message and new_product["id"] not in unknown.message  # codes, not ids
+    assert f"`tillbridge reimport --record {sale_unknown['invoice_number']} -c {shop.name}`" in (unknown.fix or "")
     assert shop.order_for(sale_unmapped) is None and shop.order_for(sale_unknown) is None
 
     # --- afternoon: the next full sync imports the new product; held sales wait for reimport --

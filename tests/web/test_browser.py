@@ -113,7 +113,7 @@ def test_an_administrator_sets_up_and_repairs_a_connection_in_the_browser(
 
     # --- outlets dragged onto warehouses; a fourth on a taken warehouse is refused ---------------------
     page.get_by_role("link", name="Configuration").click()
-    page.get_by_role("button", name="Reload outlets").click()
+    page.get_by_role("button", name="Reload Lightspeed outlets").click()
     expect(desktop.flash()).to_contain_text("Loaded 4 outlets and 3 warehouses")
     expect(page.locator('[data-count="outlets"]')).to_have_text("4")
     expect(page.locator('[data-count="warehouses"]')).to_have_text("3")

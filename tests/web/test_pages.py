@@ -93,7 +93,7 @@ def test_an_install_answer_must_come_from_an_install_this_browser_started(consol
     denied = httpx.get(authorize + "&deny=1")  # the retailer clicks "deny" on Lightspeed's page
     back = urllib.parse.urlsplit(denied.headers["location"])
     page = client.get(f"{back.path}?{back.query}", follow_redirects=True)
-    assert "the app was not approved (access_denied)" in " ".join(flashes(page.text))
+    assert "Lightspeed Retail (X-Series) was not connected: access was not allowed on its page" in " ".join(flashes(page.text))
     assert env.app.store.systems(env.app.store.connection("shop").id or 0) == {}
     replay = client.get(f"{back.path}?{back.query}", follow_redirects=True)  # each state works once
     assert "does not belong to an install" in " ".join(flashes(replay.text))
@@ -142,11 +142,16 @@ def test_an_import_runs_as_a_job_and_its_failure_is_in_the_log(console_env: Cons
     assert "Nothing in the log" in client.get("/c/shop/log?since=2999-01-01").text
     assert "'soon' is not a date" in flashes(client.get("/c/shop/log?since=soon").text)
     overview = client.get("/").text
-    assert re.search(r"Errors \(24 h\)</dt><dd class=\"error-text\">1</dd>", overview)
+    assert re.search(r"Unresolved errors \(24 h\)</dt><dd class=\"error-text\">1</dd>", overview)
+    assert re.search(r"Records waiting</dt><dd><a [^>]*>1</a>", overview)  # the two counters agree
     status = client.get("/c/shop").text
-    assert re.search(r"products<div", status) and "1 failed" in status
+    products = status[status.index('data-flow="products"'):]
+    products = products[:products.index("</li>")]
+    assert re.search(r'<a class="badge badge-warning run-state" data-state="partial" href="[^"]*/log[^"]*">'
+                     r"finished with 1 failure</a>", products), products  # not a green "ok"
+    assert "1 waiting" in products and "moved today" in products
     data = client.get("/c/shop/data").text
-    assert "1 record waiting" in data and "Products (1)" in data
+    assert "1 record waiting: 1 product." in " ".join(data.split()) and "Products (1)" in data
 
 
 def test_one_job_at_a_time_per_connection() -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from . import consent
 from ._http import basic_credentials, json_response, redirect_allowed
 from .oauth_tokens import OAuthError
 from .qbo_customers import write_customer
@@ -43,25 +43,38 @@ def oauth_routes(emu: QuickBooksEmulator) -> list[BaseRoute]:
     settings = emu.settings
 
     async def authorize(request: Request) -> Response:
-        q = request.query_params
+        """GET shows Intuit's consent page (sign in, pick the company, connect or cancel); the
+        page posts back here. The redirect carries ``realmId`` of the company picked."""
+        q = dict(request.query_params) if request.method == "GET" else {
+            k: str(v) for k, v in (await request.form()).items()}
         redirect_uri = q.get("redirect_uri", "")
         if q.get("client_id") != settings.client_id:
             return PlainTextResponse("invalid_client: unknown client_id", 400)
         if not redirect_allowed(redirect_uri, settings.redirect_uris):
             return PlainTextResponse("invalid_request: redirect_uri is not registered for this app", 400)
-        params: dict[str, str] = {}
+        state = q.get("state")
         scope = " ".join(q.get("scope", "").split())
         if q.get("response_type") != "code":
-            params["error"] = "unsupported_response_type"
-        elif not scope:
-            params["error"] = "invalid_scope"
-        else:
-            params["code"] = emu.tokens.issue_code(settings.client_id, redirect_uri, scope)
-            params["realmId"] = emu.company.realm_id
-        if q.get("state") is not None:
-            params["state"] = q["state"]
-        sep = "&" if "?" in redirect_uri else "?"
-        return RedirectResponse(f"{redirect_uri}{sep}{urlencode(params)}", status_code=302)
+            return consent.back(redirect_uri, {"error": "unsupported_response_type"}, state)
+        if not scope:
+            return consent.back(redirect_uri, {"error": "invalid_scope"}, state)
+        companies = [consent.Organisation(emu.company.realm_id, settings.company_name)]
+        carried = {k: q[k] for k in ("response_type", "client_id", "redirect_uri", "scope", "state") if k in q}
+
+        def show(error: str | None = None) -> Response:
+            return consent.page(vendor="QuickBooks", app_name="Tillbridge", action="/connect/oauth2",
+                                carried=carried, scope=scope, organisations=companies, what="company",
+                                error=error, email=q.get("email", ""))
+
+        if request.method == "GET":
+            return show()
+        answer = consent.read(q, companies)
+        if answer.error:
+            return show(answer.error)
+        if answer.organisation is None:
+            return consent.back(redirect_uri, {"error": "access_denied"}, state)
+        code = emu.tokens.issue_code(settings.client_id, redirect_uri, scope)
+        return consent.back(redirect_uri, {"code": code, "realmId": answer.organisation}, state)
 
     async def token(request: Request) -> Response:
         form = await request.form()
@@ -99,7 +112,7 @@ def oauth_routes(emu: QuickBooksEmulator) -> list[BaseRoute]:
         return Response(status_code=200)
 
     return [
-        Route("/connect/oauth2", authorize, methods=["GET"]),
+        Route("/connect/oauth2", authorize, methods=["GET", "POST"]),
         Route("/oauth2/v1/tokens/bearer", token, methods=["POST"]),
         Route("/oauth2/v1/tokens/revoke", revoke, methods=["POST"]),
         Route("/v2/oauth2/tokens/revoke", revoke, methods=["POST"]),

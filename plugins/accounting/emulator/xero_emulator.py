@@ -141,13 +141,15 @@ class XeroEmulator(Emulator):
         return f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{_b64(payload)}.{secrets.token_urlsafe(32)}"
 
     # --- consent and connections -----------------------------------------------------------------
-    def authorise_consent(self, client_id: str, scope: str, pkce: bool = False) -> TokenSet:
-        """What approving the consent screen does: a new auth event connecting every organisation."""
+    def authorise_consent(self, client_id: str, scope: str, pkce: bool = False,
+                          tenants: list[str] | None = None) -> TokenSet:
+        """What approving the consent screen does: a new auth event connecting the organisations
+        picked on it (``None``: every organisation)."""
         grant = self.tokens.new_grant(client_id, scope, {"user_id": "demo-user", "pkce": pkce})
         now = self.clock.now()
         with self.lock:
             by_tenant = {c.tenant_id: c for c in self.connections.values()}
-            for tenant_id in self.tenants:
+            for tenant_id in self.tenants if tenants is None else [t for t in tenants if t in self.tenants]:
                 existing = by_tenant.get(tenant_id)
                 if existing is not None:
                     # Re-authorising updates the connection (identity spec: updatedDateUtc).

@@ -1,7 +1,8 @@
 """Xero identity: authorise, token, revocation, and the tenant ``/connections`` list.
 
 - ``GET /identity/connect/authorize`` (login.xero.com) and ``POST /connect/token``
-  (identity.xero.com) — the authorisation-code grant; the emulator approves at once.
+  (identity.xero.com) — the authorisation-code grant; the authorize page is a consent page
+  (log in, pick the organisation, allow or cancel: :mod:`.consent`).
 - Token response fields from xero-identity.yaml ``AccessToken`` (``id_token``, ``access_token``,
   ``expires_in``, ``token_type``, ``refresh_token``) plus ``scope``. A refresh token is issued only
   when ``offline_access`` was granted (notes §A1 OAuth table).
@@ -15,12 +16,12 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from . import consent
 from ._http import basic_credentials, bearer_token, json_response, redirect_allowed
 from .oauth_tokens import OAuthError, TokenRejected, TokenSet
 from .xero_dates import identity_timestamp
@@ -50,7 +51,9 @@ def identity_routes(emu: XeroEmulator) -> list[BaseRoute]:
     settings = emu.settings
 
     async def authorize(request: Request) -> Response:
-        q = request.query_params
+        """GET shows the consent page; the page posts back here (log in, organisation, allow/cancel)."""
+        q = dict(request.query_params) if request.method == "GET" else {
+            k: str(v) for k, v in (await request.form()).items()}
         client_id = q.get("client_id", "")
         redirect_uri = q.get("redirect_uri", "")
         # RFC 6749 §4.1.2.1: a bad client or redirect URI is shown to the user, never redirected to.
@@ -59,23 +62,33 @@ def identity_routes(emu: XeroEmulator) -> list[BaseRoute]:
         if not redirect_allowed(redirect_uri, settings.redirect_uris):
             return PlainTextResponse("invalid_request: redirect_uri is not registered for this app", 400)
         state = q.get("state")
-
-        def back(params: dict[str, str]) -> Response:
-            if state is not None:
-                params["state"] = state
-            sep = "&" if "?" in redirect_uri else "?"
-            return RedirectResponse(f"{redirect_uri}{sep}{urlencode(params)}", status_code=302)
-
         if q.get("response_type") != "code":
-            return back({"error": "unsupported_response_type"})
+            return consent.back(redirect_uri, {"error": "unsupported_response_type"}, state)
         scope = " ".join(q.get("scope", "").split())
         if not scope:
-            return back({"error": "invalid_scope"})
+            return consent.back(redirect_uri, {"error": "invalid_scope"}, state)
+        with emu.lock:
+            organisations = [consent.Organisation(t, emu.tenants[t].name) for t in emu.tenants]
+        carried = {k: q[k] for k in ("response_type", "client_id", "redirect_uri", "scope", "state",
+                                     "code_challenge", "code_challenge_method") if k in q}
+
+        def show(error: str | None = None) -> Response:
+            return consent.page(vendor="Xero", app_name=settings.app_name, action="/identity/connect/authorize",
+                                carried=carried, scope=scope, organisations=organisations, error=error,
+                                email=q.get("email", ""))
+
+        if request.method == "GET":
+            return show()
+        answer = consent.read(q, organisations)
+        if answer.error:
+            return show(answer.error)
+        if answer.organisation is None:  # "Cancel": the app hears access_denied
+            return consent.back(redirect_uri, {"error": "access_denied"}, state)
         code = emu.tokens.issue_code(
-            client_id, redirect_uri, scope, code_challenge=q.get("code_challenge"),
-            code_challenge_method=q.get("code_challenge_method"),
+            client_id, redirect_uri, scope, extra={"tenants": [answer.organisation]},
+            code_challenge=q.get("code_challenge"), code_challenge_method=q.get("code_challenge_method"),
         )
-        return back({"code": code, "scope": scope})
+        return consent.back(redirect_uri, {"code": code, "scope": scope}, state)
 
     async def token(request: Request) -> Response:
         form = await request.form()
@@ -95,7 +108,8 @@ def identity_routes(emu: XeroEmulator) -> list[BaseRoute]:
                 )
                 if pkce_client and code.code_challenge is None:
                     return _oauth_error("invalid_client")
-                tokens = emu.authorise_consent(client_id, code.scope, pkce=pkce_client)
+                tokens = emu.authorise_consent(client_id, code.scope, pkce=pkce_client,
+                                                tenants=code.extra.get("tenants"))
             elif grant_type == "refresh_token":
                 tokens = emu.tokens.refresh(str(form.get("refresh_token", "")), client_id)
                 if pkce_client and not tokens.grant.extra.get("pkce"):
@@ -156,7 +170,7 @@ def identity_routes(emu: XeroEmulator) -> list[BaseRoute]:
         return Response(status_code=204 if removed else 404)
 
     return [
-        Route("/identity/connect/authorize", authorize, methods=["GET"]),
+        Route("/identity/connect/authorize", authorize, methods=["GET", "POST"]),
         Route("/connect/token", token, methods=["POST"]),
         Route("/connect/revocation", revocation, methods=["POST"]),
         Route("/connections", connections, methods=["GET"]),
