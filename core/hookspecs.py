@@ -22,7 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .connector import Connector, Outgoing, Page, PushResult
+    from .connector import Connector, DatedRecord, Outgoing, Page, PushResult
     from .daemon.handlers import WebhookHandler
     from .emulation import Emulator
     from .entities import StockLevel
@@ -138,6 +138,30 @@ def compute_available(
     :param levels: stock levels, as fetched.
     :param include_assembled: the "include quantities for auto-assembled products" switch.
     :return: new levels with ``available`` set, or ``None`` to pass.
+    """
+
+
+@hookspec(firstresult=True)
+def fetch_dated(
+    connector: Connector, entity_type: str, start: datetime, end: datetime, references: Sequence[str]
+) -> list[DatedRecord] | None:
+    """The records of one trading day in ``connector``'s system, for the daily reconciliation.
+
+    Stops at the first non-``None`` result. There is no core default: a system nobody answers
+    for is shown as "cannot be checked". Read only what the day needs (a date-filtered list, a
+    look-up by number), never the whole history: ``tillbridge reconcile`` runs on demand and
+    its calls count against the vendor's budget.
+
+    :param connector: the connector instance of one connection and system.
+    :param entity_type: ``"sale"`` (POS: every sale dated in the window, closed or not),
+        ``"sales_order"`` (inventory: the orders made from POS sales, by order date) or
+        ``"invoice"`` (accounting: the invoices of the day's sales, whatever their date).
+    :param start: start of the trading day, UTC (inclusive).
+    :param end: end of the trading day, UTC (exclusive).
+    :param references: the POS sale numbers of the day (empty when asking the POS); a system
+        whose records are dated otherwise (an invoice dated when its order completed) looks
+        these up instead of listing by date.
+    :return: a list of :class:`~tillbridge.connector.DatedRecord`, or ``None`` to pass.
     """
 
 

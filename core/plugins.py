@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 import pluggy
 
 from . import hookspecs
-from .connector import Connector, Outgoing, Page, PushResult
+from .connector import Connector, DatedRecord, Outgoing, Page, PushResult
 from .daemon.handlers import WebhookHandler
 from .emulation import Emulator
 from .entities import StockLevel
@@ -232,6 +232,14 @@ class Plugins:
         )
         assert result is not None, "the core default always answers"
         return result  # type: ignore[no-any-return]
+
+    def fetch_dated(self, connector: Connector, entity_type: str, start: datetime, end: datetime,
+                    references: Sequence[str] = ()) -> list[DatedRecord] | None:
+        """A trading day's records (the reconciliation); ``None`` when no plugin answers."""
+        return self._first_result(  # type: ignore[no-any-return]
+            "fetch_dated", connector=connector, entity_type=entity_type, start=start, end=end,
+            references=list(references),
+        )
 
     def demo_scenario(self, emulators: dict[str, Emulator], stage: str) -> None:
         self._call_each("demo_scenario", emulators=emulators, stage=stage)

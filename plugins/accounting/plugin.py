@@ -9,11 +9,12 @@ commands. Another provider is another plugin: see :mod:`tillbridge_accounting.pr
 
 from __future__ import annotations
 
-from typing import Callable
+from datetime import datetime
+from typing import Callable, Sequence
 
 import click
 
-from tillbridge import Flow, SettingSpec, hookimpl
+from tillbridge import DatedRecord, Flow, SettingSpec, hookimpl
 
 from .config import INVOICES_FLOW, SETTINGS
 
@@ -51,3 +52,14 @@ def register_commands(cli: click.Group) -> None:
     from .commands import register
 
     register(cli)
+
+
+@hookimpl
+def fetch_dated(connector: object, entity_type: str, start: datetime, end: datetime,
+                references: Sequence[str]) -> list[DatedRecord] | None:
+    from .dated import invoices_of_day
+    from .provider import AccountingConnector
+
+    if not isinstance(connector, AccountingConnector) or entity_type != "invoice":
+        return None
+    return invoices_of_day(connector, start, references)
