@@ -108,6 +108,8 @@ class Difference:
     reimport_record: str | None = None
     #: the day to import sales since, when an import since a date fixes it
     import_since: str | None = None
+    #: the connection log's own words (with ids), for a details row or a hover
+    technical: str | None = None
 
 
 @dataclass
@@ -280,9 +282,9 @@ def _order_difference(sale: DatedRecord, orders: list[DatedRecord], outlet: Outl
                     f"Delete order{'s' if len(extra) > 1 else ''} {others} in {inv} and keep {keep.number}.")
     if not orders:
         if entry is not None and entry.category == "held":
-            return diff(HELD, entry.message.removeprefix("held: "),
-                        "Sort out what holds it (see why), then press Re-import.",
-                        reimport_record=entry.record_key or sale.number)
+            why, action = _held_words(entry.message, outlet, inv)
+            return diff(HELD, why, action, reimport_record=entry.record_key or sale.number,
+                        technical=entry.message)
         if entry is not None:
             return diff(REFUSED, f"{inv} refused it: {entry.message}",
                         "Correct what it says in the sale's products or customer, then press Re-import.",
@@ -304,6 +306,18 @@ def _order_difference(sale: DatedRecord, orders: list[DatedRecord], outlet: Outl
                             f"{cents(order.total)}",
                     f"Open order {order.number} in {inv} and correct it to the sale's total.")
     return None
+
+
+def _held_words(message: str, outlet: OutletDay, inv: str) -> tuple[str, str]:
+    """Why a sale is held and what to do, in the retailer's words (the log's names ids)."""
+    text = message.removeprefix("held: ")
+    if "is not mapped" in text:
+        return (f"outlet {outlet.outlet} is not mapped to a warehouse of {inv}",
+                f"Map outlet {outlet.outlet} to a warehouse on the Configuration page, then press Re-import.")
+    kind = text.split(" ", 1)[0] if text.split(" ", 1)[0] in {"product", "customer"} else "product or customer"
+    return (f"a {kind} of this sale is not in {inv} yet (new since the last import, or refused by {inv})",
+            f"Once the {kind} is in {inv} (the next sync brings new ones over; the connection log says if "
+            f"{inv} refused it), press Re-import.")
 
 
 def _invoice_difference(sale: DatedRecord, orders: list[DatedRecord], invoices: list[DatedRecord],
