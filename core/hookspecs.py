@@ -183,8 +183,11 @@ def on_sync_event(event: SyncEvent) -> None:
 def demo_scenario(emulators: Mapping[str, Emulator], stage: str) -> None:
     """Add a plugin's part of the story ``tillbridge demo`` tells, on its own emulators.
 
-    Fans out. Stages, in order: ``"seeded"`` (emulators seeded, nothing synced yet) and
-    ``"imported"`` (the first sync ran; exports are about to be switched on).
+    Fans out. Stages, in order: ``"history"`` (only for ``demo --web`` and ``sandbox serve``:
+    add a few past days of activity, e.g. till sales dated on each of the last three days, so
+    "import sales since a date" and the daily reconciliation have something to show),
+    ``"seeded"`` (emulators seeded, nothing synced yet) and ``"imported"`` (the first sync ran;
+    exports are about to be switched on). ``sandbox serve`` plays ``"history"`` only.
 
     :param emulators: running emulators by name (``"lightspeed"``, ``"unleashed"``...); a plugin
         acts only on its own and must tolerate the others being absent.
