@@ -260,8 +260,11 @@ def reconcile(app: App, name: str, day: date) -> DayReport:
         sent = [i for i in invoices_of.get(sale.number, []) if i.status == "sent"]
         for invoice in sent:
             outlet.accounting.add(invoice)
+        # invoiced when its order completed, unless made before invoices were switched on (the
+        # outbox knowing it means the invoice flow took it: then it is expected whatever the date)
         expects_invoice = any(o.status == "completed" for o in found) and (
-            since_accounting is None or sale.when is None or sale.when >= since_accounting)
+            bool(invoices_of.get(sale.number)) or since_accounting is None or sale.when is None
+            or sale.when >= since_accounting.replace(microsecond=0))
         diff = _invoice_difference(sale, found, invoices_of.get(sale.number, []), outlet, titles, open_entries,
                                    expects_invoice)
         if diff:

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tillbridge import DatedRecord, hookimpl, services
+from tillbridge_accounting import services as accounting
 from tillbridge.cli.main import cli
 from tillbridge.reconcile import DayReport, daily_activity, day_window, reconcile
 
@@ -178,3 +179,39 @@ def test_daily_activity_counts_records_moved_and_failed_per_flow(trading_day: Bo
     last = days[-1]
     assert last.moved["sales"] == 6 and last.moved["invoices"] == 6
     assert sum(d.total_moved for d in days[:-1]) == 0
+
+
+def test_an_order_entered_twice_is_named_with_the_one_to_delete(trading_day: Books) -> None:
+    books = trading_day
+    sale = next(s for s in books.ls.sales() if s["status"] == "CLOSED")
+    order = next(o for o in books.ul.sales_orders() if o["CustomerRef"] == sale["invoice_number"])
+    # someone keys the same till sale into Unleashed again by hand, on the same date
+    copy = books.ul.create_sales_order({
+        "OrderStatus": "Parked", "OrderDate": order["OrderDate"], "CustomerRef": sale["invoice_number"],
+        "Customer": {"CustomerCode": order["Customer"]["CustomerCode"]},
+        "Warehouse": {"WarehouseCode": order["Warehouse"]["WarehouseCode"]},
+        "SalesOrderLines": [{"LineNumber": 1, "Product": {"ProductCode": ln["Product"]["ProductCode"]},
+                             "OrderQuantity": ln["OrderQuantity"], "UnitPrice": ln["UnitPrice"],
+                             "LineTotal": ln["LineTotal"], "LineTax": ln["LineTax"]}
+                            for ln in order["SalesOrderLines"]],
+        "SubTotal": order["SubTotal"], "TaxTotal": order["TaxTotal"], "Total": order["Total"]})
+    report = reconcile(books.app, NAME, today())
+    [diff] = report.differences
+    assert (diff.sale_number, diff.cause, diff.system) == (sale["invoice_number"], "sent twice", "inventory")
+    assert diff.action == f"Delete order {copy['OrderNumber']} in Unleashed and keep {order['OrderNumber']}."
+    assert report.outlets[0].inventory.count == 7 and report.outlets[0].pos.count == 6
+
+
+def test_an_invoice_the_provider_refused_is_named_and_a_reimport_sends_it(xero_books: Books) -> None:
+    books = xero_books
+    accounting.map_account(books.app, NAME, "default", "999", check=False)  # no such account in Xero
+    [sale] = books.sell(1)
+    assert books.sync()["invoices"].failed == 1
+    [diff] = reconcile(books.app, NAME, today()).differences
+    invoice = next(i for i in books.ul.invoices())
+    assert (diff.sale_number, diff.system, diff.cause) == (sale["invoice_number"], "accounting", "refused")
+    assert "Account code '999' is not a valid code" in diff.detail and invoice["InvoiceNumber"] in diff.detail
+    assert diff.reimport_record == invoice["InvoiceNumber"] and diff.action.endswith("then press Re-import.")
+    accounting.map_account(books.app, NAME, "default", "200")
+    services.reimport(books.app, NAME, record=diff.reimport_record)
+    assert reconcile(books.app, NAME, today()).agrees
