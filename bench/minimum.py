@@ -169,3 +169,19 @@ def binding_limits(minimum: Minimum, cat: Catalogue) -> list[str]:
     """The rate-limited APIs whose needed calls exceed one window's budget. Limits are counted in
     fixed windows, so calls that fit in one window are not slowed by the limit at all."""
     return [system for system, (limit, _) in rate_limits(cat.registers).items() if minimum.system(system) > limit]
+
+
+def reconcile_day(sales: int, orders: int, invoices: int, accounting: bool) -> Minimum:
+    """One trading day reconciled: the POS's time zone (one outlets call), the day's sales from
+    Lightspeed's search (up to 1000 a page; a short page ends it), the day's orders from one
+    order-date-filtered Unleashed list (it reports NumberOfPages) and, with accounting on, the
+    day's sent invoices looked up by number (Xero takes 40 numbers a request in our client; the
+    API's limit is the URL's length). Nothing else: the causes come from our own tables."""
+    m = Minimum()
+    m.add("lightspeed", "outlets (the trading day's time zone)", 1)
+    m.add("lightspeed", "the day's sales, search pages of 1000", sales // 1000 + 1)
+    m.add("lightspeed", "the discount product (once per connector)", 1)
+    m.add("unleashed", "the day's orders, by order date", ul_pages(orders))
+    if accounting and invoices:
+        m.add("xero", "the day's invoices, looked up by number", math.ceil(invoices / 40))
+    return m

@@ -34,7 +34,7 @@ from emuhost import EmulatorHost, HostConfig  # noqa: E402
 from minimum import Catalogue  # noqa: E402
 from sizes import QUICK, SIZES, LS_WINDOW_SECONDS, Size, ls_limit  # noqa: E402
 
-SCENARIOS = ("full", "idle", "incremental", "stock", "invoices", "naive", "overhead", "memory")
+SCENARIOS = ("full", "idle", "incremental", "stock", "invoices", "reconcile", "naive", "overhead", "memory")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -242,7 +242,7 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
     }
     print(f"tillbridge bench: size {size.name} ({size.products} products, {size.outlets} outlets, "
           f"{size.sales} sales), time scale {args.time_scale:g}", flush=True)
-    needs_main = only & {"full", "idle", "incremental", "stock", "invoices", "naive", "overhead"}
+    needs_main = only & {"full", "idle", "incremental", "stock", "invoices", "reconcile", "naive", "overhead"}
     if needs_main:
         started = time.perf_counter()
         with EmulatorHost(host_config(size, time_scale=args.time_scale, rate_limit=True, accounting=accounting)) as host:
@@ -278,6 +278,10 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
                     show(invoices_scenario(bench, day=max(10, size.sales // 100)))
                 else:
                     out["notes"].append(f"invoices: not measured — {why_not}")
+            if "reconcile" in only:
+                from scenarios import reconcile_scenario
+
+                show(reconcile_scenario(bench))
             if "naive" in only:
                 print("  naive baseline (one run of every flow, limits off)…", flush=True)
                 out["naive"] = naive_pass(shop, host, cat, args.time_scale)

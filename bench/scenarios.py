@@ -258,3 +258,44 @@ def invoices_scenario(bench: Bench, day: int) -> Measurement:
 
     return bench._measure(f"invoices for a day's sales ({day})", mins.invoices(day),
                           lambda: bench._timed(lambda: shop.sync(["invoices"])), checks)
+
+
+def reconcile_scenario(bench: Bench) -> Measurement:
+    """``tillbridge reconcile`` for today (the retailer's trading day): the day's sales, orders
+    and invoices read from the three systems, the causes of differences from our own tables.
+    Run once to learn the day's size (not measured), then measured; run it after the invoices
+    scenario so the day has invoices to look up."""
+    from tillbridge.reconcile import reconcile, trading_zone, zone_of
+
+    shop = bench.shop
+    app = shop.app
+    zone, _ = trading_zone(app.runtime(CONNECTION), app.settings(app.store.connection(CONNECTION)))
+    day = datetime.now(zone_of(zone)).date()
+    first = reconcile(app, CONNECTION, day)
+    sales = sum(o.pos.count for o in first.outlets)
+    orders = sum(o.inventory.count for o in first.outlets)
+    invoices = sum(o.accounting.count for o in first.outlets if o.accounting is not None)
+    bench.settle()
+    app.forget_runtime(CONNECTION)  # a fresh process: no connector caches (the discount product)
+    seen: dict[str, Any] = {}
+
+    def run() -> list[RunResult]:
+        seen["report"] = reconcile(app, CONNECTION, day)
+        return []
+
+    def checks(results: list[RunResult], stats: dict[str, Any]) -> list[str]:
+        report = seen["report"]
+        out = [] if sales else ["no sales that day to reconcile"]
+        again = (sum(o.pos.count for o in report.outlets), sum(o.inventory.count for o in report.outlets))
+        if again != (sales, orders):
+            out.append(f"second reconciliation saw {again}, the first {(sales, orders)}")
+        return out
+
+    m = bench._measure(f"reconcile one day ({sales} sales, {orders} orders, {invoices} invoices)",
+                       mins.reconcile_day(sales, orders, invoices, first.accounting),
+                       lambda: bench._timed(run), checks)
+    report = seen["report"]
+    m.notes.append(f"{len(report.differences)} differences named"
+                   + (f" (causes: {', '.join(sorted({d.cause for d in report.differences}))})"
+                      if report.differences else ""))
+    return m

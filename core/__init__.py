@@ -9,7 +9,17 @@ private and may change without notice. ``docs/plugins.md`` is the reference.
 
 from __future__ import annotations
 
-from .connector import ID_NAMESPACE, ROLES, Connector, ConnectorContext, CredentialField, Outgoing, Page, PushResult
+from .connector import (
+    ID_NAMESPACE,
+    ROLES,
+    Connector,
+    ConnectorContext,
+    CredentialField,
+    DatedRecord,
+    Outgoing,
+    Page,
+    PushResult,
+)
 from .cursors import JsonCursor, version_cursor
 from .daemon.handlers import (
     Subscription,
@@ -76,6 +86,7 @@ __all__ = [
     "ConnectorContext",
     "CredentialField",
     "Customer",
+    "DatedRecord",
     "Entity",
     "Flow",
     "Invoice",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import httpx
@@ -107,6 +108,34 @@ class PushResult:
     @property
     def ok(self) -> bool:
         return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class DatedRecord:
+    """One record of a trading day as a system holds it, for the daily reconciliation
+    (``fetch_dated``). Vendor-neutral: a POS sale, an inventory sales order or an accounting
+    invoice, each tied to the POS sale it stands for.
+
+    :param id: the record's id in its system.
+    :param number: the record's own number as the retailer sees it (sale, order or invoice number).
+    :param sale_number: the POS sale number the record stands for (a sale: its own number).
+    :param total: the total including tax, to the cent as the system rounds it.
+    :param status: a sale: ``closed``, ``voided``, ``return`` or ``open``; an order: ``completed``,
+        ``parked`` or the system's own word (lower case); an invoice: ``sent`` when the provider
+        holds it, else what keeps it back (``failed``, ``pending``, ``deferred``, ``missing``).
+    :param location_id: the system's location of the record (outlet, warehouse); ``None``: none.
+    :param when: the record's date (UTC), when known.
+    :param note: why the record is in that status (a refusal's message), for the retailer.
+    """
+
+    id: str
+    number: str
+    sale_number: str
+    total: Decimal
+    status: str
+    location_id: str | None = None
+    when: datetime | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -227,6 +256,12 @@ class Connector:
         """Fetch one record by id (re-imports of a single failed record)."""
         raise Unsupported(f"{self.system} cannot read one {entity_type}")
 
+    def time_zone(self) -> str | None:
+        """The IANA time zone the retailer trades in (``Pacific/Auckland``), if this system
+        knows it; ``None`` otherwise. The daily reconciliation uses the POS's answer when the
+        ``time_zone`` setting is empty."""
+        return None
+
     def locations(self) -> list[Location]:
         """Outlets or warehouses of this system (for the location map)."""
         page = self.fetch("location", None)
@@ -250,6 +285,7 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "CredentialField",
+    "DatedRecord",
     "Outgoing",
     "Page",
     "PushResult",

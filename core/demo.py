@@ -85,7 +85,10 @@ def run_demo(
     progress: Callable[[str, int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
     keep_running: Callable[[App, dict[str, str]], None] | None = None,
+    history: bool = False,
 ) -> DemoReport:
+    """Run the demo. ``history``: first let plugins add a few past days of till sales (stage
+    ``"history"``), for a console that shows imports since a date and daily reconciliations."""
     with ExitStack() as stack:
         if fresh:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tillbridge-demo-"))
@@ -104,6 +107,8 @@ def run_demo(
             server = stack.enter_context(BackgroundServer(emulator))
             emulators[cls.emulator] = emulator
             urls[cls.emulator] = server.url
+        if history:
+            app.plugins.demo_scenario(emulators, "history")
         app.plugins.demo_scenario(emulators, "seeded")
 
         app.store.delete_connection(DEMO_CONNECTION)  # every demo starts from a clean slate

@@ -22,7 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .connector import Connector, Outgoing, Page, PushResult
+    from .connector import Connector, DatedRecord, Outgoing, Page, PushResult
     from .daemon.handlers import WebhookHandler
     from .emulation import Emulator
     from .entities import StockLevel
@@ -162,6 +162,30 @@ def compute_available(
     """
 
 
+@hookspec(firstresult=True)
+def fetch_dated(
+    connector: Connector, entity_type: str, start: datetime, end: datetime, references: Sequence[str]
+) -> list[DatedRecord] | None:
+    """The records of one trading day in ``connector``'s system, for the daily reconciliation.
+
+    Stops at the first non-``None`` result. There is no core default: a system nobody answers
+    for is shown as "cannot be checked". Read only what the day needs (a date-filtered list, a
+    look-up by number), never the whole history: ``tillbridge reconcile`` runs on demand and
+    its calls count against the vendor's budget.
+
+    :param connector: the connector instance of one connection and system.
+    :param entity_type: ``"sale"`` (POS: every sale dated in the window, closed or not),
+        ``"sales_order"`` (inventory: the orders made from POS sales, by order date) or
+        ``"invoice"`` (accounting: the invoices of the day's sales, whatever their date).
+    :param start: start of the trading day, UTC (inclusive).
+    :param end: end of the trading day, UTC (exclusive).
+    :param references: the POS sale numbers of the day (empty when asking the POS); a system
+        whose records are dated otherwise (an invoice dated when its order completed) looks
+        these up instead of listing by date.
+    :return: a list of :class:`~tillbridge.connector.DatedRecord`, or ``None`` to pass.
+    """
+
+
 # --- observers ----------------------------------------------------------------------------------
 @hookspec
 def on_sync_event(event: SyncEvent) -> None:
@@ -180,8 +204,11 @@ def on_sync_event(event: SyncEvent) -> None:
 def demo_scenario(emulators: Mapping[str, Emulator], stage: str) -> None:
     """Add a plugin's part of the story ``tillbridge demo`` tells, on its own emulators.
 
-    Fans out. Stages, in order: ``"seeded"`` (emulators seeded, nothing synced yet) and
-    ``"imported"`` (the first sync ran; exports are about to be switched on).
+    Fans out. Stages, in order: ``"history"`` (only for ``demo --web`` and ``sandbox serve``:
+    add a few past days of activity, e.g. till sales dated on each of the last three days, so
+    "import sales since a date" and the daily reconciliation have something to show),
+    ``"seeded"`` (emulators seeded, nothing synced yet) and ``"imported"`` (the first sync ran;
+    exports are about to be switched on). ``sandbox serve`` plays ``"history"`` only.
 
     :param emulators: running emulators by name (``"lightspeed"``, ``"unleashed"``...); a plugin
         acts only on its own and must tolerate the others being absent.

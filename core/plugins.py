@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import pluggy
 
 from . import hookspecs
-from .connector import Connector, Outgoing, Page, PushResult
+from .connector import Connector, DatedRecord, Outgoing, Page, PushResult
 from .daemon.handlers import WebhookHandler
 from .emulation import Emulator
 from .entities import StockLevel
@@ -256,6 +256,14 @@ class Plugins:
                 if key not in changes and key not in extra:
                     extra[key] = value
         return extra
+
+    def fetch_dated(self, connector: Connector, entity_type: str, start: datetime, end: datetime,
+                    references: Sequence[str] = ()) -> list[DatedRecord] | None:
+        """A trading day's records (the reconciliation); ``None`` when no plugin answers."""
+        return self._first_result(  # type: ignore[no-any-return]
+            "fetch_dated", connector=connector, entity_type=entity_type, start=start, end=end,
+            references=list(references),
+        )
 
     def demo_scenario(self, emulators: dict[str, Emulator], stage: str) -> None:
         self._call_each("demo_scenario", emulators=emulators, stage=stage)

@@ -142,6 +142,16 @@ class SettingsRegistry:
 
     def check(self, values: Mapping[str, Any]) -> None:
         """Cross-setting rules: a setting that ``requires`` another needs it on."""
+        zone = values.get("time_zone")
+        if zone:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(str(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise SettingError(f"time_zone {zone!r} is not a time zone name",
+                                   fix="use a name like Pacific/Auckland, Europe/London or UTC, or leave it "
+                                       "empty to use the point of sale's") from None
         for spec in self._specs.values():
             if spec.requires and values.get(spec.name) and not values.get(spec.requires):
                 raise SettingError(
@@ -202,6 +212,10 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("interval_stock", "int", 60, "Seconds between stock exports.", minimum=5, group="schedule", advanced=True),
     SettingSpec("interval_products", "int", 900, "Seconds between product polls.", minimum=5, group="schedule", advanced=True),
     SettingSpec("interval_customers", "int", 900, "Seconds between customer polls.", minimum=5, group="schedule", advanced=True),
+    SettingSpec("time_zone", "str", None,
+                "Time zone of your trading day, for the daily reconciliation (a name such as "
+                "Pacific/Auckland). Leave empty to use your point of sale's time zone (UTC if it has none).",
+                group="advanced", label="Time zone", advanced=True),
 )
 
 

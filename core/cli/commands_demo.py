@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..app import App
 from ..demo import DEMO_CONNECTION, run_demo
-from ..emulation import BackgroundServer
+from ..emulation import BackgroundServer, Emulator
 from ..plugins import Plugins
 from .base import CliState, TillbridgeGroup, console, pass_state
 
@@ -45,7 +45,8 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
 
         report = run_demo(database=None if fresh else state.database_url, fresh=fresh, seed=seed,
                           products=products, progress=progress,
-                          on_phase=lambda text: console.print(f"• {text}"), keep_running=keep_running)
+                          on_phase=lambda text: console.print(f"• {text}"), keep_running=keep_running,
+                          history=web)
 
     console.print(f"\nDatabase: {report.database_url}")
     console.print("Emulators: " + ", ".join(f"{k} at {v}" for k, v in report.emulator_urls.items()))
@@ -86,16 +87,21 @@ def sandbox() -> None:
 @click.option("--port", default=0, show_default=True, help="First port (0: any free ports).")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by emulator name.")
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Seed a few past days of till sales (to import since a date, and to reconcile).")
 @click.option("--for-seconds", default=None, type=float, hidden=True)
 @pass_state
-def sandbox_serve(state: CliState, host: str, port: int, seed: int, as_json: bool, for_seconds: float | None) -> None:
+def sandbox_serve(state: CliState, host: str, port: int, seed: int, as_json: bool, history: bool,
+                  for_seconds: float | None) -> None:
     """Run every installed emulator and print its base URL and demo credentials."""
-    registry = Plugins().registries.emulators
+    plugins = Plugins()
+    registry = plugins.registries.emulators
+    emulators: dict[str, Emulator] = {}
     servers = []
     info: dict[str, dict[str, object]] = {}
     try:
         for i, (name, cls) in enumerate(sorted(registry.items())):
-            emulator = cls(seed=seed)
+            emulator = emulators[name] = cls(seed=seed)
             server = BackgroundServer(emulator, host=host, port=port + i if port else 0).start()
             servers.append(server)
             values: dict[str, object] = {"base_url": server.url, **emulator.credentials(server.url)}
@@ -106,6 +112,8 @@ def sandbox_serve(state: CliState, host: str, port: int, seed: int, as_json: boo
                 values.update({k: v for k, v in token.items() if k in {"access_token", "refresh_token",
                                                                        "tenant_id", "realm_id"}})
             info[name] = values
+        if history:
+            plugins.demo_scenario(emulators, "history")
         if as_json:
             click.echo(json.dumps(info, default=str), nl=True)
             sys.stdout.flush()

@@ -14,6 +14,7 @@ from .commands_admin import connections, plugins_command, settings
 from .commands_daemon import run_command, webhooks_group
 from .commands_data import export_group, import_group, log_command, reimport_command, sync_command
 from .commands_demo import demo_command, sandbox
+from .commands_reconcile import reconcile_command
 from .commands_locations import map_command, mappings_command, outlets, unmap_command, warehouses_command
 from .commands_web import web_command
 from .commands_plugin import plugin_group
@@ -46,7 +47,7 @@ def connect() -> None:
 for command in (plugins_command, connections, settings, sync_command, import_group, export_group,
                 reimport_command, log_command, outlets, warehouses_command, map_command, unmap_command,
                 mappings_command, demo_command, sandbox, plugin_group, web_command, run_command, webhooks_group,
-                worker_command, workers_command, queue_command, db_group):
+                worker_command, workers_command, queue_command, db_group, reconcile_command):
     cli.add_command(command)
 
 

@@ -168,7 +168,7 @@ def create_console_app(app: App, *, demo_urls: Mapping[str, str] | None = None, 
         (the demo prints such a link); ``None``: the admin password only.
     :param https: served over TLS: session cookies get the ``Secure`` flag.
     """
-    from . import routes_auth, routes_config, routes_connections, routes_data, routes_log
+    from . import routes_auth, routes_config, routes_connections, routes_data, routes_log, routes_reconcile
 
     console = Console(app, demo_urls=demo_urls, login_token=login_token, https=https)
     routes: list[BaseRoute] = [
@@ -177,6 +177,7 @@ def create_console_app(app: App, *, demo_urls: Mapping[str, str] | None = None, 
         *routes_config.routes(),
         *routes_data.routes(),
         *routes_log.routes(),
+        *routes_reconcile.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
@@ -185,6 +186,7 @@ def create_console_app(app: App, *, demo_urls: Mapping[str, str] | None = None, 
                    max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https),
         Middleware(RequireLogin, app=app, login_token=login_token),
     ]
+    routes_reconcile.install(console)
     web = Starlette(routes=routes, middleware=middleware)
     web.state.console = console
     return web

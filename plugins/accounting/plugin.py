@@ -9,11 +9,12 @@ commands. Another provider is another plugin: see :mod:`tillbridge_accounting.pr
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from datetime import datetime
+from typing import Any, Callable, Mapping, Sequence
 
 import click
 
-from tillbridge import Flow, SettingSpec, hookimpl
+from tillbridge import DatedRecord, Flow, SettingSpec, hookimpl
 
 from .config import INVOICES_FLOW, SETTINGS
 
@@ -61,3 +62,14 @@ def complete_settings(before: Mapping[str, Any], changes: Mapping[str, Any]) -> 
     from .config import since_for_switch_on
 
     return since_for_switch_on(before, changes)
+
+
+@hookimpl
+def fetch_dated(connector: object, entity_type: str, start: datetime, end: datetime,
+                references: Sequence[str]) -> list[DatedRecord] | None:
+    from .dated import invoices_of_day
+    from .provider import AccountingConnector
+
+    if not isinstance(connector, AccountingConnector) or entity_type != "invoice":
+        return None
+    return invoices_of_day(connector, start, references)

@@ -447,6 +447,11 @@ class LightspeedConnector(Connector):
                                                   target_id=f"{product_id}@{o.entity.location_id}")  # type: ignore[attr-defined]
         return [results[o.source_id] for o in records]
 
+    def time_zone(self) -> str | None:
+        from .dated import retailer_time_zone
+
+        return retailer_time_zone(self)
+
     def locations(self) -> list[Any]:
         return list(self.fetch("location", None).records)
 

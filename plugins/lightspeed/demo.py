@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from .emulator.store import iso
+
 # Unleashed limits ProductCode to 100 characters (shared/api-notes/unleashed.md §4.2).
 TOO_LONG_CODE = "HAMPER-" + "DELUXE" * 19  # 121 characters: Lightspeed takes it, Unleashed refuses it
+
+
+#: Past days of till sales the "history" stage rings up, and sales per outlet per day.
+HISTORY_DAYS = 3
+HISTORY_SALES = 3
 
 
 def play(ls: Any, stage: str) -> None:
     outlets = ls.outlets()
     products = [p for p in ls.products() if p.get("has_inventory", True) and not p.get("deleted_at")]
     customers = ls.customers()
-    if stage == "seeded":
+    if stage == "history":
+        ring_up_history(ls, outlets, products, customers)
+    elif stage == "seeded":
         ls.create_product("Deluxe gift hamper", TOO_LONG_CODE, Decimal("99.00"))
         for i, outlet in enumerate(outlets):
             a, b = products[(2 * i) % len(products)], products[(2 * i + 1) % len(products)]
@@ -37,3 +47,24 @@ def _line(product: dict[str, Any], quantity: int, discount: Decimal | None = Non
     if discount is not None:
         line["discount"] = discount
     return line
+
+
+def ring_up_history(ls: Any, outlets: list[dict[str, Any]], products: list[dict[str, Any]],
+                    customers: list[dict[str, Any]]) -> None:
+    """A few closed sales on each outlet on each of the last ``HISTORY_DAYS`` days, oldest first,
+    dated in the past (as a till that has traded for a while), so "import sales since a date" and
+    the daily reconciliation have days to show."""
+    if not products:
+        return
+    now = ls.store.clock.now()
+    n = 0
+    with ls.lock:
+        for days_ago in range(HISTORY_DAYS, 0, -1):
+            for i, outlet in enumerate(outlets):
+                for j in range(HISTORY_SALES):
+                    n += 1
+                    when = iso(now - timedelta(days=days_ago, hours=2 * j + i))
+                    lines = [_line(products[(3 * n) % len(products)], 1 + j % 2),
+                             _line(products[(3 * n + 1) % len(products)], 1)]
+                    customer = customers[n % len(customers)]["id"] if customers and n % 3 else None
+                    ls.store.ring_up_sale(outlet["id"], lines, customer_id=customer, sale_date=when, created_at=when)

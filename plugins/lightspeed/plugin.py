@@ -55,3 +55,13 @@ def register_webhook_handlers(register: Callable[[Any], None]) -> None:
     from .webhooks import LightspeedWebhooks
 
     register(LightspeedWebhooks())
+
+
+@hookimpl
+def fetch_dated(connector: Any, entity_type: str, start: Any, end: Any, references: Any) -> Any:
+    from .connector import LightspeedConnector
+    from .dated import sales_of_day
+
+    if not isinstance(connector, LightspeedConnector) or entity_type != "sale":
+        return None
+    return sales_of_day(connector, start, end)

@@ -107,3 +107,13 @@ def register_webhook_handlers(register: Callable[[Any], None]) -> None:
 
     register(UnleashedWebhooks())
 
+
+
+@hookimpl
+def fetch_dated(connector: Connector, entity_type: str, start: Any, end: Any, references: Sequence[str]) -> Any:
+    from .connector import UnleashedConnector
+    from .dated import orders_of_day
+
+    if not isinstance(connector, UnleashedConnector) or entity_type != "sales_order":
+        return None
+    return orders_of_day(connector, start, end, references)

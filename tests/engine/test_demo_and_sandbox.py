@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -54,6 +55,14 @@ def test_sandbox_serve_prints_urls_and_working_credentials(tmp_path: Path) -> No
         outlets = httpx.get(f"{ls['base_url']}/api/2.0/outlets",
                             headers={"Authorization": f"Bearer {ls['access_token']}"})
         assert outlets.status_code == 200 and outlets.json()["data"]
+        # a few past days of till sales are seeded, to import since a date and to reconcile
+        since = (datetime.now(timezone.utc) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = (datetime.now(timezone.utc) - timedelta(hours=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        past = httpx.get(f"{ls['base_url']}/api/2.0/search", params={"type": "sales", "date_from": since,
+                                                                    "date_to": until, "page_size": 1000},
+                         headers={"Authorization": f"Bearer {ls['access_token']}"}).json()["data"]
+        days = {s["sale_date"][:10] for s in past if s["status"] == "CLOSED"}
+        assert len(days) >= 2 and {s["outlet_id"] for s in past} == {o["id"] for o in outlets.json()["data"]}
         ul = info["unleashed"]
         warehouses = httpx.get(f"{ul['base_url']}/Warehouses", headers={
             "api-auth-id": ul["api_id"], "api-auth-signature": sign("", ul["api_key"]),

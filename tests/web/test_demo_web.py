@@ -52,6 +52,9 @@ def test_demo_web_serves_the_console_with_a_login_link(tmp_path: Path) -> None:
             pos_url = re.search(r'id="inst-lightspeed-url" name="base_url" value="([^"]+)"', connection)
             assert pos_url, "the Lightspeed form is pre-filled with the demo emulator's address"
             assert httpx.get(pos_url.group(1) + "/_emulator/state", timeout=10).status_code == 200  # still running
+            # past days of till sales were seeded and imported: yesterday has a reconciliation to show
+            reconciliation = client.get("/c/demo/reconcile").text
+            assert reconciliation.count('class="card recon-outlet"') == 3, reconciliation[-2000:]
         proc.send_signal(signal.SIGINT)  # Ctrl-C: the console stops, the demo prints its summary
         code = proc.wait(timeout=30)
     finally:
