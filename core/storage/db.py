@@ -123,7 +123,13 @@ def explain(exc: BaseException, url: str) -> StorageError | None:
 def _sqlite_trouble(path: Path) -> str | None:
     """What is wrong with an existing SQLite file, asked without writing to it (as switching it to
     WAL would): "damaged" (shorter than its header says, as a copy cut short, or an unreadable
-    schema), "foreign" (tables, but none of tillbridge's), or None."""
+    schema), "foreign" (tables, but none of tillbridge's), or None.
+
+    Not asked while a ``-wal`` file exists: another process has the database open (the daemon)
+    and may be moving pages into the file this very moment; the file is in WAL mode already,
+    so opening it normally changes nothing of a damaged one, and SQLite says if it is."""
+    if Path(f"{path}-wal").exists():
+        return None
     with path.open("rb") as fh:
         header = fh.read(100)
     if len(header) < 100:

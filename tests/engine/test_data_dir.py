@@ -157,9 +157,12 @@ def test_wal_and_shm_files_are_owner_only(tmp_path: Path) -> None:
         os.umask(old)
 
 
-def test_demo_fresh_still_makes_its_own_database(cli: Cli) -> None:
-    words = said(cli("demo", "--fresh", "--products", "12"))
-    assert "Demo finished" in words
+def test_demo_fresh_still_makes_its_own_database(cli: Cli, tmp_path: Path) -> None:
+    typo = tmp_path / "typo.sqlite"
+    words = said(cli("--database-url", f"sqlite:///{typo}", "demo", "--products", "12", code=2))
+    assert "there is no tillbridge database" in words and not typo.exists()
+    words = said(cli("--database-url", f"sqlite:///{typo}", "demo", "--fresh", "--products", "12"))
+    assert "Demo finished" in words and not typo.exists()  # --fresh: a temporary one, whatever the URL
 
 
 # --- a database written by a newer tillbridge -------------------------------------------------------
