@@ -100,7 +100,9 @@ def test_a_retailers_day(day_shop: Shop) -> None:  # noqa: PLR0915 (one story, t
     assert ls.inventory_level(d["id"], outlets[0]["id"]) == 10 - 4  # the wholesale order's allocation
     assert ls.inventory_level(d["id"], outlets[1]["id"]) == 10
     puts = ls.stats.count("PUT /api/2.1/products/{id}")
-    assert puts == len({lvl.split("@")[0] for lvl in _stock_bindings(shop)})  # one request per product
+    # One request per product, but for a product with stock in some warehouses only: its
+    # other outlets are known to be 0 once the whole read is done, and follow in a second one.
+    assert puts == len({lvl.split("@")[0] for lvl in _stock_bindings(shop)}) + 1  # "short": W3 only
     assert second["stock"].updated > puts  # ... carrying several outlets each
 
     # --- the day at the tills ------------------------------------------------------------------

@@ -15,8 +15,9 @@ def levels(shop: Shop, product: dict[str, Any]) -> list[Decimal]:
     return [shop.ls.inventory_level(product["id"], shop.outlet(i)["id"]) for i in range(3)]
 
 
-def test_a_level_without_a_stock_row_is_set_to_zero_once(shop_factory: Callable[..., Shop]) -> None:
-    shop = shop_factory(ls_options={"products": 6, "customers": 2})
+def test_a_level_without_a_stock_row_is_set_to_zero_once(shop_factory: Callable[..., Shop],
+                                                          database_url: str) -> None:
+    shop = shop_factory(database_url=database_url, ls_options={"products": 6, "customers": 2})
     shop.map({0: "W1", 1: "W2", 2: "W3"})
     shop.sync()
     ls, ul = shop.ls, shop.ul

@@ -77,11 +77,13 @@ async def check_body(emulator: LightspeedEmulator, request: Request, route: str)
     """Refuse a write whose body breaks the route's published schema (wrong type, a required
     field missing, a value outside its enum) before anything changes.
 
-    Lightspeed answers a request it cannot read with 400 Bad Request and a small JSON object
-    naming the error (x-series-api.lightspeedhq.com/docs/request_format; the status list of
-    shared notes §7): here ``{"error": "Bad Request", "message": ..., "details": [{"field",
-    "message"}]}``, status ``request_validation_status`` (a setting: the exact status of a schema
-    refusal is not documented per endpoint).
+    Lightspeed's errors are a small JSON object with ``error`` (the 2.0 OpenAPI's examples:
+    ``{"error": "Access token is not valid"}``, ``{"error": "permission denied"}``), with
+    ``message``/``details`` on some; a request the API cannot accept is a 400 Bad Request
+    (x-series-api.lightspeedhq.com/docs/request_format says bodies are JSON objects of the
+    documented fields). The exact body of a schema refusal is not published, so this is the most
+    likely shape: ``{"error": "Bad Request", "message": ..., "details": [{"field", "message"}]}``,
+    status ``request_validation_status`` (an option, 400 by default).
     """
     if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
         return
