@@ -275,6 +275,7 @@ class _Host:
             return {
                 "ls_products_all": len(store.products),
                 "products": len(products),
+                "stocked": sum(1 for p in products if p.get("has_inventory", True)),
                 "ls_customers_all": len(store.customers),
                 "customers": sum(1 for c in store.customers.values() if c.get("deleted_at") is None),
                 "ls_sales_all": len(sales),

@@ -70,6 +70,7 @@ class Catalogue:
 
     ls_products_all: int  # every product record the cursor returns (deleted ones included)
     products: int  # products the POS sells (each becomes one Unleashed product)
+    stocked: int  # of which track inventory (the others are never-diminishing: no stock levels)
     ls_customers_all: int
     customers: int
     ls_sales_all: int
@@ -96,7 +97,7 @@ def full_sync(cat: Catalogue, short: int = 0) -> Minimum:
     m.add("lightspeed", "customers pages", ls_pages(cat.ls_customers_all))
     m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all, LS_SALES_PAGE_MAX))
     m.add("lightspeed", "tax rates + retailer (discount product)", 2)
-    m.add("lightspeed", "inventory PUT per product", cat.products)
+    m.add("lightspeed", "inventory PUT per stocked product", cat.stocked)
     m.add("lightspeed", "sales since the sales cursor (stock export)", 1)
     m.add("unleashed", "product writes", cat.products)
     m.add("unleashed", "customer writes", cat.customers)
@@ -106,7 +107,7 @@ def full_sync(cat: Catalogue, short: int = 0) -> Minimum:
     m.add("unleashed", "taxes, walk-in customer, discount product, warehouses", 4)
     m.add("unleashed", "products pages (export flow reads our writes back)", ul_pages(cat.products))
     m.add("unleashed", "customers pages (export flow reads our writes back)", ul_pages(cat.customers))
-    m.add("unleashed", "stock-on-hand pages", cat.warehouses * ul_pages(cat.products))
+    m.add("unleashed", "stock-on-hand pages", cat.warehouses * ul_pages(cat.stocked))
     return m
 
 

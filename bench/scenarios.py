@@ -166,8 +166,8 @@ class Bench:
                 out.append(f"products written {by['products'].written} != {cat.products}")
             if by["sales"].written != cat.sales:
                 out.append(f"sales written {by['sales'].written} != {cat.sales}")
-            if "stock" in by and by["stock"].written != cat.products * cat.warehouses:
-                out.append(f"stock levels written {by['stock'].written} != {cat.products * cat.warehouses}")
+            if "stock" in by and by["stock"].written != cat.stocked * cat.warehouses:
+                out.append(f"stock levels written {by['stock'].written} != {cat.stocked * cat.warehouses}")
             return out
 
         # A sale short of stock is one Unleashed leaves Parked: that is the data (stock received

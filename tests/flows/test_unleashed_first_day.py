@@ -149,3 +149,18 @@ def test_line_discounts_go_to_the_line_discount_rate(shop_factory: Callable[...,
     assert Decimal(str(line["UnitPrice"])) == price
     paid = (Decimal(str(sale["total_price"])) + Decimal(str(sale["total_tax"]))).quantize(Decimal("0.01"))
     assert Decimal(str(order["Total"])) == paid
+
+
+def test_a_connection_already_importing_sales_takes_no_opening_stock_for_its_old_products(
+        shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory, import_opening_stock=False)
+    shop.sync()  # products and sales were imported before the opening stock existed (or was on)
+    shop.settings(import_opening_stock=True)
+    newcomer = shop.ls.create_product("Limited Edition Mug", "MUG-LTD-1", Decimal("19.00"))
+    shop.ls.set_inventory(newcomer["id"], shop.outlet(0)["id"], Decimal(6))
+    shop.ul.stats.reset()
+    results = shop.sync()
+    assert results["opening_stock"].created == 1  # only the product imported from now on
+    assert shop.ul.stats.count(ADJUST) == 1
+    ul = shop.ul.product_by_code("MUG-LTD-1")
+    assert ul is not None and shop.ul.stock_on_hand(ul["Guid"], shop.warehouse("W1")["Guid"])["QtyOnHand"] == 6
