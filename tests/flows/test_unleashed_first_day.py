@@ -202,3 +202,15 @@ def test_an_opening_stock_whose_answer_was_lost_is_not_counted_twice(shop_factor
         pos = pos_level(shop, product, 0)
         if ul is not None and pos >= 0:
             assert shop.ul.stock_on_hand(ul["Guid"], shop.warehouse("W1")["Guid"])["QtyOnHand"] == pos
+
+
+def test_stock_received_in_unleashed_before_the_opening_stock_is_kept(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    shop.sync("products")
+    product = next(p for p in shop.sellable() if pos_level(shop, p, 0) > 0)
+    ul = shop.ul.product_by_code(product["sku"])
+    assert ul is not None
+    w1 = shop.warehouse("W1")["Guid"]
+    shop.ul.receive_stock(ul["Guid"], w1, Decimal(100), unit_cost=Decimal(2))
+    assert shop.sync("opening_stock")["opening_stock"].failed == 0
+    assert shop.ul.stock_on_hand(ul["Guid"], w1)["QtyOnHand"] == 100 + pos_level(shop, product, 0)
