@@ -277,8 +277,8 @@ class _Host:
                 "products": len(products),
                 # Products whose stock Lightspeed keeps (has_inventory, not composite): the only
                 # ones the stock export writes to.
-                "tracked_products": sum(1 for p in products if p.get("has_inventory", True)
-                                        and not p.get("is_composite")),
+                "stocked": sum(1 for p in products if p.get("has_inventory", True)
+                               and not p.get("is_composite")),
                 "ls_customers_all": len(store.customers),
                 "customers": sum(1 for c in store.customers.values() if c.get("deleted_at") is None),
                 "ls_sales_all": len(sales),

@@ -70,18 +70,15 @@ class Catalogue:
 
     ls_products_all: int  # every product record the cursor returns (deleted ones included)
     products: int  # products the POS sells (each becomes one Unleashed product)
+    # of which track inventory (has_inventory, not composite): the only ones the stock export
+    # writes to; the others are never-diminishing in Unleashed (no stock levels)
+    stocked: int
     ls_customers_all: int
     customers: int
     ls_sales_all: int
     sales: int  # closed sales, not voids or returns: each becomes one sales order
     warehouses: int  # mapped outlet/warehouse pairs
     registers: int
-    tracked_products: int = -1  # products whose stock the POS keeps (-1: all of ``products``)
-
-    @property
-    def stocked(self) -> int:
-        """Products the stock export writes to: a product that does not track inventory gets none."""
-        return self.products if self.tracked_products < 0 else self.tracked_products
 
 
 def idle_poll(cat: Catalogue) -> Minimum:
@@ -112,7 +109,7 @@ def full_sync(cat: Catalogue, short: int = 0) -> Minimum:
     m.add("unleashed", "taxes, walk-in customer, discount product, warehouses", 4)
     m.add("unleashed", "products pages (export flow reads our writes back)", ul_pages(cat.products))
     m.add("unleashed", "customers pages (export flow reads our writes back)", ul_pages(cat.customers))
-    m.add("unleashed", "stock-on-hand pages", cat.warehouses * ul_pages(cat.products))
+    m.add("unleashed", "stock-on-hand pages", cat.warehouses * ul_pages(cat.stocked))
     return m
 
 

@@ -79,9 +79,10 @@ def host_config(size: Size, *, time_scale: float, rate_limit: bool, accounting: 
 def catalogue(host: EmulatorHost, warehouses: int) -> Catalogue:
     counts = host.request("counts")
     return Catalogue(ls_products_all=counts["ls_products_all"], products=counts["products"],
+                     stocked=counts["stocked"],
                      ls_customers_all=counts["ls_customers_all"], customers=counts["customers"],
                      ls_sales_all=counts["ls_sales_all"], sales=counts["sales"], warehouses=warehouses,
-                     registers=counts["registers"], tracked_products=counts.get("tracked_products", -1))
+                     registers=counts["registers"])
 
 
 def peak_rss_mb() -> float:

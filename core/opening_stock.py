@@ -11,6 +11,10 @@ The quantity is what the POS holds *plus* what closed POS sales not yet imported
 sales will still reach the inventory system and take their stock there, so both systems end
 equal. Once written (or found to hold nothing), a level is bound and never sent again, however
 the POS count moves afterwards: after go-live, stock is counted in the inventory system.
+
+Only products imported from the POS by the products flow qualify, and on a connection that was
+already importing sales when the opening stock first ran (an upgrade, or the setting switched on
+later) only products imported after that: their stock is counted in the inventory system already.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Sequence
 
+from sqlmodel import select
+
 from .connector import Connector
 from .entities import Entity, StockLevel
+from .storage.models import Binding
 
 if TYPE_CHECKING:
     from .flows import Flow
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 TAKEN = "opening-stock"
 #: Pages of not-yet-imported POS sales looked at (from the start when the sales flow never ran).
 PEEK_PAGES = 50
+#: Where the first product binding that qualifies is remembered (a cursor row of its own).
+FROM_BINDING = "opening_stock.from_binding"
 
 
 def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
@@ -41,9 +50,11 @@ def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
     warehouses = {oid: runner.plugins.map_location(rt.name, oid, source.system, target_system)
                   for oid in {lvl.location_id for lvl in levels}}
     keys = [f"{lvl.product_id}@{lvl.location_id}" for lvl in levels]
+    first = _first_qualifying_binding(runner, flow, source.system, target_system)
     with runner.store.session() as s:
-        products = runner.store.resolve_ids(s, rt.id, "product", source.system, target_system,
-                                            sorted({lvl.product_id for lvl in levels}))
+        imported = runner.store.bindings(s, rt.id, "product", source.system, target_system,
+                                         sorted({lvl.product_id for lvl in levels}))
+        products = {pid: b.target_id for pid, b in imported.items() if (b.id or 0) >= first}
         taken = runner.store.bindings(s, rt.id, flow.entity_type, source.system, target_system, keys)
     pending = _pending_for_run(runner, flow.source_role)
     seen: tuple[set[str], set[str]] = runner.run_state.setdefault("opening_stock", (set(), set()))
@@ -62,6 +73,35 @@ def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
     if seen[0]:
         runner.run_state["summary"] = f"opening stock: {len(seen[0])} products, {len(seen[1])} warehouses"
     return out
+
+
+def _first_qualifying_binding(runner: FlowRunner, flow: Flow, pos: str, inventory: str) -> int:
+    """Product bindings from this id on qualify: all on a new connection; on one that imported
+    sales before the opening stock first ran, only those its last products run made and later
+    ones (the products flow, the only one binding POS products to inventory ones, runs first)."""
+    rt, store = runner.rt, runner.store
+    known = store.cursor(rt.id, FROM_BINDING)
+    if known is not None:
+        return int(known)
+    sales_flow = next((f for f in runner.app.flows().values()
+                       if f.entity_type == "sale" and f.source_role == flow.source_role), None)
+    products_flow = next((f for f in runner.app.flows().values()
+                          if f.entity_type == "product" and f.source_role == flow.source_role
+                          and f.target_role == flow.target_role), None)
+    with store.session() as s:
+        first = 0
+        if sales_flow is not None and store.cursor(rt.id, sales_flow.name) is not None:
+            last_run = store.last_runs(rt.id).get(products_flow.name) if products_flow else None
+            ids = list(s.exec(select(Binding.id).where(
+                Binding.connection_id == rt.id, Binding.entity_type == "product",
+                Binding.source_system == pos, Binding.target_system == inventory,
+            ).order_by(Binding.id.desc()).limit(max(1, last_run.created if last_run else 0))))  # type: ignore[union-attr]
+            fresh = last_run.created if last_run else 0
+            first = (min(i for i in ids if i is not None) if fresh and ids
+                     else max((i or 0 for i in ids), default=0) + 1)
+        store.set_cursor(s, rt.id, FROM_BINDING, str(first))
+        s.commit()
+    return first
 
 
 def _pending_for_run(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:

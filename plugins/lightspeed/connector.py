@@ -248,8 +248,18 @@ class LightspeedConnector(Connector):
 
     def get(self, entity_type: str, record_id: str) -> Entity | None:
         collection = COLLECTIONS.get(entity_type)
-        if collection is None or entity_type in {"location", "tax", "stock"}:
+        if collection is None or entity_type in {"location", "tax"}:
             raise Unsupported(f"Lightspeed cannot read one {entity_type}")
+        if entity_type == "stock":  # "product@outlet", as the opening stock flow names a level
+            product_id, _, outlet_id = record_id.partition("@")
+            try:
+                rows = self._get(f"/api/2.0/products/{product_id}/inventory").get("data") or []
+            except RemoteError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            row = next((r for r in rows if r.get("outlet_id") == outlet_id and not r.get("deleted_at")), None)
+            return convert.inventory(row) if row else None
         try:
             data = self._get(f"/api/2.0/{collection}/{record_id}")["data"]
         except RemoteError as exc:

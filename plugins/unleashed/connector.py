@@ -103,6 +103,8 @@ class UnleashedConnector(Connector):
         self._order_refs: dict[str, str] = {}  # OrderNumber → CustomerRef: fixed once the order exists
         #: products this connector created never-diminishing (no opening stock for them)
         self._never_diminishing: set[str] = set()
+        #: (product, warehouse) → (on hand, value) before the opening stock being pushed
+        self._held_now: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
         #: stocked products this connector created (they hold nothing until stock is taken in)
         self._created_products: set[str] = set()
         #: what we know of stock without asking: (product, warehouse) → (available, when learnt)
@@ -353,6 +355,8 @@ class UnleashedConnector(Connector):
                   "stock": self._push_opening_stock}.get(entity_type)
         if writer is None:
             raise Unsupported(f"Unleashed cannot write {entity_type}")
+        if entity_type == "stock":
+            self._held_now = self._on_hand_of([o for o in records if not o.exists])
         return [self._guard(o, writer) for o in records]
 
     def _guard(self, o: Outgoing, write: Callable[[Outgoing], PushResult]) -> PushResult:
@@ -456,10 +460,13 @@ class UnleashedConnector(Connector):
             if not o.exists and product in self._created_products:
                 self._known_stock.learn(product, warehouse, Decimal(0))  # created by us, nothing taken in
             return PushResult(o.source_id, "unchanged", target_id=guid)
-        line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": level.on_hand,
+        # Lines set the new quantity and value (notes §4.12): what the warehouse holds already
+        # (stock received in Unleashed since the product was created) plus the POS's.
+        held, held_value = self._held_now.get((product, warehouse), (Decimal(0), Decimal(0)))
+        line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": held + level.on_hand,
                                 "Comments": f"Opening stock from {(o.source_system or 'the POS').title()}"}
         if level.unit_cost is not None and level.unit_cost >= 0:
-            line["NewActualValue"] = cents(level.on_hand * level.unit_cost)
+            line["NewActualValue"] = cents(held_value + level.on_hand * level.unit_cost)
         body = {"Guid": guid, "AdjustmentReason": OPENING_REASON, "Status": "Completed",
                 "AdjustmentDate": datetime.now(timezone.utc), "Warehouse": {"Guid": warehouse},
                 "StockAdjustmentLines": [line]}
@@ -474,8 +481,29 @@ class UnleashedConnector(Connector):
                     raise
                 self._never_diminishing.add(product)  # made non-stock in Unleashed: no stock to take in
             return PushResult(o.source_id, "unchanged", target_id=guid)  # taken in already
-        self._known_stock.learn(product, warehouse, level.on_hand)
+        if product in self._created_products and not held:
+            self._known_stock.learn(product, warehouse, level.on_hand)
         return PushResult(o.source_id, "created", target_id=guid)
+
+    def _on_hand_of(self, records: Sequence[Outgoing]) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+        """(product, warehouse) → (QtyOnHand, its value) now, for the levels about to be taken in:
+        one request per warehouse and 100 products (products never moved have no row: zero)."""
+        wanted: dict[str, set[str]] = {}
+        for o in records:
+            level = o.entity
+            if isinstance(level, StockLevel) and level.on_hand > 0 and level.product_id not in self._never_diminishing:
+                wanted.setdefault(level.location_id, set()).add(level.product_id)
+        held: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        known = self.warehouses()
+        for warehouse, products in sorted(wanted.items()):
+            if warehouse not in known:
+                continue  # obsolete or gone: the adjustment is refused with Unleashed's reason
+            for row in self.stock_for(warehouse, sorted(products)):
+                quantity = convert.dec(row.get("QtyOnHand"))
+                value = convert.dec(row.get("TotalCost")) if row.get("TotalCost") is not None \
+                    else quantity * convert.dec(row.get("AvgCost"))
+                held[(row.get("ProductGuid") or row["Guid"], warehouse)] = (quantity, value)
+        return held
 
     def _existing_adjustment(self, guid: str) -> dict[str, Any] | None:
         try:

@@ -20,6 +20,9 @@ from typing import Iterable
 
 #: How long a level learnt stays usable.
 FRESH_SECONDS = 300.0
+#: Only levels below this are kept: a sale of more from a level above it is rare, and not
+#: knowing costs one refused call, while keeping every level of a large company costs memory.
+LOW_STOCK = Decimal(50)
 
 
 class StockKnowledge:
@@ -30,13 +33,12 @@ class StockKnowledge:
 
     def learn(self, product: str, warehouse: str, available: Decimal) -> None:
         with self._lock:
-            if len(self._levels) > 500_000:
+            if available >= LOW_STOCK:
+                self._levels.pop((product, warehouse), None)  # plenty: as good as not known
+                return
+            if len(self._levels) > 200_000:
                 self._levels.clear()
             self._levels[(product, warehouse)] = (available, time.monotonic())
-
-    def forget(self, product: str, warehouse: str) -> None:
-        with self._lock:
-            self._levels.pop((product, warehouse), None)
 
     def take(self, warehouse: str, needs: Iterable[tuple[str, Decimal]]) -> None:
         """An order completed: what it took is gone (levels not known stay unknown)."""

@@ -149,3 +149,68 @@ def test_line_discounts_go_to_the_line_discount_rate(shop_factory: Callable[...,
     assert Decimal(str(line["UnitPrice"])) == price
     paid = (Decimal(str(sale["total_price"])) + Decimal(str(sale["total_tax"]))).quantize(Decimal("0.01"))
     assert Decimal(str(order["Total"])) == paid
+
+
+def test_a_connection_already_importing_sales_takes_no_opening_stock_for_its_old_products(
+        shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory, import_opening_stock=False)
+    shop.sync()  # products and sales were imported before the opening stock existed (or was on)
+    shop.settings(import_opening_stock=True)
+    newcomer = shop.ls.create_product("Limited Edition Mug", "MUG-LTD-1", Decimal("19.00"))
+    shop.ls.set_inventory(newcomer["id"], shop.outlet(0)["id"], Decimal(6))
+    shop.ul.stats.reset()
+    results = shop.sync()
+    assert results["opening_stock"].created == 1  # only the product imported from now on
+    assert shop.ul.stats.count(ADJUST) == 1
+    ul = shop.ul.product_by_code("MUG-LTD-1")
+    assert ul is not None and shop.ul.stock_on_hand(ul["Guid"], shop.warehouse("W1")["Guid"])["QtyOnHand"] == 6
+
+
+def test_an_opening_stock_refused_is_logged_and_taken_in_by_reimport(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    shop.sync("products")
+    w1 = shop.warehouse("W1")["Guid"]
+    with shop.ul.lock:
+        shop.ul.state.warehouses[w1]["Obsolete"] = True  # refuses stock until it is in use again
+    first = shop.sync("opening_stock")["opening_stock"]
+    assert first.failed > 0 and first.created > 0  # W2's levels went in
+    [entry, *_] = shop.log(levels=["error"])
+    assert "Unleashed refused" in entry.message and "@" in (entry.record_key or "")
+    with shop.ul.lock:
+        shop.ul.state.warehouses[w1]["Obsolete"] = False
+    [again] = services.reimport(shop.app, shop.name, entity="stock")
+    assert again.created == first.failed and again.failed == 0
+    assert shop.open_entries() == []
+    product = next(p for p in shop.sellable() if pos_level(shop, p, 0) > 0)
+    ul = shop.ul.product_by_code(product["sku"])
+    assert ul is not None and shop.ul.stock_on_hand(ul["Guid"], w1)["QtyOnHand"] == pos_level(shop, product, 0)
+
+
+def test_an_opening_stock_whose_answer_was_lost_is_not_counted_twice(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    shop.sync("products")
+    shop.ul.set_faults(lost_response_rate=1.0)  # the adjustment is made, its answer never arrives
+    lost = shop.sync("opening_stock")["opening_stock"]
+    assert lost.status == "failed" and lost.created == 0
+    shop.ul.clear_faults()
+    made = len(shop.ul.state.adjustments)
+    rerun = shop.sync("opening_stock")["opening_stock"]
+    assert rerun.status == "ok" and rerun.failed == 0
+    assert len(shop.ul.state.adjustments) == made + rerun.created  # the lost one was not made again
+    for product in shop.sellable():
+        ul = shop.ul.product_by_code(product["sku"])
+        pos = pos_level(shop, product, 0)
+        if ul is not None and pos >= 0:
+            assert shop.ul.stock_on_hand(ul["Guid"], shop.warehouse("W1")["Guid"])["QtyOnHand"] == pos
+
+
+def test_stock_received_in_unleashed_before_the_opening_stock_is_kept(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory)
+    shop.sync("products")
+    product = next(p for p in shop.sellable() if pos_level(shop, p, 0) > 0)
+    ul = shop.ul.product_by_code(product["sku"])
+    assert ul is not None
+    w1 = shop.warehouse("W1")["Guid"]
+    shop.ul.receive_stock(ul["Guid"], w1, Decimal(100), unit_cost=Decimal(2))
+    assert shop.sync("opening_stock")["opening_stock"].failed == 0
+    assert shop.ul.stock_on_hand(ul["Guid"], w1)["QtyOnHand"] == 100 + pos_level(shop, product, 0)

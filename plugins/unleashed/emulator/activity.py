@@ -13,7 +13,7 @@ def simulate_step(ul: Any, rng: random.Random) -> str | None:
     if not products or not warehouses:
         return None
     product = rng.choice(products)
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 or product.get("NeverDiminishing"):  # a non-stock product is never received
         ul.update_product(product["Guid"], Notes=f"checked {rng.randint(1, 9999)}")
         return f"edit {product['ProductCode']}"
     warehouse = rng.choice(warehouses)

@@ -1,0 +1,29 @@
+"""What the Unleashed connector knows of available stock: short only when known short, fresh."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tillbridge_unleashed.stock_knowledge import LOW_STOCK, StockKnowledge
+
+D = Decimal
+
+
+def test_short_only_when_known_short_and_orders_take_their_quantities() -> None:
+    known = StockKnowledge()
+    known.learn("a", "w1", D(3))
+    assert known.short("w1", [("a", D(3))]) == []
+    assert known.short("w1", [("a", D(4)), ("b", D(100))]) == ["a"]  # b is not known: enough
+    known.take("w1", [("a", D(2)), ("b", D(1))])
+    assert known.short("w1", [("a", D(2))]) == ["a"]
+    assert known.short("w2", [("a", D(2))]) == []  # another warehouse
+
+
+def test_plenty_is_not_kept_and_old_knowledge_is_forgotten() -> None:
+    known = StockKnowledge(fresh_seconds=0.0)
+    known.learn("a", "w1", D(0))
+    assert known.short("w1", [("a", D(1))]) == []  # stale at once: counts as not known
+    known = StockKnowledge()
+    known.learn("a", "w1", D(0))
+    known.learn("a", "w1", LOW_STOCK)  # stock received: plenty
+    assert known.short("w1", [("a", LOW_STOCK + 1)]) == []
