@@ -37,6 +37,7 @@ from ..daemon.metrics import Metrics
 from ..daemon.options import DaemonOptions
 from ..daemon.runtimes import RuntimePool
 from .http import Listener
+from .limits import SharedLimits
 from .ops import QueueCollector, queue_report
 from .queue import QUEUES, build_app, defer_flow
 
@@ -119,6 +120,8 @@ class Worker:
         self.stop = threading.Event()
         self.started_at = time.time()
         self.app = App(database, plugins=FreshnessPlugins(), secret_key=secret_key)
+        self.limits = SharedLimits(database)
+        self.app.shared_limiter = self.limits  # vendor limits across tenants: counted in PostgreSQL
         self.pool = RuntimePool(self.app)
         self.jobs = WorkerJobs(self)
         self.metrics = Metrics(self.jobs.states)
@@ -266,6 +269,7 @@ class Worker:
     def close(self) -> None:
         self.pool.close()
         self.app.close()
+        self.limits.close()
 
     def serve_forever(self) -> int:
         self.listener.start()
@@ -273,8 +277,7 @@ class Worker:
             code = asyncio.run(self._serve())
         finally:
             self.listener.stop()
-            self.pool.close()
-            self.app.close()
+            self.close()
         log.info("tillbridge worker %s stopped", self.options.name)
         return code
 
