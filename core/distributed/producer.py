@@ -37,7 +37,7 @@ from starlette.routing import Route
 from ..daemon.health import health_report
 from ..daemon.jobs import FlowJobs
 from ..daemon.options import DaemonOptions
-from ..daemon.reconcile import Reconciler
+from ..daemon.reconcile import Reconciler, interval_for
 from ..daemon.service import Daemon
 from .ops import QueueCollector, queue_report
 from .queue import build_app, conninfo, defer_flow
@@ -68,12 +68,16 @@ class DeferringJobs(FlowJobs):
         self._defer(connection, flow_name, reason, state.interval, None)
 
     def trigger(self, connection: str, flow: str, reason: str = "webhook", delay: float | None = None) -> bool:
+        """Queue a run ``debounce`` seconds from now (later triggers ride along on it). A standby
+        holds no jobs: the webhook listener only asks for enabled flows, at their default interval."""
         state = self.state(connection, flow)
-        if state is None:
+        spec = self.app.flows().get(flow)
+        if spec is None:
             return False
+        interval = state.interval if state is not None else interval_for(spec, {})
         wait = self.options.debounce if delay is None else delay
         at = datetime.fromtimestamp(time.time() + wait, tz=timezone.utc)
-        self._defer(connection, flow, reason, state.interval, at)
+        self._defer(connection, flow, reason, interval, at)
         return True  # queued now, or riding along with the run already waiting
 
     def _defer(self, connection: str, flow_name: str, reason: str, interval: float, at: datetime | None) -> None:
