@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import threading
@@ -42,6 +43,23 @@ from dist_kit import ShopFarm, WorkerProcess, producer, sql  # noqa: E402
 from tillbridge.distributed import schema  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _serialised_migrations() -> None:
+    """Preparing shops on several threads opens the app on each; Alembic's command API keeps
+    module-level state, so its runs (no-ops after the first) take turns."""
+    import tillbridge.app as app_module
+
+    lock, migrate = threading.Lock(), app_module.migrate
+
+    def locked(engine: Any) -> None:
+        with lock:
+            migrate(engine)
+
+    app_module.migrate = locked  # type: ignore[assignment]
+
+
+_serialised_migrations()
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -77,13 +95,14 @@ class Tills:
                                   and p["sku"] != "vend-discount"] for s in farm.shops}
         self.outlets = {s.name: [o["id"] for o in s.ls.outlets()] for s in farm.shops}
         self.rung: dict[tuple[str, str], float] = {}
+        self._selling = threading.Event()
         self.seen: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._sell, daemon=True), threading.Thread(target=self._watch,
                                                                                           daemon=True)]
 
     def _sell(self) -> None:
-        while not self._stop.wait(self.rng.expovariate(1 / self.gap)):
+        while not self._stop.wait(self.rng.expovariate(1 / self.gap)) and not self._selling.is_set():
             shop = self.rng.choice(self.farm.shops)
             pid = self.rng.choice(self.sellable[shop.name])
             sale = shop.ls.ring_up_sale(self.rng.choice(self.outlets[shop.name]),
@@ -104,6 +123,9 @@ class Tills:
             t.start()
         return self
 
+    def stop_selling(self) -> None:
+        self._selling.set()
+
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:
@@ -119,52 +141,80 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
 
 
-def run_one(server: str, workers: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"tillbridge_scale_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-    farm = ShopFarm(args.connections, products=args.products, seed=17)
-    procs: list[Any] = []
-    tills: Tills | None = None
-    try:
-        key = new_key()
+class Setup:
+    """One database and ``connections`` shops, imported once; each worker count then runs on it."""
+
+    def __init__(self, server: str, args: argparse.Namespace, workdir: Path) -> None:
+        self.server, self.args, self.workdir = server, args, workdir
+        self.admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        self.name = f"tillbridge_scale_{uuid.uuid4().hex[:8]}"
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
+        self.url = sa.engine.make_url(server).set(database=self.name).render_as_string(hide_password=False)
+        self.farm = ShopFarm(args.connections, products=args.products, seed=17)
+        self.key = new_key()
         settings = dict(export_stock=True, interval_sales=args.interval, interval_stock=args.interval,
                         interval_products=600, interval_customers=600)
-        prepare_database(url, key, farm.shops[:1], **settings)  # migrates once
-        rest = farm.shops[1:]
+        prepare_database(self.url, self.key, self.farm.shops[:1], **settings)  # migrates once
+        rest = self.farm.shops[1:]
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda chunk: prepare_database(url, key, chunk, **settings), [rest[j::4] for j in range(4)
-                                                                                       if rest[j::4]]))
-        schema.upgrade(url)
-        prod = producer(url, key, free_port(), workdir / f"producer-{workers}.log", "--no-webhooks")
-        wprocs = [WorkerProcess(url, key, free_port(), workdir / f"worker-{workers}-{i}.log", "--concurrency",
-                                str(args.concurrency), "--heartbeat", "2", "--stalled-after", "10")
-                  for i in range(workers)]
-        procs = [prod, *wprocs]
+            list(pool.map(lambda chunk: prepare_database(self.url, self.key, chunk, **settings),
+                          [rest[j::4] for j in range(4) if rest[j::4]]))
+        schema.upgrade(self.url)
+
+    def processes(self, workers: int) -> list[Any]:
+        prod = producer(self.url, self.key, free_port(), self.workdir / f"producer-{workers}.log", "--no-webhooks")
+        return [prod, *[WorkerProcess(self.url, self.key, free_port(), self.workdir / f"worker-{workers}-{i}.log",
+                                      "--concurrency", str(self.args.concurrency), "--heartbeat", "2",
+                                      "--stalled-after", "10") for i in range(workers)]]
+
+    def import_all(self) -> None:
+        """The initial import, without latency (not measured), by four workers."""
+        procs = self.processes(4)
+        try:
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.wait_ready(120)
+            eventually(lambda: all(len(s.ul.products()) >= self.args.products for s in self.farm.shops), 900, 1.0,
+                       what="initial import")
+        finally:
+            for p in procs:
+                p.stop()
+        for shop in self.farm.shops:
+            stock_baseline(shop, 10_000)
+        for i, shop in enumerate(self.farm.shops):  # latency on from here: the measured part
+            lat = 100 + i % 101
+            shop.ls.set_faults(latency_ms=lat)
+            shop.ul.set_faults(latency_ms=lat)
+
+    def close(self) -> None:
+        self.farm.close()
+        with self.admin.connect() as c:
+            c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}' "
+                              "AND pid <> pg_backend_pid()"))
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}"'))
+        self.admin.dispose()
+
+
+def run_one(setup: Setup, workers: int) -> dict[str, Any]:
+    args, url = setup.args, setup.url
+    procs = setup.processes(workers)
+    wprocs = procs[1:]
+    tills: Tills | None = None
+    try:
+        sql(url, "DELETE FROM procrastinate_jobs WHERE status = 'todo'")  # no backlog from the previous count
         for p in procs:
             p.start()
         for p in procs:
             p.wait_ready(120)
-
-        def imported() -> bool:
-            return all(len(s.ul.products()) >= args.products for s in farm.shops)
-
-        eventually(imported, 600, 1.0, what="initial import")
-        for shop in farm.shops:
-            stock_baseline(shop, 10_000)
-        for i, shop in enumerate(farm.shops):  # latency on from here: the measured part
-            lat = 100 + i % 101
-            shop.ls.set_faults(latency_ms=lat)
-            shop.ul.set_faults(latency_ms=lat)
-        time.sleep(args.interval)  # every flow has met the latency once
+        time.sleep(args.interval)  # warm: every flow has run once at this worker count
         done0 = sum(httpx.get(w.base + "/healthz", timeout=30).json()["jobs_done"] for w in wprocs)
         pids = [p.proc.pid for p in procs if p.proc is not None]
         cpu0 = {"workers": cpu_seconds(pids[1:]), "producer": cpu_seconds(pids[:1]),
                 "postgres": cpu_seconds(postgres_pids()), "emulators+bench": time.process_time()}
         t0 = time.monotonic()
-        tills = Tills(farm, args.sales_interval).start()
+        tills = Tills(setup.farm, args.sales_interval).start()
         time.sleep(args.seconds)
         wall = time.monotonic() - t0
         done1 = sum(httpx.get(w.base + "/healthz", timeout=30).json()["jobs_done"] for w in wprocs)
@@ -172,6 +222,7 @@ def run_one(server: str, workers: int, args: argparse.Namespace, workdir: Path) 
                 "postgres": cpu_seconds(postgres_pids()), "emulators+bench": time.process_time()}
         depth = sql(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND "
                          "(scheduled_at IS NULL OR scheduled_at <= now())")[0][0]
+        tills.stop_selling()
         time.sleep(args.interval + 10)  # sales rung near the end arrive too (or count as late)
         tills.stop()
         lags = tills.lags()
@@ -184,12 +235,6 @@ def run_one(server: str, workers: int, args: argparse.Namespace, workdir: Path) 
             tills.stop()
         for p in procs:
             p.stop()
-        farm.close()
-        with admin.connect() as c:
-            c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
-                              "AND pid <> pg_backend_pid()"))
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def main() -> None:
@@ -204,15 +249,24 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/tillbridge-scale"))
     args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the processes and drop the database
     server = os.environ.get("TILLBRIDGE_TEST_POSTGRES_URL")
     if not server:
         sys.exit("set TILLBRIDGE_TEST_POSTGRES_URL to a PostgreSQL server (a database is created per run)")
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = []
-    for n in [int(x) for x in args.workers.split(",")]:
-        r = run_one(server, n, args, args.workdir)
-        results.append(r)
-        print(json.dumps(r), flush=True)
+    t0 = time.monotonic()
+    setup = Setup(server, args, args.workdir)
+    try:
+        print(f"prepared {args.connections} connections in {time.monotonic() - t0:.0f}s", flush=True)
+        setup.import_all()
+        print(f"initial import done at {time.monotonic() - t0:.0f}s", flush=True)
+        for n in [int(x) for x in args.workers.split(",")]:
+            r = run_one(setup, n)
+            results.append(r)
+            print(json.dumps(r), flush=True)
+    finally:
+        setup.close()
     base = results[0]["jobs_per_s"] / results[0]["workers"] if results else 0
     print(f"\n{args.connections} connections, latency 100-200 ms a call, polling every {args.interval}s, "
           f"a sale per shop every {args.sales_interval:.0f}s, worker concurrency {args.concurrency}, "

@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -220,6 +221,7 @@ class Worker:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
+        self._threads(loop)
         async with self.queue.open_async():
             task = asyncio.create_task(self.queue.run_worker_async(
                 queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
@@ -243,11 +245,17 @@ class Worker:
             clean = not self.running
         return 0 if clean else 1
 
+    def _threads(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Sync tasks run on the loop's default executor (asgiref): size it to the concurrency
+        (its default, cores + 4, would cap a worker told to run more jobs at once)."""
+        loop.set_default_executor(ThreadPoolExecutor(self.options.concurrency + 2, thread_name_prefix="tillbridge-job"))
+
     def drain(self) -> int:
         """Run every job due now (and those they queue), then return how many ran (tests, bench)."""
         before = self.done
 
         async def run() -> None:
+            self._threads(asyncio.get_running_loop())
             async with self.queue.open_async():
                 await self.queue.run_worker_async(
                     queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
