@@ -71,7 +71,7 @@ from .errors import (
 from .events import SyncEvent
 from .flows import Flow
 from .hookspecs import hookimpl, hookspec
-from .http import RateLimitHeaders, check_response, describe_transport_error, parse_retry_after
+from .http import AppRateLimit, RateLimitHeaders, check_response, describe_transport_error, parse_retry_after
 from .settings import SettingSpec
 
 __version__ = "0.1.0"
@@ -101,6 +101,7 @@ __all__ = [
     "Product",
     "PushResult",
     "QuotaExhausted",
+    "AppRateLimit",
     "RateLimitHeaders",
     "RateLimited",
     "RecordHeld",

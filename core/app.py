@@ -15,13 +15,15 @@ from .crypto import SecretBox
 from .errors import ConfigError, SettingError
 from .events import SyncEvent
 from .flows import Flow
-from .http import build_client
+from .http import AppRateLimit, build_client
 from .plugins import Plugins, Registries
 from .storage.db import database_url, open_database
 from .storage.models import Connection
 from .storage.store import Store, SystemRef
 
 TransportFactory = Callable[[str, str], httpx.BaseTransport | None]
+#: ``(system, the connector's app-wide limits) -> a callable that blocks until a call may go``.
+SharedLimiter = Callable[[str, tuple[AppRateLimit, ...]], Callable[[], None] | None]
 
 
 class App:
@@ -52,6 +54,8 @@ class App:
 
         self.plugins.register(CoreDefaults(self), name="tillbridge.defaults", source="core")
         self.transport_factory = transport_factory
+        #: ``(system, limits) -> acquire`` for limits shared by every process (distributed mode).
+        self.shared_limiter: SharedLimiter | None = None
         #: First backoff step (seconds) of HTTP retries on 5xx and transport errors.
         self.http_backoff = http_backoff
         self._runtimes: dict[str, ConnectionRuntime] = {}
@@ -180,10 +184,12 @@ class ConnectionRuntime:
             ))
 
         transport = self.app.transport_factory(system, ref.base_url) if self.app.transport_factory else None
+        shared = (self.app.shared_limiter(system, cls.app_rate_limits)
+                  if self.app.shared_limiter is not None and cls.app_rate_limits else None)
         http = build_client(
             ref.base_url, auth=cls.make_auth(credentials, save), headers=dict(cls.default_headers),
             rate_limit_headers=cls.rate_limit_headers, max_concurrency=cls.max_concurrency,
-            observer=observe, transport=transport, backoff=self.app.http_backoff,
+            observer=observe, transport=transport, backoff=self.app.http_backoff, shared_limit=shared,
         )
         def mapped() -> set[str]:
             mapping = self.location_map()

@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 import httpx
 
 from .entities import Entity, Location
-from .http import RateLimitHeaders
+from .http import AppRateLimit, RateLimitHeaders
 from .errors import Unsupported
 
 #: Namespace of deterministic target ids: uuid5(NAMESPACE, "connection/system/type/source id").
@@ -201,6 +201,9 @@ class Connector:
     rate_limit_headers: ClassVar[RateLimitHeaders | None] = None
     #: Most requests in flight at once against one account (Xero allows 5).
     max_concurrency: ClassVar[int | None] = None
+    #: Limits of the vendor that span every connection of the app (all tenants); shared by
+    #: every worker in distributed mode (see :class:`~tillbridge.http.AppRateLimit`).
+    app_rate_limits: ClassVar[tuple[AppRateLimit, ...]] = ()
     #: Headers sent with every request.
     default_headers: ClassVar[dict[str, str]] = {}
     #: Name of the emulator (``register_emulators``) that stands in for this system, if any.

@@ -76,12 +76,30 @@ class RateLimitHeaders:
     reserve: int = 1  # keep this many calls in hand for other work
 
 
+@dataclass(frozen=True)
+class AppRateLimit:
+    """A vendor limit that spans every connection of the app (all tenants): ``calls`` per ``seconds``.
+
+    A connector declares it (``Connector.app_rate_limits``); it is enforced across processes and
+    machines where a shared limiter is installed (``App.shared_limiter``: distributed mode keeps
+    the count in PostgreSQL), and not at all in a single daemon, whose one retailer is far below it.
+    """
+
+    calls: int
+    seconds: float
+
+
 class Pacer:
-    """Waits before a request when the last response said the budget is (nearly) spent."""
+    """Waits before a request when the last response said the budget is (nearly) spent.
+
+    ``shared``: called before every request to take a permit from a limit shared with other
+    processes (it blocks until one is free).
+    """
 
     def __init__(self, headers: RateLimitHeaders | None, sleep: Callable[[float], None] = time.sleep,
-                 max_concurrency: int | None = None) -> None:
+                 max_concurrency: int | None = None, shared: Callable[[], None] | None = None) -> None:
         self.headers = headers
+        self.shared = shared
         self._sleep = sleep
         self._lock = threading.Lock()
         self._remaining: int | None = None
@@ -91,6 +109,8 @@ class Pacer:
         self.waited = 0.0
 
     def before(self) -> None:
+        if self.shared is not None:
+            self.shared()
         if self.headers is None:
             return
         with self._lock:
@@ -237,12 +257,13 @@ def build_client(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     backoff: float = 0.5,
+    shared_limit: Callable[[], None] | None = None,
 ) -> httpx.Client:
     """The client a connector gets. ``transport`` lets tests swap in ``httpx.MockTransport``."""
     inner = transport or httpx.HTTPTransport(retries=0)
     wrapped = RetryingTransport(
         inner, attempts=attempts, observer=observer, sleep=sleep, backoff_initial=backoff,
-        pacer=Pacer(rate_limit_headers, sleep=sleep, max_concurrency=max_concurrency),
+        pacer=Pacer(rate_limit_headers, sleep=sleep, max_concurrency=max_concurrency, shared=shared_limit),
     )
     return httpx.Client(base_url=base_url, auth=auth, headers=headers or {}, timeout=timeout,
                         transport=wrapped, follow_redirects=False)
@@ -287,6 +308,7 @@ def utc_now() -> datetime:
 
 
 __all__ = [
+    "AppRateLimit",
     "Pacer",
     "RateLimitHeaders",
     "RetryingTransport",

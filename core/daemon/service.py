@@ -61,6 +61,7 @@ class Daemon:
 
     #: What runs a due flow job (distributed mode queues it instead: ``tillbridge.distributed``).
     jobs_class: type[FlowJobs] = FlowJobs
+    reconciler_class: type[Reconciler] = Reconciler
 
     def __init__(self, database: str | None, options: DaemonOptions | None = None, *,
                  plugins: Plugins | None = None, secret_key: bytes | None = None) -> None:
@@ -75,7 +76,7 @@ class Daemon:
         self.metrics = Metrics(self.jobs.states)
         self.app.plugins.register(self.metrics, name="tillbridge.daemon.metrics", source="core")
         self.scheduler.on_skipped(self._skipped)
-        self.reconciler = Reconciler(self.app, self.scheduler, self.jobs, self.pool, self.options)
+        self.reconciler = self.reconciler_class(self.app, self.scheduler, self.jobs, self.pool, self.options)
         self.handlers = self.app.plugins.webhook_handlers()
         self.receiver = WebhookReceiver(self.app, self.handlers, self.reconciler, self.jobs, self.options,
                                         self.metrics)

@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -36,12 +37,15 @@ from starlette.routing import Route
 from ..daemon.health import health_report
 from ..daemon.jobs import FlowJobs
 from ..daemon.options import DaemonOptions
+from ..daemon.reconcile import Reconciler, interval_for
 from ..daemon.service import Daemon
 from .ops import QueueCollector, queue_report
 from .queue import build_app, conninfo, defer_flow
 
 log = logging.getLogger("tillbridge.distributed.producer")
 
+#: A standby re-reads the connections (for the webhooks it receives) at most this often.
+STANDBY_RECONCILE = 30.0
 #: The advisory lock (bigint) held by the active producer of a database.
 PRODUCER_LOCK = 0x7469_6C6C_0002
 
@@ -64,12 +68,16 @@ class DeferringJobs(FlowJobs):
         self._defer(connection, flow_name, reason, state.interval, None)
 
     def trigger(self, connection: str, flow: str, reason: str = "webhook", delay: float | None = None) -> bool:
+        """Queue a run ``debounce`` seconds from now (later triggers ride along on it). A standby
+        holds no jobs: the webhook listener only asks for enabled flows, at their default interval."""
         state = self.state(connection, flow)
-        if state is None:
+        spec = self.app.flows().get(flow)
+        if spec is None:
             return False
+        interval = state.interval if state is not None else interval_for(spec, {})
         wait = self.options.debounce if delay is None else delay
         at = datetime.fromtimestamp(time.time() + wait, tz=timezone.utc)
-        self._defer(connection, flow, reason, state.interval, at)
+        self._defer(connection, flow, reason, interval, at)
         return True  # queued now, or riding along with the run already waiting
 
     def _defer(self, connection: str, flow_name: str, reason: str, interval: float, at: datetime | None) -> None:
@@ -84,6 +92,17 @@ class DeferringJobs(FlowJobs):
         except Exception:
             log.exception("could not queue %s %s; the next due run tries again", connection, flow_name,
                           extra={"connection": connection, "flow": flow_name})
+
+
+class ViewsReconciler(Reconciler):
+    """While ``standby``, a pass only refreshes the connections the webhook listener knows: the
+    jobs (and the queries that build them) are the active producer's."""
+
+    standby = True
+
+    def _apply(self, wanted: dict[str, tuple[str, str, float]], ids: dict[str, int], flow_count: int) -> None:
+        if not self.standby:
+            super()._apply(wanted, ids, flow_count)
 
 
 class Elector:
@@ -129,6 +148,7 @@ class Elector:
 
 class Producer(Daemon):
     jobs_class = DeferringJobs
+    reconciler_class = ViewsReconciler
 
     def __init__(self, database: str, options: DaemonOptions | None = None, *, secret_key: bytes | None = None,
                  standby_poll: float = 1.0) -> None:
@@ -178,24 +198,29 @@ class Producer(Daemon):
     def serve_forever(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        self.reconciler.run()  # views for webhooks received while standing by
         self._start_http()
         log.info("tillbridge producer %d standing by, listening on %s", os.getpid(), self.url)
-        last_reconcile = time.monotonic()
+        standing_by = threading.Event()
+        views = threading.Thread(target=self._standby_views, args=(standing_by,), name="tillbridge-standby",
+                                 daemon=True)
+        views.start()
         while not self._signalled.is_set():
             if self.elector.try_acquire():
                 break
-            if time.monotonic() - last_reconcile >= self.options.reconcile_seconds:
-                self.reconciler.run()
-                last_reconcile = time.monotonic()
             self._signalled.wait(self.standby_poll)
-        else:
+        standing_by.set()
+        if self._signalled.is_set():
+            views.join()
             self.stopping = True
             self._stop_http()
             self.queue.close()
+            self.app.close()
             return 0
         self.role, self.became_active = "active", time.time()
         log.info("tillbridge producer %d is now the active one", os.getpid())
+        views.join()  # a pass in progress ends (it only refreshes the views)
+        assert isinstance(self.reconciler, ViewsReconciler)
+        self.reconciler.standby = False
         self.start()
         while not self._signalled.wait(self.standby_poll):
             if not self.elector.holding():
@@ -208,6 +233,13 @@ class Producer(Daemon):
         self.elector.release()  # a standby takes over at its next try
         self.queue.close()
         return code
+
+    def _standby_views(self, done: threading.Event) -> None:
+        """While standing by, keep the connections the webhook listener knows up to date (its own
+        thread: a slow pass never delays a takeover)."""
+        while not done.is_set():
+            self.reconciler.run()
+            done.wait(max(self.options.reconcile_seconds, STANDBY_RECONCILE))
 
 
 def run_producer(database: str | None, options: DaemonOptions) -> int:

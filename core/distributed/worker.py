@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -37,6 +38,7 @@ from ..daemon.metrics import Metrics
 from ..daemon.options import DaemonOptions
 from ..daemon.runtimes import RuntimePool
 from .http import Listener
+from .limits import SharedLimits
 from .ops import QueueCollector, queue_report
 from .queue import QUEUES, build_app, defer_flow
 
@@ -119,6 +121,8 @@ class Worker:
         self.stop = threading.Event()
         self.started_at = time.time()
         self.app = App(database, plugins=FreshnessPlugins(), secret_key=secret_key)
+        self.limits = SharedLimits(database)
+        self.app.shared_limiter = self.limits  # vendor limits across tenants: counted in PostgreSQL
         self.pool = RuntimePool(self.app)
         self.jobs = WorkerJobs(self)
         self.metrics = Metrics(self.jobs.states)
@@ -217,6 +221,7 @@ class Worker:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
+        self._threads(loop)
         async with self.queue.open_async():
             task = asyncio.create_task(self.queue.run_worker_async(
                 queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
@@ -240,11 +245,17 @@ class Worker:
             clean = not self.running
         return 0 if clean else 1
 
+    def _threads(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Sync tasks run on the loop's default executor (asgiref): size it to the concurrency
+        (its default, cores + 4, would cap a worker told to run more jobs at once)."""
+        loop.set_default_executor(ThreadPoolExecutor(self.options.concurrency + 2, thread_name_prefix="tillbridge-job"))
+
     def drain(self) -> int:
         """Run every job due now (and those they queue), then return how many ran (tests, bench)."""
         before = self.done
 
         async def run() -> None:
+            self._threads(asyncio.get_running_loop())
             async with self.queue.open_async():
                 await self.queue.run_worker_async(
                     queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
@@ -266,6 +277,7 @@ class Worker:
     def close(self) -> None:
         self.pool.close()
         self.app.close()
+        self.limits.close()
 
     def serve_forever(self) -> int:
         self.listener.start()
@@ -273,8 +285,7 @@ class Worker:
             code = asyncio.run(self._serve())
         finally:
             self.listener.stop()
-            self.pool.close()
-            self.app.close()
+            self.close()
         log.info("tillbridge worker %s stopped", self.options.name)
         return code
 

@@ -28,6 +28,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 import httpx
 
 from tillbridge import (
+    AppRateLimit,
     AuthError,
     ConfigError,
     ConnectorContext,
@@ -119,6 +120,9 @@ class XeroConnector(AccountingConnector):
     rate_limit_headers: ClassVar[RateLimitHeaders | None] = RateLimitHeaders(
         remaining="X-MinLimit-Remaining", window_seconds=60.0, reserve=1)
     max_concurrency: ClassVar[int | None] = 5  # notes §A1: 5 calls in flight per tenant
+    # 10,000 calls a minute per app, across every tenant (shared by all workers in distributed mode):
+    # https://developer.xero.com/documentation/guides/oauth2/limits/
+    app_rate_limits: ClassVar[tuple[AppRateLimit, ...]] = (AppRateLimit(10_000, 60),)
     default_headers: ClassVar[dict[str, str]] = {"Accept": "application/json"}
     emulator: ClassVar[str | None] = "xero"
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Iterator
 
 import pytest
-from daemon_kit import Shop, new_key, prepare_database, start_shop, stock_baseline
+from daemon_kit import Shop, eventually, new_key, prepare_database, start_shop, stock_baseline
 from dist_kit import jobs, sql
 
 from tillbridge.app import App
@@ -225,3 +225,40 @@ def test_stalled_job_whose_flow_waits_again_is_closed(url: str, key: bytes, prod
 
     assert asyncio.run(retry()) == 1
     assert sorted(r["status"] for r in jobs(url)) == ["failed", "todo"]
+
+
+def test_one_producer_is_active_and_a_standby_takes_over(url: str) -> None:
+    from tillbridge.distributed.producer import Elector
+
+    first, second = Elector(url), Elector(url)
+    try:
+        assert first.try_acquire() and first.holding()
+        assert not second.try_acquire() and not second.holding()
+        first.release()  # its session ends, as when the active process dies
+        # the server releases the lock as the session's backend exits, a moment after the close;
+        # a standby tries again every second
+        eventually(second.try_acquire, 10, 0.05, what="the standby gets the lock")
+        assert second.holding()
+        assert not first.try_acquire()
+    finally:
+        first.release()
+        second.release()
+
+
+def test_a_standby_queues_webhook_runs_debounced_and_once(url: str, key: bytes) -> None:
+    from tillbridge.daemon.options import DaemonOptions
+    from tillbridge.distributed.producer import Producer
+
+    producer = Producer(url, DaemonOptions(listen_port=0, debounce=30), secret_key=key)
+    try:
+        producer.reconciler.run()
+        assert producer.role == "standby" and "north" in producer.reconciler.views()
+        assert producer.jobs.states() == []  # a standby schedules nothing
+        assert producer.jobs.trigger("north", "sales") and producer.jobs.trigger("north", "sales")
+        waiting = sql(url, "SELECT args->>'flow', scheduled_at > now() + interval '20 seconds' "
+                           "FROM procrastinate_jobs WHERE status = 'todo'")
+        assert waiting == [("sales", True)]  # once, and after the debounce
+        assert (producer.jobs.deferred, producer.jobs.collapsed) == (1, 1)
+    finally:
+        producer.queue.close()
+        producer.app.close()
