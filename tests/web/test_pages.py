@@ -153,6 +153,14 @@ def test_an_import_runs_as_a_job_and_its_failure_is_in_the_log(console_env: Cons
     data = client.get("/c/shop/data").text
     assert "1 record waiting: 1 product." in " ".join(data.split()) and "Products (1)" in data
 
+    # fixed at its source and re-imported: the error is no longer a red 1 beside "0 waiting"
+    env.ls.update_product(env.hamper_id, sku="HAMPER-DELUXE")
+    services.reimport(env.app, "shop")
+    overview = client.get("/").text
+    assert re.search(r'Unresolved errors \(24 h\)</dt><dd class="">0<span class="muted small"> · 1 resolved</span>',
+                     overview), overview
+    assert re.search(r"Records waiting</dt><dd>0</dd>", overview)
+
 
 def test_one_job_at_a_time_per_connection() -> None:
     board = JobBoard()
