@@ -106,7 +106,8 @@ class Difference:
     action: str
     #: the connection-log record a Re-import retries (``None``: re-importing does not fix it)
     reimport_record: str | None = None
-    #: the day to import sales since, when an import since a date fixes it
+    #: the moment (UTC, ISO) to import sales since, when an import since a date fixes it: the
+    #: trading day's start
     import_since: str | None = None
     #: the connection log's own words (with ids), for a details row or a hover
     technical: str | None = None
@@ -252,7 +253,7 @@ def reconcile(app: App, name: str, day: date) -> DayReport:
         for order in found:
             outlet.inventory.add(order)
         diff = _order_difference(sale, found, outlet, inv, open_entries.get(("sales", sale.number)),
-                                 sale.id in bound, day)
+                                 sale.id in bound, start)
         if diff:
             outlet.differences.append(diff)
         if outlet.accounting is None:
@@ -274,7 +275,7 @@ def reconcile(app: App, name: str, day: date) -> DayReport:
 
 
 def _order_difference(sale: DatedRecord, orders: list[DatedRecord], outlet: OutletDay, inv: str,
-                      entry: LogEntry | None, bound: bool, day: date) -> Difference | None:
+                      entry: LogEntry | None, bound: bool, day_start: datetime) -> Difference | None:
     def diff(cause: str, detail: str, action: str, **extra: Any) -> Difference:
         return Difference(sale.number, outlet.outlet, "inventory", cause, detail, action, **extra)
 
@@ -297,8 +298,8 @@ def _order_difference(sale: DatedRecord, orders: list[DatedRecord], outlet: Outl
                                  "(deleted there, or dated otherwise)",
                         f"Look for it in {inv}; if it was deleted, enter the sale there by hand.")
         return diff(NOT_SENT, f"sale {sale.number} has not been imported into {inv} yet",
-                    f"Wait for the next sales sync, or import sales since {day.isoformat()} on Manage your data.",
-                    import_since=day.isoformat())
+                    "Wait for the next sales sync, or import this day's sales now.",
+                    import_since=day_start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     order = orders[0]
     if order.status == "parked":
         return diff(PARKED, f"order {order.number} is parked in {inv}: "

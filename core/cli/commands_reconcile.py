@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import date, datetime, timedelta
 
 import click
@@ -61,9 +62,17 @@ def print_report(report: DayReport) -> None:
             diffs.add_row(escape(d.sale_number), escape(d.outlet), titles.get(d.system, d.system),
                           f"[yellow]{d.cause}[/]", escape(d.detail), escape(d.action))
         console.print(diffs)
-        if any(d.reimport_record for d in report.differences):
-            console.print(f"Re-import retries the held and refused ones once fixed: "
-                          f"tillbridge reimport -c {report.connection}", markup=False)
+        records = [d.reimport_record for d in report.differences if d.reimport_record]
+        if records:
+            console.print("Re-import (in the console, or here) retries a held or refused one once fixed:",
+                          markup=False)
+            for record in records:
+                console.print(f"  tillbridge reimport -c {shlex.quote(report.connection)} --record "
+                              f"{shlex.quote(record)}", markup=False, soft_wrap=True)
+        since = sorted({d.import_since for d in report.differences if d.import_since})
+        if since:
+            console.print(f"Sales not imported yet come with the next sync, or now with: tillbridge import sales "
+                          f"--since {since[0]} -c {shlex.quote(report.connection)}", markup=False, soft_wrap=True)
     for role, why in report.unchecked.items():
         console.print(f"[yellow]Not checked:[/] {escape(why)}")
     if report.excluded:

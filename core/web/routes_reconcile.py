@@ -40,7 +40,18 @@ async def reconcile_page(request: Request) -> Response:
             raise TillbridgeError(f"{day:%d %B %Y} has not happened yet", fix="pick today or an earlier day")
         return {"report": reconcile(app, name, day), "today": today, "day": day}
 
-    ok, data = await attempt(request, load)
+    def settled() -> dict[str, Any]:
+        # A job (a Re-import from this page) that ends while the report is read would leave the
+        # page showing the old difference with a finished job that no longer polls to reload it:
+        # read again until no job ended meanwhile.
+        for _ in range(3):
+            running = [j for j in console.jobs.jobs(name) if j.running]
+            data = load()
+            if all(j.running for j in running):
+                break
+        return data
+
+    ok, data = await attempt(request, settled)
     if not ok:
         if text:  # a bad date: show the page for yesterday, with the message
             return redirect(request, f"/c/{name}/reconcile")

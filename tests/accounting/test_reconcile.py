@@ -129,7 +129,8 @@ def test_hook_fetch_dated(trading_day: Books) -> None:
     report = reconcile(books.app, NAME, today())
     [diff] = report.differences
     assert (diff.sale_number, diff.cause) == ("9999", "not yet sent")
-    assert diff.import_since == today().isoformat() and diff.reimport_record is None
+    assert diff.import_since == start.strftime("%Y-%m-%dT%H:%M:%SZ") and diff.reimport_record is None
+    assert services.parse_date(diff.import_since) == start  # what "import sales --since" takes
     assert report.outlets[0].pos.count == 7
 
 
@@ -156,6 +157,7 @@ def test_cli_exit_codes_and_json(trading_day: Books, monkeypatch: pytest.MonkeyP
     assert diff["sale_number"] == sale["invoice_number"] and diff["cause"] == "held"
     table = run("--date", today().isoformat())
     assert table.exit_code == 1 and sale["invoice_number"] in table.output and "held" in table.output
+    assert f"tillbridge reimport -c shop --record {sale['invoice_number']}" in table.output  # pasteable
 
     bad = run("--date", "last tuesday")
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
@@ -215,3 +217,18 @@ def test_an_invoice_the_provider_refused_is_named_and_a_reimport_sends_it(xero_b
     accounting.map_account(books.app, NAME, "default", "200")
     services.reimport(books.app, NAME, record=diff.reimport_record)
     assert reconcile(books.app, NAME, today()).agrees
+
+
+def test_a_sale_at_an_unmapped_outlet_says_which_outlet_to_map(trading_day: Books) -> None:
+    books = trading_day
+    mapped = set(books.app.store.location_map(books.conn_id))
+    other = next(o for o in books.ls.outlets() if o["id"] not in mapped)
+    product = books.products()[0]
+    sale = books.ls.ring_up_sale(other["id"], [{"product_id": product["id"], "quantity": Decimal(1)}])
+    assert books.sync("sales")["sales"].held == 1
+    report = reconcile(books.app, NAME, today())
+    [diff] = report.differences
+    assert (diff.sale_number, diff.cause, diff.outlet) == (sale["invoice_number"], "held", other["name"])
+    assert diff.detail == f"outlet {other['name']} is not mapped to a warehouse of Unleashed"
+    assert diff.action == f"Map outlet {other['name']} to a warehouse on the Configuration page, then press Re-import."
+    assert [o.outlet for o in report.outlets] == sorted(o.outlet for o in report.outlets) and len(report.outlets) == 2

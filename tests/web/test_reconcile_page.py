@@ -130,3 +130,22 @@ def test_the_page_fits_a_390_px_phone(browser: Any, console_env: ConsoleEnv, scr
             assert session.errors == [], session.errors
         finally:
             session.close()
+
+    # on the phone: the tote reaches Unleashed (with stock), and the Re-import button fixes the day
+    services.sync_once(env.app, "shop", only=["products"])
+    env.ul.receive_stock(env.ul.product_by_code("TOTE-LTD-1")["Guid"], env.ul.warehouses()[0]["Guid"], Decimal(5))  # type: ignore[index]
+    session = Session(browser, env, screenshot_dir, {"width": 390, "height": 800})
+    try:
+        session.login()
+        page = session.page
+        page.goto(f"/c/shop/reconcile?date={day}")
+        page.get_by_role("button", name="Re-import sale").click()
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(page.locator(".recon-verdict")).to_contain_text("The systems agree", timeout=30_000)
+        expect(page.locator(".recon-outlet .recon-count").first).to_have_text("4 closed sales")
+        session.shot("reconcile-fixed-390")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"with the finished job shown, the page scrolls sideways by {overflow}px"
+        assert session.errors == [], session.errors
+    finally:
+        session.close()
