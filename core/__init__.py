@@ -77,10 +77,10 @@ from .settings import SettingSpec
 __version__ = "0.1.0"
 
 __all__ = [
-    "command",
     "ENTITY_TYPES",
     "ID_NAMESPACE",
     "ROLES",
+    "AppRateLimit",
     "AuthError",
     "BomLine",
     "ConfigError",
@@ -101,7 +101,6 @@ __all__ = [
     "Product",
     "PushResult",
     "QuotaExhausted",
-    "AppRateLimit",
     "RateLimitHeaders",
     "RateLimited",
     "RecordHeld",
@@ -131,6 +130,7 @@ __all__ = [
     "WebhookUnverifiable",
     "body_digest",
     "check_response",
+    "command",
     "describe_transport_error",
     "hmac_sha256",
     "hookimpl",

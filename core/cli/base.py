@@ -29,9 +29,10 @@ class UserError(click.ClickException):
         self.error = error
 
     def show(self, file: Any = None) -> None:
-        err_console.print(f"[bold red]Error:[/] {self.error.message}")
+        # soft_wrap: a path or a command in the message stays on one line, so it can be pasted
+        err_console.print(f"[bold red]Error:[/] {self.error.message}", soft_wrap=True)
         if self.error.fix:
-            err_console.print(f"  [yellow]→[/] {self.error.fix}")
+            err_console.print(f"  [yellow]→[/] {self.error.fix}", soft_wrap=True)
 
 
 class Interrupted(click.ClickException):

@@ -52,7 +52,7 @@ def parse_listen(text: str) -> tuple[str, int]:
                    "trigger a poll, never carry data.")
 @click.option("--distributed", is_flag=True, envvar="TILLBRIDGE_DISTRIBUTED",
               help="Queue the due flows for `tillbridge worker` processes instead of running them (PostgreSQL; "
-                   "several may run: one is active, the others stand by). See docs/distributed.md.")
+                   "several may run: one is active, the others stand by). See README, \"Scaling out\".")
 @pass_state
 def run_command(state: CliState, listen: str, webhooks: bool, connections: tuple[str, ...], log_format: str,
                 log_level: str, max_backoff: float, debounce: float, held_retry: float, reconcile: float,

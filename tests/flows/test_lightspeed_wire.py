@@ -23,6 +23,7 @@ PUT_PRODUCT = "PUT /api/2.1/products/{id}"
 def small_shop(shop_factory: Callable[..., Shop]) -> Shop:
     shop = shop_factory(ls_options={"products": 6, "customers": 2})
     shop.map({0: "W1", 1: "W2", 2: "W3"})
+    shop.settings(import_opening_stock=False)  # Unleashed's stock is what each test puts there
     return shop
 
 

@@ -27,7 +27,8 @@ def open_day(env: ConsoleEnv) -> tuple[str, dict[str, Any]]:
     warehouse = env.ul.warehouses()[0]
     services.map_outlet(env.app, "shop", outlet["id"], warehouse["WarehouseCode"])
     services.sync_once(env.app, "shop", only=["products", "customers"])
-    products = [p for p in env.ls.products() if env.ul.product_by_code(p.get("sku") or "")][:3]
+    products = [p for p in env.ls.products() if env.ul.product_by_code(p.get("sku") or "")
+                and p.get("has_inventory", True) and not p.get("is_composite")][:3]  # stock Unleashed keeps
     for p in products:
         env.ul.receive_stock(env.ul.product_by_code(p["sku"])["Guid"], warehouse["Guid"], Decimal(50))  # type: ignore[index]
     sales = [env.ls.ring_up_sale(outlet["id"], [{"product_id": p["id"], "quantity": Decimal(1)}]) for p in products]
