@@ -56,7 +56,7 @@ def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
                                          sorted({lvl.product_id for lvl in levels}))
         products = {pid: b.target_id for pid, b in imported.items() if (b.id or 0) >= first}
         taken = runner.store.bindings(s, rt.id, flow.entity_type, source.system, target_system, keys)
-    pending = _pending_for_run(runner, flow.source_role)
+    pending = _pending(runner, flow.source_role) if any(key not in taken for key in keys) else {}
     seen: tuple[set[str], set[str]] = runner.run_state.setdefault("opening_stock", (set(), set()))
     out: list[StockLevel] = []
     for lvl, key in zip(levels, keys):
@@ -104,12 +104,13 @@ def _first_qualifying_binding(runner: FlowRunner, flow: Flow, pos: str, inventor
     return first
 
 
-def _pending_for_run(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
-    """(POS product, POS outlet) → quantity of closed POS sales not imported yet, once per run."""
+def _pending(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
+    """(POS product, POS outlet) → quantity of closed POS sales not imported yet.
+
+    Looked at for each page, right after the page of levels was read: a sale rung between the
+    two reads would be counted without being in the level read (stock counted twice), so the
+    two reads are kept as close together as they can be.
+    """
     from .stock import pending_pos_quantities
 
-    peeked = runner.run_state.get("opening_pending")
-    if peeked is None:
-        peeked = runner.run_state["opening_pending"] = pending_pos_quantities(
-            runner, pos_role, from_start=True, pages=PEEK_PAGES)
-    return peeked  # type: ignore[no-any-return]
+    return pending_pos_quantities(runner, pos_role, from_start=True, pages=PEEK_PAGES)
