@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_kit import DaemonProcess, eventually, free_port, new_key, prepare_database, stock_baseline, stock_pairs
-from dist_kit import ShopFarm, WorkerProcess, producer
+from daemon_kit import DaemonProcess, eventually, free_port, new_key, stock_baseline, stock_pairs
+from dist_kit import ShopFarm, WorkerProcess, prepare_many, producer
 
 from tillbridge.distributed import schema
 
@@ -75,7 +75,7 @@ def test_kill_workers_and_the_active_producer(postgres_url: str, tmp_path: Path)
         print(f"[{time.monotonic() - t0:6.1f}s] {what}", flush=True)
 
     farm = ShopFarm(SHOPS, products=4)
-    url = prepare_database(postgres_url, key, farm.shops, **SETTINGS)
+    url = prepare_many(postgres_url, key, farm.shops, **SETTINGS)
     schema.upgrade(url)
     phase("database prepared")
     producers = [producer(url, key, free_port(), tmp_path / f"producer{i}.log", "--debounce", "0.3",
