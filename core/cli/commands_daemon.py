@@ -74,6 +74,7 @@ def run_command(state: CliState, listen: str, webhooks: bool, connections: tuple
         held_retry_seconds=held_retry, webhook_max_age=webhook_max_age or None,
         allow_unsigned_webhooks=allow_unsigned_webhooks,
     )
+    state.check_database()
     if distributed:
         from ..distributed.producer import run_producer
 
