@@ -25,23 +25,23 @@ from tillbridge_unleashed.emulator import UnleashedEmulator  # noqa: E402
 def prepare_many(url: str, key: bytes, shops: list[Shop], threads: int = 4, **settings: Any) -> str:
     """``prepare_database`` for many shops, on a few threads (each opens the app: Alembic's
     command API keeps module-level state, so those no-op migrations take turns)."""
-    import tillbridge.app as app_module
+    import tillbridge.storage.db as db_module
 
     prepare_database(url, key, shops[:1], **settings)  # migrates once
     rest = shops[1:]
-    lock, migrate = threading.Lock(), app_module.migrate
+    lock, migrate = threading.Lock(), db_module.migrate
 
     def locked(engine: Any) -> None:
         with lock:
             migrate(engine)
 
-    app_module.migrate = locked  # type: ignore[assignment]
+    db_module.migrate = locked  # type: ignore[assignment]
     try:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda chunk: prepare_database(url, key, chunk, **settings),
                           [rest[j::threads] for j in range(threads) if rest[j::threads]]))
     finally:
-        app_module.migrate = migrate  # type: ignore[assignment]
+        db_module.migrate = migrate  # type: ignore[assignment]
     return url
 
 
