@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,29 +36,14 @@ sys.path[:0] = [str(HERE.parent / "tests" / "distributed"), str(HERE.parent / "t
 
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from daemon_kit import eventually, free_port, new_key, prepare_database, stock_baseline  # noqa: E402
-from dist_kit import ShopFarm, WorkerProcess, producer, sql  # noqa: E402
+from daemon_kit import eventually, free_port, new_key, stock_baseline  # noqa: E402
+from dist_kit import ShopFarm, WorkerProcess, prepare_many, producer, sql  # noqa: E402
 
 from tillbridge.distributed import schema  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _serialised_migrations() -> None:
-    """Preparing shops on several threads opens the app on each; Alembic's command API keeps
-    module-level state, so its runs (no-ops after the first) take turns."""
-    import tillbridge.app as app_module
-
-    lock, migrate = threading.Lock(), app_module.migrate
-
-    def locked(engine: Any) -> None:
-        with lock:
-            migrate(engine)
-
-    app_module.migrate = locked  # type: ignore[assignment]
-
-
-_serialised_migrations()
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -155,11 +139,7 @@ class Setup:
         self.key = new_key()
         settings = dict(export_stock=True, interval_sales=args.interval, interval_stock=args.interval,
                         interval_products=600, interval_customers=600)
-        prepare_database(self.url, self.key, self.farm.shops[:1], **settings)  # migrates once
-        rest = self.farm.shops[1:]
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda chunk: prepare_database(self.url, self.key, chunk, **settings),
-                          [rest[j::4] for j in range(4) if rest[j::4]]))
+        prepare_many(self.url, self.key, self.farm.shops, **settings)
         schema.upgrade(self.url)
 
     def processes(self, workers: int) -> list[Any]:

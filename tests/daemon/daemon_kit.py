@@ -158,14 +158,21 @@ def stock_baseline(shop: Shop, quantity: int = 500) -> None:
                 shop.ul.receive_stock(product["Guid"], warehouse["Guid"], Decimal(quantity))
 
 
-def stock_pairs(shop: Shop, url: str, key: bytes, connection: str) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
-    """(code, outlet name) → (Lightspeed level, Unleashed available) for every mapped pair of a
-    product both systems hold."""
+def location_map(url: str, key: bytes, connection: str) -> dict[str, str]:
+    """The connection's outlet → warehouse mapping (ids)."""
     app = App(url, plugins=Plugins(), secret_key=key)
     try:
-        mapping = app.store.location_map(app.store.connection(connection).id or 0)
+        return app.store.location_map(app.store.connection(connection).id or 0)
     finally:
         app.close()
+
+
+def stock_pairs(shop: Shop, url: str, key: bytes, connection: str,
+                mapping: dict[str, str] | None = None) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(code, outlet name) → (Lightspeed level, Unleashed available) for every mapped pair of a
+    product both systems hold (``mapping``: the connection's, when already read)."""
+    if mapping is None:
+        mapping = location_map(url, key, connection)
     outlets = {o["id"]: o["name"] for o in shop.ls.outlets()}
     out: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
     for product in shop.ls.products():

@@ -6,18 +6,43 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 
 import psycopg  # noqa: E402
-from daemon_kit import _RUNNING, PLUGINS, TIME_SCALE, DaemonProcess, Shop  # noqa: E402
+from daemon_kit import _RUNNING, PLUGINS, TIME_SCALE, DaemonProcess, Shop, prepare_database  # noqa: E402
 
 from tillbridge.distributed.queue import conninfo  # noqa: E402
 from tillbridge.emulation import BackgroundServer  # noqa: E402
 from tillbridge_lightspeed.emulator import LightspeedEmulator  # noqa: E402
 from tillbridge_unleashed.emulator import UnleashedEmulator  # noqa: E402
+
+
+def prepare_many(url: str, key: bytes, shops: list[Shop], threads: int = 4, **settings: Any) -> str:
+    """``prepare_database`` for many shops, on a few threads (each opens the app: Alembic's
+    command API keeps module-level state, so those no-op migrations take turns)."""
+    import tillbridge.storage.db as db_module
+
+    prepare_database(url, key, shops[:1], **settings)  # migrates once
+    rest = shops[1:]
+    lock, migrate = threading.Lock(), db_module.migrate
+
+    def locked(engine: Any) -> None:
+        with lock:
+            migrate(engine)
+
+    db_module.migrate = locked  # type: ignore[assignment]
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda chunk: prepare_database(url, key, chunk, **settings),
+                          [rest[j::threads] for j in range(threads) if rest[j::threads]]))
+    finally:
+        db_module.migrate = migrate  # type: ignore[assignment]
+    return url
 
 
 def jobs(url: str, where: str = "true") -> list[dict]:

@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_kit import DaemonProcess, eventually, free_port, new_key, prepare_database, stock_baseline, stock_pairs
-from dist_kit import ShopFarm, WorkerProcess, producer
+from daemon_kit import (
+    DaemonProcess,
+    eventually,
+    free_port,
+    location_map,
+    new_key,
+    stock_baseline,
+    stock_pairs,
+)
+from dist_kit import ShopFarm, WorkerProcess, prepare_many, producer
 
 from tillbridge.distributed import schema
 
@@ -27,11 +35,11 @@ SHOPS = 50
 KILLS = 12
 WORKERS = 3
 SETTINGS = dict(export_stock=True, interval_sales=5, interval_stock=5, interval_products=60, interval_customers=120)
-WORKER_ARGS = ("--concurrency", "4", "--heartbeat", "1", "--stalled-after", "3", "--shutdown-timeout", "3")
+WORKER_ARGS = ("--concurrency", "6", "--heartbeat", "1", "--stalled-after", "3", "--shutdown-timeout", "3")
 
 
 class Tills:
-    """Sales rung up on random shops, a few a second, until stopped."""
+    """Sales rung up on random shops, four a second, until stopped."""
 
     def __init__(self, farm: ShopFarm, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -44,7 +52,7 @@ class Tills:
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(0.25):
             shop = self.rng.choice(self.shops)
             lines = [{"product_id": pid, "quantity": Decimal(self.rng.randint(1, 2))}
                      for pid in self.rng.sample(self.sellable[shop.name], self.rng.randint(1, 2))]
@@ -75,7 +83,7 @@ def test_kill_workers_and_the_active_producer(postgres_url: str, tmp_path: Path)
         print(f"[{time.monotonic() - t0:6.1f}s] {what}", flush=True)
 
     farm = ShopFarm(SHOPS, products=4)
-    url = prepare_database(postgres_url, key, farm.shops, **SETTINGS)
+    url = prepare_many(postgres_url, key, farm.shops, **SETTINGS)
     schema.upgrade(url)
     phase("database prepared")
     producers = [producer(url, key, free_port(), tmp_path / f"producer{i}.log", "--debounce", "0.3",
@@ -139,10 +147,11 @@ def test_kill_workers_and_the_active_producer(postgres_url: str, tmp_path: Path)
 
         phase("every sale an order")
         off: list[Any] = []
+        maps = {s.name: location_map(url, key, s.name) for s in farm.shops}
 
         def in_step() -> bool:
-            off[:] = [(s.name, k, v) for s in farm.shops for k, v in stock_pairs(s, url, key, s.name).items()
-                      if v[0] != v[1]]
+            off[:] = [(s.name, k, v) for s in farm.shops
+                      for k, v in stock_pairs(s, url, key, s.name, maps[s.name]).items() if v[0] != v[1]]
             return not off
 
         try:
