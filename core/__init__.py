@@ -65,7 +65,6 @@ from .settings import SettingSpec
 __version__ = "0.1.0"
 
 __all__ = [
-    "command",
     "ENTITY_TYPES",
     "ID_NAMESPACE",
     "ROLES",
@@ -115,6 +114,7 @@ __all__ = [
     "WebhookUnverifiable",
     "body_digest",
     "check_response",
+    "command",
     "describe_transport_error",
     "hmac_sha256",
     "hookimpl",
