@@ -34,6 +34,7 @@ from tillbridge import (
     TransientError,
     Unsupported,
     check_response,
+    command,
     describe_transport_error,
     version_cursor,
 )
@@ -288,8 +289,10 @@ class LightspeedConnector(Connector):
             if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
                 return PushResult(outgoing.source_id, "failed",
                                   error=RecordRejected(exc.message, key=outgoing.source_key,
-                                                       fix="correct the record in its source system, "
-                                                           "then `tillbridge reimport`"))
+                                                       fix="correct the record in the system it comes "
+                                                           "from, then press Re-import on this line (or "
+                                                           + command("reimport", "--record", outgoing.source_key,
+                                                                     "-c", self.context.connection) + ")"))
             raise
 
     def _push_product(self, o: Outgoing) -> PushResult:
@@ -329,8 +332,10 @@ class LightspeedConnector(Connector):
             raise RecordRejected(
                 f"product code {product.code!r} contains spaces: Lightspeed removes them, so the two systems "
                 "would hold different codes and the product's sales could not be matched to it by code",
-                fix="change the code in Unleashed (e.g. replace spaces with '-'), then `tillbridge export products`; "
-                    "or export it anyway: `tillbridge settings set export_codes_with_spaces on`",
+                fix="change the code in Unleashed (e.g. replace spaces with '-'), then press Re-import on this line "
+                    f"(or {command('reimport', '--record', o.source_key, '-c', self.context.connection)}); or export "
+                    "it anyway: Configuration → Advanced → Export product codes with spaces anyway (or "
+                    f"{command('settings', 'set', 'export_codes_with_spaces', 'on', '-c', self.context.connection)})",
             )
         sku = WHITESPACE.sub("", product.code)
         # export_codes_with_spaces: the product is bound by id, so its sales still reach the right

@@ -572,12 +572,14 @@ class UnleashedConnector(Connector):
         key = percent(rate)
         if not matches:
             raise RecordRejected(f"no Unleashed tax code has the rate {key}",
-                                 fix="add the tax rate in Unleashed, or map it: "
-                                     f"`tillbridge settings set tax_map '{{\"{key}\": \"CODE\"}}'`, "
-                                     "then `tillbridge reimport --entity sale`")
+                                 fix=f"add a {key} tax rate in Unleashed (Settings → Taxes), or pick the tax code to use "
+                                     f"on the Configuration tab → Advanced → Tax mapping (or "
+                                     f"{command('settings', 'set', 'tax_map', json.dumps({key: 'CODE'}), '-c', self.context.connection)}); "
+                                     f"then press Re-import (or {command('reimport', '--entity', 'sale', '-c', self.context.connection)})")
         raise RecordRejected(f"several Unleashed tax codes have the rate {key}: {', '.join(matches)}",
-                             fix=f"say which: `tillbridge settings set tax_map '{{\"{key}\": \"{matches[0]}\"}}'`, "
-                                 "then `tillbridge reimport --entity sale`")
+                             fix=f"say which on the Configuration tab → Advanced → Tax mapping (or "
+                                 f"{command('settings', 'set', 'tax_map', json.dumps({key: matches[0]}), '-c', self.context.connection)}); "
+                                 f"then press Re-import (or {command('reimport', '--entity', 'sale', '-c', self.context.connection)})")
 
     def _ensure_default_customer(self) -> str:
         with self._lock:
@@ -864,7 +866,8 @@ def _reason(exc: RemoteError) -> str:
 
 def _rejection(exc: RemoteError, o: Outgoing, connection: str) -> RecordRejected:
     detail = _reason(exc)
-    fix = "correct the record in its source system, then `tillbridge reimport`"
+    fix = ("correct the record in the system it comes from, then press Re-import on this line (or "
+           f"{command('reimport', '--record', o.source_key, '-c', connection)})")
     lowered = detail.lower()
     if "productcode" in lowered.replace(" ", "") and ("100" in lowered or "long" in lowered):
         fix = ("shorten the product code to 100 characters or fewer in Lightspeed, then press Re-import on this "

@@ -157,6 +157,42 @@ def test_hook_register_settings(memory_app) -> None:  # type: ignore[no-untyped-
         memory_app.set_settings(conn, {"memory_depth": "0"})
 
 
+def test_hook_complete_settings(memory_app) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, dict, dict]] = []
+
+    class Stamp:
+        @hookimpl
+        def register_settings(self, register):  # type: ignore[no-untyped-def]
+            register(SettingSpec("memory_on", "bool", False, "Switch."))
+            register(SettingSpec("memory_since", "str", None, "When the switch went on."))
+
+        @hookimpl
+        def complete_settings(self, connection, before, changes):  # type: ignore[no-untyped-def]
+            seen.append((connection, dict(before), dict(changes)))
+            if changes.get("memory_since") == "never":
+                raise SettingError("memory_since cannot be 'never'", fix="give a date")
+            if changes.get("memory_on") and not before.get("memory_on"):
+                return {"memory_since": "2026-01-01", "memory_on": False}  # a named change is not overridden
+            return None
+
+    class Broken:
+        @hookimpl
+        def complete_settings(self):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+    memory_app.plugins.register(Stamp(), name="stamp")
+    memory_app.plugins.register(Broken(), name="broken")
+    conn = memory_app.store.connection("m")
+    values = memory_app.set_settings(conn, {"memory_on": "on"})
+    assert values["memory_on"] is True and values["memory_since"] == "2026-01-01"
+    assert seen[-1] == ("m", {**memory_app.registries.settings.defaults(), "memory_on": False}, {"memory_on": True})
+    assert memory_app.set_settings(conn, {"memory_on": "off"})["memory_since"] == "2026-01-01"  # nothing added
+    with pytest.raises(SettingError, match="cannot be 'never'"):
+        memory_app.set_settings(conn, {"memory_since": "never"})
+    assert memory_app.store.settings(conn.id)["memory_since"] == "2026-01-01"  # refused: nothing saved
+    assert "complete_settings raised RuntimeError" in memory_app.plugins.broken["broken"]
+
+
 def test_hook_register_commands() -> None:
     class Commands:
         @hookimpl

@@ -64,6 +64,15 @@ def test_connect_xero_picks_the_organisation_on_xero_s_page(console_env: Console
     assert env.app.store.credentials(conn.id or 0, "xero")["tenant_id"] == emulator.tenant_id(1)
     assert env.app.store.systems(conn.id or 0)["accounting"].base_url == f"{url}/api.xro/2.0"
 
+    # the account map's rows pick from Xero's revenue accounts and the inventory's tax codes
+    config = env.client().get("/c/shop/config").text
+    rows = config[config.index('data-setting="accounting_account_map"'):]
+    rows = rows[:rows.index("</table>")]
+    assert re.search(r'<option value="200" >200 Sales</option>', rows), rows[:2000]
+    assert re.search(r'<option value="tax:[A-Z0-9]+">tax ', rows)
+    tax_rows = config[config.index('data-setting="accounting_tax_map"'):]
+    assert re.search(r'<option value="OUTPUT2" >OUTPUT2 \(15%\)</option>', tax_rows[:tax_rows.index("</table>")])
+
 
 def test_connect_quickbooks_takes_the_company_picked_on_intuit_s_page(console_env: ConsoleEnv) -> None:
     env = console_env
