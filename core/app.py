@@ -17,7 +17,7 @@ from .events import SyncEvent
 from .flows import Flow
 from .http import build_client
 from .plugins import Plugins, Registries
-from .storage.db import database_url, make_engine, migrate
+from .storage.db import database_url, open_database
 from .storage.models import Connection
 from .storage.store import Store, SystemRef
 
@@ -35,11 +35,18 @@ class App:
         secret_key: bytes | None = None,
         transport_factory: TransportFactory | None = None,
         http_backoff: float = 0.5,
+        create_database: bool = True,
     ) -> None:
+        """:param create_database: make the SQLite file if it does not exist (the CLI allows that
+            only for the default data directory, or when asked with ``--create-database``)."""
         self.database_url = database_url(database)
-        self.engine = make_engine(self.database_url)
-        migrate(self.engine)
-        self.store = Store(self.engine, SecretBox(secret_key))
+        self.engine = open_database(self.database_url, create=create_database)
+        try:
+            box = SecretBox(secret_key)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self.store = Store(self.engine, box)
         self.plugins = plugins if plugins is not None else Plugins()
         from .defaults import CoreDefaults
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from .errors import ConfigError
+from .errors import ConfigError, CredentialsUnreadable, StorageError
 from .paths import data_dir
 
 KEY_FILE_NAME = "secret.key"
@@ -24,30 +24,53 @@ def _key_file() -> Path:
     return data_dir() / KEY_FILE_NAME
 
 
-def load_or_create_key() -> bytes:
+def _load_key() -> tuple[bytes, str]:
+    """(key, where it came from, as the user knows it)."""
     env = os.environ.get("TILLBRIDGE_SECRET_KEY")
     if env:
-        return env.encode()
+        return env.encode(), "TILLBRIDGE_SECRET_KEY"
     path = _key_file()
-    if path.exists():
-        return path.read_bytes().strip()
-    key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-    return key
+    try:
+        if path.exists():
+            return path.read_bytes().strip(), f"the key file {path}"
+        key = Fernet.generate_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        return key, f"the key file {path}, made just now because it was missing"
+    except OSError as exc:
+        raise StorageError(
+            f"cannot read or create the key file {path}: {exc.strerror or exc}",
+            fix="let the user running tillbridge read and write that folder, or set TILLBRIDGE_SECRET_KEY",
+        ) from None
+
+
+def load_or_create_key() -> bytes:
+    return _load_key()[0]
 
 
 class SecretBox:
-    """Encrypts and decrypts JSON objects of credentials."""
+    """Encrypts and decrypts JSON objects of credentials.
+
+    ``source`` says where the key came from (``TILLBRIDGE_SECRET_KEY``, the key file), for
+    messages; the key itself is never shown.
+    """
 
     def __init__(self, key: bytes | None = None) -> None:
+        key, self.source = (key, "the encryption key given") if key else _load_key()
         try:
-            self._fernet = Fernet(key or load_or_create_key())
+            self._fernet = Fernet(key)
         except (ValueError, TypeError):
+            if self.source.startswith("the key file"):
+                raise ConfigError(
+                    f"{self.source} does not hold a valid encryption key (damaged or replaced)",
+                    fix="restore that file from your backup; or move it away (a new key is made) and connect "
+                    "each connection's accounts again with `tillbridge connect`",
+                ) from None
             raise ConfigError(
-                "the encryption key is not a valid Fernet key",
-                fix="set TILLBRIDGE_SECRET_KEY to a key made by `tillbridge keygen`, or unset it",
+                f"the encryption key in {self.source} is not a valid Fernet key",
+                fix="set TILLBRIDGE_SECRET_KEY to the key the credentials were saved with (44 characters of "
+                "URL-safe base64), or unset it to use the key file",
             ) from None
 
     def seal(self, values: dict[str, Any]) -> bytes:
@@ -57,8 +80,8 @@ class SecretBox:
         try:
             return json.loads(self._fernet.decrypt(token))  # type: ignore[no-any-return]
         except InvalidToken:
-            raise ConfigError(
-                "stored credentials cannot be decrypted with this key",
+            raise CredentialsUnreadable(
+                f"stored credentials cannot be decrypted with the key from {self.source}",
                 fix="use the key they were saved with (TILLBRIDGE_SECRET_KEY or the key file), "
                 "or connect the account again",
             ) from None

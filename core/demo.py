@@ -85,6 +85,7 @@ def run_demo(
     progress: Callable[[str, int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
     keep_running: Callable[[App, dict[str, str]], None] | None = None,
+    create_database: bool = True,
     history: bool = False,
 ) -> DemoReport:
     """Run the demo. ``history``: first let plugins add a few past days of till sales (stage
@@ -93,7 +94,7 @@ def run_demo(
         if fresh:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tillbridge-demo-"))
             database = f"sqlite:///{Path(tmp) / 'demo.sqlite'}"
-        app = App(database)
+        app = App(database, create_database=create_database or fresh)
         stack.callback(app.close)
         chosen = pick_connectors(app)
         emulators: dict[str, Emulator] = {}

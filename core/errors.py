@@ -6,7 +6,9 @@
     ├── ConfigError                 the user must change something; never retried
     │   ├── UnknownConnection
     │   ├── SettingError
-    │   └── Unsupported
+    │   ├── Unsupported
+    │   ├── CredentialsUnreadable  saved credentials do not decrypt with this key
+    │   └── StorageError        the database or data directory cannot be used as it is
     ├── AuthError                   credentials refused; refreshed once, then reported
     ├── RemoteError                 the remote system answered with an error we did not expect
     │   ├── RateLimited             wait as the remote said (``retry_after`` seconds), then retry
@@ -49,6 +51,16 @@ class SettingError(ConfigError):
 
 class Unsupported(ConfigError):
     """A connector was asked for something it does not do (an entity type, a direction)."""
+
+
+class CredentialsUnreadable(ConfigError):
+    """Saved credentials do not decrypt with this key (the key file lost or replaced, another
+    ``TILLBRIDGE_SECRET_KEY``): the account must be connected again, or the key restored."""
+
+
+class StorageError(ConfigError):
+    """The database or the data directory cannot be used as it is (missing, damaged, read-only,
+    full, written by a newer tillbridge); the message names the file and what to do."""
 
 
 class AuthError(TillbridgeError):
@@ -97,12 +109,14 @@ class RecordHeld(RecordRejected):
 __all__ = [
     "AuthError",
     "ConfigError",
+    "CredentialsUnreadable",
     "QuotaExhausted",
     "RateLimited",
     "RecordHeld",
     "RecordRejected",
     "RemoteError",
     "SettingError",
+    "StorageError",
     "TillbridgeError",
     "TransientError",
     "UnknownConnection",

@@ -44,10 +44,8 @@ def add_connection(app: App, name: str, systems: dict[str, tuple[str, str | None
         cls = app.connector_class(system)
         if role not in cls.roles:
             raise ConfigError(f"{system} cannot be the {role} system (it can be: {', '.join(sorted(cls.roles))})")
-    conn = app.store.create_connection(name)
-    for role, (system, url) in systems.items():
-        app.store.set_system(conn.id or 0, role, system, url or app.connector_class(system).default_base_url)
-    return conn
+    return app.store.create_connection(name, {role: (system, url or app.connector_class(system).default_base_url)
+                                              for role, (system, url) in systems.items()})
 
 
 def set_system(app: App, name: str, role: str, system: str, base_url: str | None) -> None:
@@ -302,6 +300,8 @@ def sync_once(app: App, name: str, *, only: Sequence[str] | None = None,
               progress: ProgressCallback | None = None) -> list[RunResult]:
     """Run every enabled flow of a connection once, in dependency order."""
     rt = app.runtime(name)
+    for ref in rt.systems.values():  # credentials the key cannot read: said once, before any flow runs
+        app.store.credentials(rt.id, ref.system)
     runner = FlowRunner(app, rt, progress=progress)
     results = []
     for flow in ordered_flows(app):

@@ -17,6 +17,13 @@ from retail import Retailer, start_retailer
 PG_ENV = "TILLBRIDGE_TEST_POSTGRES_URL"
 
 
+@pytest.fixture(autouse=True)
+def _cli_may_create_databases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests point the CLI at new files in tmp_path: let it create them, as ``--create-database``
+    does (tests of the refusal itself unset this)."""
+    monkeypatch.setenv("TILLBRIDGE_CREATE_DATABASE", "1")
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     url = os.environ.get(PG_ENV)

@@ -8,9 +8,11 @@ from typing import Any
 import click
 import httpx
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from ..app import App
 from ..errors import ConfigError, TillbridgeError
+from ..storage.db import check_database_file, database_url, explain
 from ..storage.models import Connection
 
 console = Console(highlight=False)
@@ -32,6 +34,19 @@ class UserError(click.ClickException):
             err_console.print(f"  [yellow]→[/] {self.error.fix}")
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C (SIGINT): a short message and exit 130, the shell's code for it, not a traceback."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+    def show(self, file: Any = None) -> None:
+        err_console.print("\n[bold yellow]Interrupted.[/] What was done before is saved; the step in "
+                          "progress was not. Run the same command again to go on (nothing is duplicated).")
+
+
 class TillbridgeGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -41,18 +56,44 @@ class TillbridgeGroup(click.Group):
         except httpx.TransportError as exc:
             raise UserError(TillbridgeError(f"network error: {type(exc).__name__}: {exc}",
                                             fix="check the service's base URL and that it is running")) from None
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        except (DBAPIError, OSError) as exc:
+            # A command's reads and writes fail the same way opening does (disk full, read-only,
+            # damaged file): one translator says which file and what to do.
+            state = ctx.find_object(CliState)
+            known = explain(exc, database_url(state.database_url if state else None))
+            if known is None:
+                raise
+            raise UserError(known) from None
 
 
 class CliState:
-    def __init__(self, database_url: str | None) -> None:
+    """What the root options chose, and the app opened on first use.
+
+    Only the default database (in the data directory) is created without asking: a path given
+    with ``--database-url`` / ``TILLBRIDGE_DATABASE_URL`` that does not exist is refused (a typo
+    would otherwise look like an empty tillbridge) unless ``create_database`` (``--create-database``
+    or ``TILLBRIDGE_CREATE_DATABASE=1``).
+    """
+
+    def __init__(self, database_url: str | None, create_database: bool | None = None) -> None:
         self.database_url = database_url
+        if create_database is None:
+            create_database = os.environ.get("TILLBRIDGE_CREATE_DATABASE", "").lower() in {"1", "true", "yes", "on"}
+        self.create_database = create_database or not database_url
         self._app: App | None = None
 
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(self.database_url)
+            self._app = App(self.database_url, create_database=self.create_database)
         return self._app
+
+    def check_database(self) -> None:
+        """Refuse a missing, folder or non-SQLite database file now, for a command that opens the
+        database in another object (the daemon)."""
+        check_database_file(database_url(self.database_url), create=self.create_database)
 
     def connection(self, name: str | None) -> Connection:
         name = name or os.environ.get("TILLBRIDGE_CONNECTION")

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..crypto import redact
+from ..errors import CredentialsUnreadable
 from ..plugins import Plugins
 from .. import services
 from .base import CliState, TillbridgeGroup, connection_option, console, pass_state
@@ -78,7 +79,12 @@ def connections_show(state: CliState, connection_name: str | None) -> None:
     for role, ref in sorted(app.store.systems(conn.id or 0).items()):
         cls = app.connector_class(ref.system)
         secrets = {f.name for f in cls.credential_fields if f.secret} | {"access_token", "refresh_token"}
-        creds = redact(app.store.credentials(conn.id or 0, ref.system), secrets)
+        try:
+            creds = redact(app.store.credentials(conn.id or 0, ref.system), secrets)
+        except CredentialsUnreadable as exc:  # the rest of the connection is still shown
+            console.print(f"  {role:<11} {ref.system:<11} {ref.base_url}\n              credentials: "
+                          f"[red]unreadable[/]: {escape(exc.message)}\n              [yellow]→[/] {escape(exc.fix or '')}")
+            continue
         shown = ", ".join(f"{k}={v}" for k, v in sorted(creds.items()) if not k.startswith("_")) or "not connected"
         console.print(f"  {role:<11} {ref.system:<11} {ref.base_url}\n              credentials: {shown}")
     mapping = services.mappings(app, conn.name)

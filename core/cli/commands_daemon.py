@@ -70,6 +70,7 @@ def run_command(state: CliState, listen: str, webhooks: bool, connections: tuple
         held_retry_seconds=held_retry, webhook_max_age=webhook_max_age or None,
         allow_unsigned_webhooks=allow_unsigned_webhooks,
     )
+    state.check_database()
     raise SystemExit(run_daemon(state.database_url, options))
 
 

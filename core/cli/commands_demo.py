@@ -44,7 +44,7 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
             serve_console(app, demo_urls=urls)
 
         report = run_demo(database=None if fresh else state.database_url, fresh=fresh, seed=seed,
-                          products=products, progress=progress,
+                          products=products, progress=progress, create_database=state.create_database,
                           on_phase=lambda text: console.print(f"• {text}"), keep_running=keep_running,
                           history=web)
 

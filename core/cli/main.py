@@ -23,14 +23,17 @@ from .commands_plugin import plugin_group
 @click.group(cls=TillbridgeGroup)
 @click.option("--database-url", envvar="TILLBRIDGE_DATABASE_URL", default=None, metavar="URL",
               help="Database (default: a SQLite file in your data directory).")
+@click.option("--create-database", is_flag=True, envvar="TILLBRIDGE_CREATE_DATABASE",
+              help="Create the SQLite file given by --database-url if it does not exist "
+                   "(the default one is always created).")
 @click.option("-v", "--verbose", is_flag=True, help="Log HTTP calls (secrets redacted).")
 @click.version_option(package_name="tillbridge")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, database_url: str | None, create_database: bool, verbose: bool) -> None:
     """Keep Lightspeed Retail, Unleashed and your accounting provider in step."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    state = CliState(database_url)
+    state = CliState(database_url, create_database)
     ctx.obj = state
     ctx.call_on_close(state.close)
 

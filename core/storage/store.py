@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..crypto import SecretBox
-from ..errors import ConfigError, UnknownConnection
+from ..errors import ConfigError, CredentialsUnreadable, UnknownConnection
 from .db import session as new_session
 from .models import (
     Binding,
@@ -52,7 +52,8 @@ class Store:
         return new_session(self.engine)
 
     # --- connections ---------------------------------------------------------------------------
-    def create_connection(self, name: str) -> Connection:
+    def create_connection(self, name: str, systems: dict[str, tuple[str, str]] | None = None) -> Connection:
+        """A new connection with its systems (role → (system, base URL)), saved together or not at all."""
         if not name or not name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(
                 f"connection name {name!r} is not allowed",
@@ -62,6 +63,9 @@ class Store:
             conn = Connection(name=name)
             s.add(conn)
             try:
+                s.flush()
+                for role, (system, base_url) in (systems or {}).items():
+                    s.add(ConnectionSystem(connection_id=conn.id, role=role, system=system, base_url=base_url))
                 s.commit()
             except IntegrityError:
                 raise ConfigError(f"a connection named {name!r} already exists",
@@ -130,7 +134,18 @@ class Store:
         with self.session() as s:
             row = s.exec(select(Credential).where(Credential.connection_id == connection_id,
                                                   Credential.system == system)).first()
-        return self.box.open(row.ciphertext) if row else {}
+            name = s.get(Connection, connection_id).name if row else ""  # type: ignore[union-attr]
+        if row is None:
+            return {}
+        try:
+            return self.box.open(row.ciphertext)
+        except CredentialsUnreadable:
+            raise CredentialsUnreadable(
+                f"the saved {system} credentials of connection {name!r} cannot be read with the key from "
+                f"{self.box.source} (the key they were saved with was lost or replaced)",
+                fix=f"restore that key from your backup, or connect again: `tillbridge connect {system} -c {name}` "
+                "(the connection's mappings, settings and history are kept)",
+            ) from None
 
     # --- settings ------------------------------------------------------------------------------
     def settings(self, connection_id: int) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def test_installed_console_script_shows_no_traceback(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("tillbridge")
     if not script.exists():
         pytest.skip("the tillbridge console script is not installed next to this Python")
-    env = {"TILLBRIDGE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {"TILLBRIDGE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "TILLBRIDGE_CREATE_DATABASE": "1"}
     done = subprocess.run([str(script), "--database-url", f"sqlite:///{tmp_path}/x.sqlite", "log", "-c", "ghost"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
