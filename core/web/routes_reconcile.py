@@ -7,6 +7,7 @@ SVG with presentation attributes (the console's CSP allows no inline styles or s
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -44,12 +45,15 @@ async def reconcile_page(request: Request) -> Response:
         # A job (a Re-import from this page) that ends while the report is read would leave the
         # page showing the old difference with a finished job that no longer polls to reload it:
         # read again until no job ended meanwhile.
+        # The panel is drawn from copies taken before the read, so a job that ends after it
+        # still shows as running and polls (its end reloads the page).
         for _ in range(3):
-            running = [j for j in console.jobs.jobs(name) if j.running]
+            jobs = console.jobs.jobs(name)
+            seen = [copy.copy(j) for j in jobs]
             data = load()
-            if all(j.running for j in running):
+            if all(j.running for j in jobs if j.id in {c.id for c in seen if c.running}):
                 break
-        return data
+        return {**data, "jobs": seen}
 
     ok, data = await attempt(request, settled)
     if not ok:
@@ -58,7 +62,7 @@ async def reconcile_page(request: Request) -> Response:
         return render(request, "reconcile.html", connection=name, tab="reconcile", report=None,
                       jobs=console.jobs.jobs(name))
     day: date = data["day"]
-    return render(request, "reconcile.html", connection=name, tab="reconcile", jobs=console.jobs.jobs(name),
+    return render(request, "reconcile.html", connection=name, tab="reconcile",
                   previous=(day - timedelta(days=1)).isoformat(),
                   following=(day + timedelta(days=1)).isoformat() if day < data["today"] else None, **data)
 
