@@ -75,6 +75,28 @@ def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
     return out
 
 
+def awaiting_opening_stock(runner: FlowRunner, pos: str, inventory: str,
+                           levels: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of these (POS product, POS outlet) levels, those whose opening stock is still to be taken.
+
+    The stock export must not set them on the POS yet: it would overwrite the POS's count with
+    the inventory's (nothing, before the opening stock arrives), and the opening stock would then
+    take that in instead of what the shelves hold. Only products the products flow imported from
+    the POS, from the first one that qualifies on, wait; with ``import_opening_stock`` off none do.
+    """
+    rt = runner.rt
+    if not rt.settings.get("import_opening_stock") or not levels:
+        return set()
+    known = runner.store.cursor(rt.id, FROM_BINDING)
+    first = int(known) if known is not None else 0
+    with runner.store.session() as s:
+        imported = runner.store.bindings(s, rt.id, "product", pos, inventory, sorted({p for p, _ in levels}))
+        qualifying = {pid for pid, b in imported.items() if (b.id or 0) >= first}
+        keys = [f"{p}@{o}" for p, o in levels if p in qualifying]
+        taken = runner.store.bindings(s, rt.id, "stock", pos, inventory, keys) if keys else {}
+    return {(p, o) for p, o in levels if p in qualifying and f"{p}@{o}" not in taken}
+
+
 def _first_qualifying_binding(runner: FlowRunner, flow: Flow, pos: str, inventory: str) -> int:
     """Product bindings from this id on qualify: all on a new connection; on one that imported
     sales before the opening stock first ran, only those its last products run made and later

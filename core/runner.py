@@ -112,7 +112,10 @@ class FlowRunner:
             source = self.rt.connector(flow.source_role)
             target = self.rt.connector(flow.target_role)
             cursor = None if since else self.store.cursor(self.rt.id, flow.name)
-            if flow.entity_type == "stock":  # a read from the start also learns which levels are 0
+            # The stock export: a read from the start also learns which levels are 0 (not the
+            # opening stock, the other direction, where a level not read is simply not taken in).
+            zero_fill = flow.entity_type == "stock" and flow.target_role != "inventory"
+            if zero_fill:
                 from .stock import FULL_READ
 
                 self.run_state[FULL_READ] = cursor is None and since is None
@@ -129,7 +132,7 @@ class FlowRunner:
                 if self.stop.is_set():
                     result.notes.append("stopped between pages; resumes from the stored cursor")
                     break
-            if flow.entity_type == "stock" and not page.more:
+            if zero_fill and not page.more:
                 from .stock import unreported_levels
 
                 for zeros in unreported_levels(self, flow, source):

@@ -62,11 +62,18 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
         pos_products = runner.store.resolve_ids(
             s, rt.id, "product", source.system, target_system, sorted({lvl.product_id for lvl in levels}))
     taken = _pending_for_run(runner, flow.target_role)
+    from .opening_stock import awaiting_opening_stock
+
+    waiting = awaiting_opening_stock(runner, target_system, source.system, [
+        (pos_products[lvl.product_id], outlets[lvl.location_id]) for lvl in levels  # type: ignore[misc]
+        if outlets.get(lvl.location_id) and pos_products.get(lvl.product_id)])
     out: list[StockLevel] = []
     for lvl in levels:
         outlet, product = outlets.get(lvl.location_id), pos_products.get(lvl.product_id)
         if outlet is None or product is None:
             continue  # an unmapped warehouse or a product the POS does not sell: nothing to publish
+        if (product, outlet) in waiting:
+            continue  # the POS's count is still to be taken in as opening stock: leave it alone
         key = f"{lvl.product_id}@{lvl.location_id}"
         pending = taken.get((product, outlet), Decimal(0))
         out.append(lvl.model_copy(update={"available": lvl.available - pending, "id": key}))

@@ -105,6 +105,9 @@ def prepare_database(path: Path | str, key: bytes, shops: list[Shop], *, oauth: 
     Lightspeed credentials carry the app's client secret (it signs webhooks); shops named in
     ``oauth`` use an OAuth token pair instead of the personal token (so it can be revoked).
     """
+    # These shops get their Unleashed stock from the test (stock_baseline), not from an opening
+    # stock that would race with it; a test that wants the opening stock says so.
+    settings = {"import_opening_stock": False, **settings}
     url = path if isinstance(path, str) and "://" in path else f"sqlite:///{path}"
     app = App(url, plugins=Plugins(), secret_key=key)
     try:
