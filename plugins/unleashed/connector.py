@@ -736,6 +736,7 @@ class UnleashedConnector(Connector):
                 return PushResult(o.source_id, "created", target_id=o.target_id)
             # Notes §8: when stock is short the order stays Parked with the stock allocated.
             self._known_stock.take(sale.location_id, needs)
+            self._known_stock.ran_short(sale.location_id, [product for product, _ in needs])
             number = order.get("OrderNumber") or now.get("OrderNumber") or o.target_id
             return PushResult(o.source_id, "created", target_id=o.target_id,
                               note=f"order {number} is parked: not enough stock to complete it "

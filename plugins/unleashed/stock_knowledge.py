@@ -48,6 +48,15 @@ class StockKnowledge:
                 if known is not None:
                     self._levels[(product, warehouse)] = (known[0] - quantity, known[1])
 
+    def ran_short(self, warehouse: str, products: Iterable[str]) -> None:
+        """An order of these products was parked for short stock: those not known are taken to
+        have none left (the next sale of one is created Parked at once; completing it still
+        completes it if the product was not the short one)."""
+        now = time.monotonic()
+        with self._lock:
+            for product in products:
+                self._levels.setdefault((product, warehouse), (Decimal(0), now))
+
     def short(self, warehouse: str, needs: Iterable[tuple[str, Decimal]]) -> list[str]:
         """Products known to have less available than ``needs`` asks for (unknown: enough)."""
         now = time.monotonic()

@@ -27,3 +27,12 @@ def test_plenty_is_not_kept_and_old_knowledge_is_forgotten() -> None:
     known.learn("a", "w1", D(0))
     known.learn("a", "w1", LOW_STOCK)  # stock received: plenty
     assert known.short("w1", [("a", LOW_STOCK + 1)]) == []
+
+
+def test_a_product_an_order_ran_short_of_is_short_until_stock_is_read() -> None:
+    known = StockKnowledge()
+    known.learn("a", "w1", D(10))
+    known.ran_short("w1", ["a", "b"])
+    assert known.short("w1", [("a", D(10)), ("b", D(1))]) == ["b"]  # a's level was known: kept
+    known.learn("b", "w1", D(5))  # the stock export read it
+    assert known.short("w1", [("b", D(1))]) == []

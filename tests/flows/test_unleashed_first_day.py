@@ -214,3 +214,17 @@ def test_stock_received_in_unleashed_before_the_opening_stock_is_kept(shop_facto
     shop.ul.receive_stock(ul["Guid"], w1, Decimal(100), unit_cost=Decimal(2))
     assert shop.sync("opening_stock")["opening_stock"].failed == 0
     assert shop.ul.stock_on_hand(ul["Guid"], w1)["QtyOnHand"] == 100 + pos_level(shop, product, 0)
+
+
+def test_a_shortage_not_known_beforehand_costs_three_calls_once(shop_factory: Callable[..., Shop]) -> None:
+    shop = first_day(shop_factory, import_opening_stock=False)  # Unleashed holds nothing, unknown to us
+    shop.sync()
+    product = shop.sellable()[0]
+    first, second = shop.sell(0, [(product, 1)]), shop.sell(0, [(product, 1)])
+    shop.ul.stats.reset()
+    result = shop.sync("sales")["sales"]
+    assert (result.created, result.warned) == (2, 2)
+    assert shop.order_for(first)["OrderStatus"] == shop.order_for(second)["OrderStatus"] == "Parked"  # type: ignore[index]
+    routes = shop.ul.stats.as_dict()["by_route"]
+    # first: Completed refused, Parked, Complete (3); second: known short now, Parked + Complete (2)
+    assert (routes["POST /SalesOrders/{id}"], routes["POST /SalesOrders/{id}/Complete"]) == (3, 2)
