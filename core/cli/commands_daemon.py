@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import click
 from rich.table import Table
 
@@ -10,6 +12,23 @@ from ..daemon.handlers import WebhookHandler
 from ..daemon.options import DaemonOptions
 from ..errors import ConfigError
 from .base import CliState, TillbridgeGroup, connection_option, console, pass_state
+
+
+def process_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every long-running process shares (the daemon, a producer, a worker): its logs,
+    how often held records are retried, and how long SIGTERM waits for the page in flight."""
+    for option in reversed((
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     envvar="TILLBRIDGE_LOG_FORMAT"),
+        click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+                     show_default=True, envvar="TILLBRIDGE_LOG_LEVEL"),
+        click.option("--held-retry", type=click.FloatRange(1), default=300.0, show_default=True, metavar="SECONDS",
+                     help="How often records held for a missing dependency are retried."),
+        click.option("--shutdown-timeout", type=click.FloatRange(0), default=8.0, show_default=True,
+                     metavar="SECONDS", help="How long SIGTERM waits for runs to finish their page."),
+    )):
+        command = option(command)
+    return command
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -31,20 +50,13 @@ def parse_listen(text: str) -> tuple[str, int]:
               help="Receive webhooks (polling always runs).")
 @click.option("--connection", "-c", "connections", multiple=True, metavar="NAME",
               help="Only this connection (repeatable; default: all, including ones added later).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              envvar="TILLBRIDGE_LOG_FORMAT")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True, envvar="TILLBRIDGE_LOG_LEVEL")
+@process_options
 @click.option("--max-backoff", type=click.FloatRange(1), default=900.0, show_default=True, metavar="SECONDS",
               help="Longest pause of a flow that keeps failing.")
 @click.option("--debounce", type=click.FloatRange(0), default=1.0, show_default=True, metavar="SECONDS",
               help="Delay between a webhook and its flow's run (later webhooks ride along).")
-@click.option("--held-retry", type=click.FloatRange(1), default=300.0, show_default=True, metavar="SECONDS",
-              help="How often records held for a missing dependency are retried.")
 @click.option("--reconcile", type=click.FloatRange(0.2), default=5.0, show_default=True, metavar="SECONDS",
               help="How often settings and connections are re-read.")
-@click.option("--shutdown-timeout", type=click.FloatRange(0), default=8.0, show_default=True, metavar="SECONDS",
-              help="How long SIGTERM waits for runs to finish their page.")
 @click.option("--webhook-max-age", type=click.FloatRange(0), default=300.0, show_default=True, metavar="SECONDS",
               help="Refuse signed webhook timestamps this far from our clock (0: do not check).")
 @click.option("--allow-unsigned-webhooks", is_flag=True,

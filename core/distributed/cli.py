@@ -6,6 +6,7 @@ import click
 from rich.table import Table
 
 from ..cli.base import CliState, TillbridgeGroup, console, pass_state
+from ..cli.commands_daemon import process_options
 from ..daemon.options import DaemonOptions
 from .queue import QUEUES
 
@@ -21,14 +22,7 @@ from .queue import QUEUES
               help="How often this worker tells the database it is alive.")
 @click.option("--stalled-after", type=click.FloatRange(1), default=30.0, show_default=True, metavar="SECONDS",
               help="A job whose worker has not been heard of for this long runs again elsewhere.")
-@click.option("--shutdown-timeout", type=click.FloatRange(0), default=8.0, show_default=True, metavar="SECONDS",
-              help="How long SIGTERM waits for runs to finish their page.")
-@click.option("--held-retry", type=click.FloatRange(1), default=300.0, show_default=True, metavar="SECONDS",
-              help="How often records held for a missing dependency are retried.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              envvar="TILLBRIDGE_LOG_FORMAT")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True, envvar="TILLBRIDGE_LOG_LEVEL")
+@process_options
 @pass_state
 def worker_command(state: CliState, concurrency: int, queues: str, listen: str, heartbeat: float,
                    stalled_after: float, shutdown_timeout: float, held_retry: float, log_format: str,
