@@ -223,6 +223,9 @@ class Worker:
             loop.add_signal_handler(sig, on_signal)
         self._threads(loop)
         async with self.queue.open_async():
+            # A worker that starts (often: restarted after the one that died) puts stalled jobs back
+            # at once rather than at the periodic task's next turn.
+            await self.retry_stalled(self.queue)
             task = asyncio.create_task(self.queue.run_worker_async(
                 queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
                 name=self.options.name, install_signal_handlers=False,
@@ -257,6 +260,9 @@ class Worker:
         async def run() -> None:
             self._threads(asyncio.get_running_loop())
             async with self.queue.open_async():
+                # As a starting worker does; without it, a pass told not to wait can leave before
+                # the periodic task has deferred its first turn, and a stalled job stays "doing".
+                await self.retry_stalled(self.queue)
                 await self.queue.run_worker_async(
                     queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
                     name=self.options.name, wait=False, install_signal_handlers=False,
