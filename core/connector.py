@@ -197,6 +197,10 @@ class Connector:
     max_page_size: ClassVar[int] = 200
     #: Records per ``push`` call (an API that takes batches says how big).
     push_batch_size: ClassVar[int] = 50
+    #: Most ``push`` calls the runner makes at once for one page (1: one at a time, the default,
+    #: so a connector that keeps state between writes needs no locks). Above 1, ``push`` must be
+    #: thread-safe: batches of different lanes (``push_lane``) go out side by side.
+    push_concurrency: int = 1
     #: Response headers that carry the remote's rate-limit budget (the framework paces on them).
     rate_limit_headers: ClassVar[RateLimitHeaders | None] = None
     #: Most requests in flight at once against one account (Xero allows 5).
@@ -277,6 +281,17 @@ class Connector:
         Must be idempotent: writing the same ``Outgoing`` twice leaves one record in the target.
         """
         raise Unsupported(f"{self.system} cannot write {entity_type}")
+
+    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | None:
+        """The lane of a write when ``push_concurrency`` > 1: records of the same lane are written
+        in the order the source gave them (e.g. sales orders of one warehouse, which allocate its
+        stock in turn); ``None``: independent of every other record (the default)."""
+        return None
+
+    def push_batch_limit(self, entity_type: str) -> int:
+        """Records per ``push`` call for ``entity_type`` (default ``push_batch_size``). A connector
+        that writes one record per request can answer less, so that more batches go side by side."""
+        return self.push_batch_size
 
     def close(self) -> None:
         """Release resources (the framework closes the HTTP client itself)."""

@@ -336,19 +336,54 @@ class FlowRunner:
         return "a new outlet", location_id
 
     def _push(self, target: Connector, entity_type: str, outgoing: Sequence[Outgoing]) -> list[PushResult]:
-        results: list[PushResult] = []
-        size = max(1, target.push_batch_size)
-        for start, end in _batches(outgoing, size):
-            batch = outgoing[start:end]
+        """Every write of a page, in batches; results in the order of ``outgoing``.
+
+        With ``target.push_concurrency`` > 1, batches go out side by side, at most that many at
+        once: records of one lane (``target.push_lane``) stay in sequence, records without one are
+        independent. An error stops what has not started and is raised once the started batches
+        are done (the page is then not committed; every write is idempotent, so it is redone)."""
+        size = max(1, int(target.push_batch_limit(entity_type)))
+        width = max(1, int(getattr(target, "push_concurrency", 1) or 1))
+        chains = _push_chains(target, entity_type, outgoing, size) if width > 1 else []
+        if len(chains) <= 1:  # one at a time, as a connector without concurrency expects
+            chains = [[list(range(start, end)) for start, end in _batches(outgoing, size)]]
+            width = 1
+        slots: list[PushResult | None] = [None] * len(outgoing)
+
+        def run(chain: list[list[int]]) -> None:
+            for where in chain:
+                batch = [outgoing[i] for i in where]
+                try:
+                    answer = self.plugins.push_entities(target, entity_type, batch)
+                except RecordRejected as exc:  # a connector that rejects the whole batch: per record
+                    answer = [PushResult(o.source_id, "failed", error=exc) for o in batch]
+                if len(answer) != len(batch):
+                    raise RemoteError(f"{target.system} returned {len(answer)} results for {len(batch)} records")
+                for i, res in zip(where, answer):
+                    slots[i] = res
+                # when stopping, finish the page anyway: a half-committed page would only be redone
+
+        if width == 1:
+            run(chains[0])
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=min(width, len(chains)),
+                                      thread_name_prefix=f"tillbridge-push-{target.system}")
+            futures = [pool.submit(run, chain) for chain in chains]
             try:
-                answer = self.plugins.push_entities(target, entity_type, batch)
-            except RecordRejected as exc:  # a connector that rejects the whole batch: per record
-                answer = [PushResult(o.source_id, "failed", error=exc) for o in batch]
-            if len(answer) != len(batch):
-                raise RemoteError(f"{target.system} returned {len(answer)} results for {len(batch)} records")
-            results.extend(answer)
-            # when stopping, finish the page anyway: a half-committed page would only be redone
-        return results
+                for future in futures:
+                    if future.exception() is not None:
+                        for other in futures:
+                            other.cancel()
+                        break
+            finally:
+                pool.shutdown(wait=True)
+            for future in futures:
+                error = None if future.cancelled() else future.exception()
+                if error is not None:
+                    raise error
+        return [res for res in slots if res is not None]
 
     def _commit(self, flow: Flow, source: Connector, target: Connector, plan: "_Plan",
                 results: Sequence[PushResult], cursor: str | None, result: RunResult, *,
@@ -466,6 +501,28 @@ def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int
             end += 1
         yield start, end
         start = end
+
+
+def _push_chains(target: Connector, entity_type: str, outgoing: Sequence[Outgoing],
+                 size: int) -> list[list[list[int]]]:
+    """The page's writes as chains of batches (lists of indexes into ``outgoing``): a chain goes
+    in sequence, chains side by side. One chain per lane, holding that lane's records in their
+    order; every batch of records without a lane is a chain of its own."""
+    lanes: dict[str, list[int]] = {}
+    free: list[int] = []
+    for i, o in enumerate(outgoing):
+        lane = target.push_lane(entity_type, o)
+        (free if lane is None else lanes.setdefault(str(lane), [])).append(i)
+    chains: list[list[list[int]]] = []
+    for where in [*lanes.values(), free]:
+        part = [outgoing[i] for i in where]
+        batches = [where[start:end] for start, end in _batches(part, size)]
+        if where is free:
+            chains.extend([b] for b in batches)
+        elif batches:
+            chains.append(batches)
+    chains.sort(key=lambda chain: chain[0][0])  # roughly the page's order
+    return chains
 
 
 def _stock_group(o: Outgoing) -> str | None:

@@ -20,6 +20,8 @@ SALES_ACCOUNT = "accounting_sales_account"
 ACCOUNT_MAP = "accounting_account_map"
 TAX_MAP = "accounting_tax_map"
 INTERVAL = "interval_invoices"
+#: invoice batches sent to the provider side by side (at most the provider's own limit)
+PUSH_CONCURRENCY = "accounting_push_concurrency"
 
 FLOW_NAME = "invoices"
 
@@ -104,6 +106,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         label="Tax mapping (inventory tax code → accounting tax type)", advanced=True,
         key_options=lambda app, name: _inventory_taxes(app, name),
         value_options=lambda app, name: _provider_options(app, name, "tax"),
+    ),
+    SettingSpec(
+        PUSH_CONCURRENCY, "int", None,
+        "Invoice batches sent to the provider at once (empty: the provider's default, Xero 5, its documented "
+        "limit of calls in flight: https://developer.xero.com/documentation/guides/oauth2/limits/).",
+        minimum=1, group="accounting", advanced=True, label="Invoice batches sent at once",
     ),
     SettingSpec(INTERVAL, "int", 300, "Seconds between invoice polls.", minimum=5, group="schedule", advanced=True),
 )

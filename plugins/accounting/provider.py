@@ -39,6 +39,7 @@ implement ``push("invoice", ...)`` itself; the flow only needs the role and the 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -166,6 +167,19 @@ class AccountingConnector(Connector):
     day_reserve: ClassVar[int] = 20
     #: Seconds after which a "budget spent" sighting is re-checked with one call.
     budget_probe_after: ClassVar[float] = 300.0
+    #: Invoice batches sent side by side unless the ``accounting_push_concurrency`` setting says.
+    default_push_concurrency: ClassVar[int] = 1
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        from .config import PUSH_CONCURRENCY
+
+        chosen = context.settings.get(PUSH_CONCURRENCY) or self.default_push_concurrency
+        limit = self.max_concurrency or chosen
+        self.push_concurrency = max(1, min(int(chosen), int(limit)))
+        #: held while contacts are looked up or created: two batches side by side that share a
+        #: customer must not both create its contact
+        self.contacts_lock = threading.Lock()
 
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         if entity_type != "invoice":

@@ -119,6 +119,7 @@ class QuickBooksConnector(AccountingConnector):
     max_page_size: ClassVar[int] = 1000
     push_batch_size: ClassVar[int] = 30
     invoice_batch_size: ClassVar[int] = 1
+    default_push_concurrency: ClassVar[int] = 5  # conservative: QuickBooks allows 10 in flight
     max_concurrency: ClassVar[int | None] = 10  # notes §A2: 10 concurrent per app and realm
     default_headers: ClassVar[dict[str, str]] = {"Accept": "application/json"}
     emulator: ClassVar[str | None] = "quickbooks"

@@ -116,7 +116,8 @@ class InvoiceSender:
 
     # --- sending -------------------------------------------------------------------------------
     def _send(self, drafts: list[DraftInvoice], results: dict[str, PushResult]) -> None:
-        contacts = self.provider.resolve_contacts(list({d.contact.code: d.contact for d in drafts}.values()))
+        with self.provider.contacts_lock:  # batches side by side: one creates a shared contact
+            contacts = self.provider.resolve_contacts(list({d.contact.code: d.contact for d in drafts}.values()))
         ready: list[DraftInvoice] = []
         for draft in drafts:
             contact = contacts.get(draft.contact.code)

@@ -119,6 +119,7 @@ class XeroConnector(AccountingConnector):
     # Pace on the per-minute budget; the daily one is watched by the sender (defers the flow).
     rate_limit_headers: ClassVar[RateLimitHeaders | None] = RateLimitHeaders(
         remaining="X-MinLimit-Remaining", window_seconds=60.0, reserve=1)
+    default_push_concurrency: ClassVar[int] = 5  # Xero allows 5 calls in flight (its documented limit)
     max_concurrency: ClassVar[int | None] = 5  # notes §A1: 5 calls in flight per tenant
     # 10,000 calls a minute per app, across every tenant (shared by all workers in distributed mode):
     # https://developer.xero.com/documentation/guides/oauth2/limits/

@@ -72,6 +72,14 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+#: Connection setting: batches of writes sent to Unleashed side by side. Unleashed documents no
+#: concurrency limit (only the calls per minute and month), so the default is conservative.
+PUSH_CONCURRENCY = "unleashed_push_concurrency"
+DEFAULT_PUSH_CONCURRENCY = 4
+#: Records per push call for the per-record writes (products, customers, sales orders).
+PER_RECORD_BATCH = 10
+
+
 class UnleashedConnector(Connector):
     system: ClassVar[str] = "unleashed"
     title: ClassVar[str] = "Unleashed"
@@ -104,11 +112,14 @@ class UnleashedConnector(Connector):
         #: products this connector created never-diminishing (no opening stock for them)
         self._never_diminishing: set[str] = set()
         #: (product, warehouse) → (on hand, value) before the opening stock being pushed
-        self._held_now: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        #: (kept per thread: batches of opening stock may be pushed side by side)
+        self._pushing = threading.local()
         #: stocked products this connector created (they hold nothing until stock is taken in)
         self._created_products: set[str] = set()
         #: what we know of stock without asking: (product, warehouse) → (available, when learnt)
         self._known_stock = StockKnowledge()
+        #: batches pushed side by side (Unleashed documents no concurrency limit: a setting)
+        self.push_concurrency = max(1, int(context.settings.get(PUSH_CONCURRENCY) or DEFAULT_PUSH_CONCURRENCY))
         #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
         self._stock_page: tuple[str, list[list[tuple[str, dict[str, Any]]]], set[str]] | None = None
 
@@ -350,13 +361,25 @@ class UnleashedConnector(Connector):
         return records[0] if records else None
 
     # --- writes ---------------------------------------------------------------------------------
+    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | None:
+        """Sales orders of one warehouse in the POS's order (each allocates that warehouse's stock
+        in turn: notes §8); products, customers and other warehouses' orders are independent."""
+        if entity_type == "sale" and isinstance(outgoing.entity, Sale):
+            return f"warehouse:{outgoing.entity.location_id}"
+        return None
+
+    def push_batch_limit(self, entity_type: str) -> int:
+        """One request per record, except the opening stock's one on-hand read per 100 products:
+        small batches for the rest, so that ``push_concurrency`` of them go side by side."""
+        return self.push_batch_size if entity_type == "stock" else PER_RECORD_BATCH
+
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         writer = {"product": self._push_product, "customer": self._push_customer, "sale": self._push_sale,
                   "stock": self._push_opening_stock}.get(entity_type)
         if writer is None:
             raise Unsupported(f"Unleashed cannot write {entity_type}")
         if entity_type == "stock":
-            self._held_now = self._on_hand_of([o for o in records if not o.exists])
+            self._pushing.held_now = self._on_hand_of([o for o in records if not o.exists])
         return [self._guard(o, writer) for o in records]
 
     def _guard(self, o: Outgoing, write: Callable[[Outgoing], PushResult]) -> PushResult:
@@ -462,7 +485,7 @@ class UnleashedConnector(Connector):
             return PushResult(o.source_id, "unchanged", target_id=guid)
         # Lines set the new quantity and value (notes §4.12): what the warehouse holds already
         # (stock received in Unleashed since the product was created) plus the POS's.
-        held, held_value = self._held_now.get((product, warehouse), (Decimal(0), Decimal(0)))
+        held, held_value = getattr(self._pushing, "held_now", {}).get((product, warehouse), (Decimal(0), Decimal(0)))
         line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": held + level.on_hand,
                                 "Comments": f"Opening stock from {(o.source_system or 'the POS').title()}"}
         if level.unit_cost is not None and level.unit_cost >= 0:
@@ -748,7 +771,8 @@ class UnleashedConnector(Connector):
     def _stock_needs(self, body: dict[str, Any]) -> list[tuple[str, Decimal]]:
         """Quantities of stocked products an order takes (not the discount or non-stock ones)."""
         needs: dict[str, Decimal] = {}
-        skip = self._never_diminishing | ({self._discount_product} if self._discount_product else set())
+        with self._lock:
+            skip = self._never_diminishing | ({self._discount_product} if self._discount_product else set())
         for line in body["SalesOrderLines"]:
             guid = line["Product"]["Guid"]
             if guid not in skip:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import click
 
-from tillbridge import BomLine, Connector, StockLevel, hookimpl
+from tillbridge import BomLine, Connector, SettingSpec, StockLevel, hookimpl
 
 from .availability import buildable, tree
 
@@ -27,6 +27,19 @@ def register_emulators(register: Callable[[type], None]) -> None:
     from .emulator import UnleashedEmulator
 
     register(UnleashedEmulator)
+
+
+@hookimpl
+def register_settings(register: Callable[[SettingSpec], None]) -> None:
+    from .connector import DEFAULT_PUSH_CONCURRENCY, PUSH_CONCURRENCY
+
+    register(SettingSpec(
+        PUSH_CONCURRENCY, "int", DEFAULT_PUSH_CONCURRENCY,
+        "Writes sent to Unleashed at once (products, customers, sales orders of different warehouses; one "
+        "warehouse's orders always go in turn). Unleashed documents no limit of calls in flight, only calls "
+        "per minute: the default is conservative.", minimum=1, group="sales", advanced=True,
+        label="Unleashed writes sent at once",
+    ))
 
 
 @hookimpl
