@@ -106,6 +106,7 @@ class Pacer:
         self._reset_at: float | None = None
         self._limit: int | None = None
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        self._inflight = 0  # requests sent and not answered yet (several threads may push at once)
         self.waited = 0.0
 
     def before(self) -> None:
@@ -115,6 +116,9 @@ class Pacer:
             return
         with self._lock:
             remaining, reset_at, limit = self._remaining, self._reset_at, self._limit
+            if remaining is not None:
+                # calls in flight will spend the budget too: the last answer did not count them
+                remaining -= self._inflight
         if remaining is None or remaining > self.headers.reserve:
             return
         now = time.time()
@@ -158,8 +162,12 @@ class Pacer:
     def acquire(self) -> None:
         if self._slots is not None:
             self._slots.acquire()
+        with self._lock:
+            self._inflight += 1
 
     def release(self) -> None:
+        with self._lock:
+            self._inflight -= 1
         if self._slots is not None:
             self._slots.release()
 
