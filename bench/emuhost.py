@@ -43,6 +43,9 @@ class HostConfig:
     accounting: str | None = None
     accounting_time_scale: float | None = None
     extra_ls: dict[str, Any] = field(default_factory=dict)
+    #: every API answer waits this long (ms; uniform between the two when ``latency_max_ms`` is higher)
+    latency_ms: float = 0.0
+    latency_max_ms: float = 0.0
 
 
 #: Time scale of "zero-latency" emulators: Lightspeed's 5-minute window passes in 0.3 ms. With its
@@ -173,6 +176,8 @@ class _Host:
             emulator_cls = Plugins().registries.emulators[config.accounting]
             scale = config.accounting_time_scale or config.time_scale
             self.emulators[config.accounting] = emulator_cls(seed=config.seed, time_scale=scale)
+        for emulator in self.emulators.values():  # the network's round trip (bench --latency)
+            emulator.fault_config.update({"latency_ms": config.latency_ms, "latency_max_ms": config.latency_max_ms})
         self.servers = {name: BackgroundServer(emu).start() for name, emu in self.emulators.items()}
         self.urls = {name: server.url for name, server in self.servers.items()}
         self.credentials = {name: self.emulators[name].credentials(url) for name, url in self.urls.items()}

@@ -162,6 +162,24 @@ def floor_seconds(minimum: Minimum, cat: Catalogue, time_scale: float) -> float:
     return max(floors, default=0.0)
 
 
+#: Calls in flight at once that each vendor allows, for the latency floor. Xero documents 5
+#: ("5 concurrent calls" per tenant: https://developer.xero.com/documentation/guides/oauth2/limits/);
+#: Unleashed and Lightspeed document no such limit, so the floor uses the conservative default of
+#: the connection setting that bounds our own writes (``unleashed_push_concurrency`` = 4; the same 4
+#: for Lightspeed). Reads of a paginated feed go one page after the other whatever the limit.
+CONCURRENCY = {"xero": 5, "unleashed": 4, "lightspeed": 4, "quickbooks": 5}
+
+
+def latency_floor_seconds(minimum: Minimum, mean_latency: float, concurrency: dict[str, int] | None = None) -> float:
+    """Real seconds the network's round trip imposes on the needed calls: calls × mean latency ÷
+    the calls the vendor lets be in flight at once, per API, the slowest of them."""
+    if mean_latency <= 0:
+        return 0.0
+    limits = concurrency or CONCURRENCY
+    floors = [minimum.system(system) * mean_latency / limits.get(system, 1) for system in minimum.parts]
+    return max(floors, default=0.0)
+
+
 def binding_limits(minimum: Minimum, cat: Catalogue) -> list[str]:
     """The rate-limited APIs whose needed calls exceed one window's budget. Limits are counted in
     fixed windows, so calls that fit in one window are not slowed by the limit at all."""

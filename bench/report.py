@@ -45,14 +45,33 @@ def scenario_rows(m: dict[str, Any]) -> list[Row]:
                 "= min" if idle else f"≤ {CALLS_TARGET}×", met,
                 "; ".join(m.get("checks") or []))]
     floor = m["floor_seconds"]
+    rate_floor, latency_floor = m.get("rate_floor_seconds", floor), m.get("latency_floor_seconds", 0.0)
     wall_ratio = _ratio(m["seconds"], floor)
-    binds = bool(m.get("binding"))
+    binds = bool(m.get("binding")) or latency_floor > 0
     wall_met = (wall_ratio is not None and wall_ratio <= WALL_TARGET and m["status_429"] == 0) if binds and floor else None
     # Limits are counted in fixed windows: calls that fit in one window's budget are not slowed by
     # the limit at all, so there the time is the engine's and the emulators' work alone (LEGEND).
+    # With --latency the round trips set a floor of their own: the larger of the two applies.
     target = f"≤ {WALL_TARGET}×, 0×429" if binds or not floor else NO_LIMIT_BINDS
+    shown = f"{floor:.2f} s" if floor else "n/a"
+    if latency_floor:
+        shown += f" (rate {rate_floor:.2f} s, latency {latency_floor:.2f} s)"
     rows.append(Row(f"{name}: wall time", f"{m['seconds']:.2f} s, {m['status_429']}×429",
-                    f"{floor:.2f} s" if floor else "n/a", wall_ratio, target, wall_met))
+                    shown, wall_ratio, target, wall_met))
+    return rows
+
+
+def cpu_rows(scenarios: list[dict[str, Any]]) -> list[Row]:
+    """The engine's own CPU per record, flow by flow, in the initial full sync (process CPU time
+    of the engine; the emulators run in another process)."""
+    full = next((m for m in scenarios if m["scenario"] == "initial full sync"), None)
+    rows: list[Row] = []
+    for f in (full or {}).get("flows") or []:
+        per = f.get("cpu_ms_per_record")
+        if per is None:
+            continue
+        rows.append(Row(f"engine CPU per record: {f['flow']}", f"{per:.2f} ms ({f['cpu_seconds']:.2f} s, "
+                        f"{f['records']} records)", "–", None, "reported", None))
     return rows
 
 

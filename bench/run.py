@@ -2,7 +2,7 @@
 """tillbridge benchmark (issue 7): API calls against the minimum, time against the rate-limit floor,
 engine overhead against a bare httpx loop, peak memory by size.
 
-    python bench/run.py --size S|M|L [--json out.json] [--quick] [--time-scale 10]
+    python bench/run.py --size S|M|L [--json out.json] [--quick] [--time-scale 10] [--latency 150ms|80-300ms]
 
 One command seeds the emulators, runs every scenario and prints the table. The emulators live in a
 process of their own (``emuhost.py``); the engine-overhead runs, the bare httpx loop and the memory
@@ -44,6 +44,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     p.add_argument("--time-scale", type=float, default=None,
                    help="emulated seconds per real second for Lightspeed's 5-minute window (default 10; quick: 300)")
+    p.add_argument("--latency", type=latency_arg, default=(0.0, 0.0), metavar="MS",
+                   help="every emulator answers after this delay: 150ms, or a uniform range 80-300ms "
+                        "(the main scenarios only; the overhead and memory runs stay at zero latency)")
     p.add_argument("--only", default=",".join(SCENARIOS),
                    help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
     p.add_argument("--memory-sizes", default=None,
@@ -65,15 +68,30 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def latency_arg(text: str) -> tuple[float, float]:
+    """``150ms`` → (150, 150); ``80-300ms`` → (80, 300) (milliseconds; ``ms`` optional)."""
+    raw = text.strip().lower().removesuffix("ms").strip()
+    try:
+        low, _, high = raw.partition("-")
+        lo, hi = float(low), float(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--latency takes a delay like 150ms or a range like 80-300ms, not {text!r}")
+    if lo < 0 or hi < lo:
+        raise argparse.ArgumentTypeError(f"--latency {text!r}: the range must go from a low to a higher delay, ≥ 0")
+    return lo, hi
+
+
 def size_of(args: argparse.Namespace, name: str | None = None) -> Size:
     if args.quick and (name is None or name == "S"):
         return QUICK
     return SIZES[name or args.size]
 
 
-def host_config(size: Size, *, time_scale: float, rate_limit: bool, accounting: str | None = None) -> HostConfig:
+def host_config(size: Size, *, time_scale: float, rate_limit: bool, accounting: str | None = None,
+                latency: tuple[float, float] = (0.0, 0.0)) -> HostConfig:
     return HostConfig(products=size.products, outlets=size.outlets, sales=size.sales, customers=size.customers,
-                      time_scale=time_scale, rate_limit=rate_limit, accounting=accounting)
+                      time_scale=time_scale, rate_limit=rate_limit, accounting=accounting,
+                      latency_ms=latency[0], latency_max_ms=latency[1] if latency[1] > latency[0] else 0.0)
 
 
 def catalogue(host: EmulatorHost, warehouses: int) -> Catalogue:
@@ -240,13 +258,18 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
         "time_scale": args.time_scale, "python": platform.python_version(), "machine": platform.machine(),
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "scenarios": [], "notes": [], "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0],
+        "latency_ms": list(args.latency),
     }
+    lat = args.latency
     print(f"tillbridge bench: size {size.name} ({size.products} products, {size.outlets} outlets, "
-          f"{size.sales} sales), time scale {args.time_scale:g}", flush=True)
+          f"{size.sales} sales), time scale {args.time_scale:g}"
+          + (f", latency {lat[0]:g}–{lat[1]:g} ms" if lat[1] > lat[0] else f", latency {lat[0]:g} ms" if lat[0] else ""),
+          flush=True)
     needs_main = only & {"full", "idle", "incremental", "stock", "invoices", "reconcile", "naive", "overhead"}
     if needs_main:
         started = time.perf_counter()
-        with EmulatorHost(host_config(size, time_scale=args.time_scale, rate_limit=True, accounting=accounting)) as host:
+        with EmulatorHost(host_config(size, time_scale=args.time_scale, rate_limit=True, accounting=accounting,
+                                      latency=args.latency)) as host:
             print(f"  emulators seeded in {host.seconds_to_seed:.1f} s", flush=True)
             shop = Shop(host, workdir / "main")
             shop.prepare()
@@ -254,12 +277,14 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
             out["catalogue"] = cat.__dict__
             out["flows"] = shop.flows()
             bench = Bench(shop, host, lambda: cat, args.time_scale)
+            bench.latency = (args.latency[0] + args.latency[1]) / 2000.0  # mean, in seconds
             bench.progress = lambda line: print(line, flush=True)
 
             def show(m: Any) -> None:
                 out["scenarios"].append(m.as_dict())
                 print(f"  {m.scenario}: {m.total_calls} calls (min {m.minimum_total}), {m.seconds:.2f} s "
-                      f"(floor {m.floor_seconds:.2f} s), {m.status_429}×429"
+                      f"(floor {m.floor_seconds:.2f} s: rate {m.rate_floor_seconds:.2f}, latency "
+                      f"{m.latency_floor_seconds:.2f}), {m.status_429}×429"
                       + (f"  CHECKS: {'; '.join(m.checks)}" if m.checks else ""), flush=True)
 
             with recording.open("w") as rec:
@@ -327,6 +352,7 @@ def rows_of(out: dict[str, Any]) -> list[report.Row]:
     rows: list[report.Row] = []
     for m in out["scenarios"]:
         rows += report.scenario_rows(m)
+    rows += report.cpu_rows(out["scenarios"])
     if "engine" in out or "bare" in out:
         rows.append(report.overhead_row(out.get("engine"), out.get("bare")))
     if "memory" in out:

@@ -32,6 +32,8 @@ class Measurement:
     minimum_total: int
     floor_seconds: float
     status_429: int
+    rate_floor_seconds: float = 0.0  # the vendors' rate limits alone
+    latency_floor_seconds: float = 0.0  # the network's round trips alone (bench --latency)
     binding: list[str] = field(default_factory=list)  # rate limits the needed calls exceed
     routes: dict[str, dict[str, int]] = field(default_factory=dict)
     flows: list[dict[str, Any]] = field(default_factory=list)
@@ -66,6 +68,8 @@ class Bench:
         self.rate_limited = rate_limited
         self.measurements: list[Measurement] = []
         self.stock_round = 0
+        self.latency = 0.0  # mean seconds each emulator waits before answering (bench --latency)
+        self.last_cpu = 0.0
         self.cpu_seconds = 0.0  # CPU time of this process in timed sections (engine work, no waits)
         self.flow_detail: dict[str, dict[str, Any]] = {}  # per flow of the last full sync
         self.progress: Callable[[str], None] | None = None
@@ -100,11 +104,14 @@ class Bench:
         if callable(minimum):
             minimum = minimum()
         cat = self.catalogue_fn()
+        rate_floor = mins.floor_seconds(minimum, cat, self.time_scale) if self.rate_limited else 0.0
+        latency_floor = mins.latency_floor_seconds(minimum, self.latency)
         m = Measurement(
             scenario=name, seconds=seconds,
             calls={system: s["total"] for system, s in stats.items()},
             minimum=minimum.parts, minimum_total=minimum.total,
-            floor_seconds=mins.floor_seconds(minimum, cat, self.time_scale) if self.rate_limited else 0.0,
+            floor_seconds=max(rate_floor, latency_floor),
+            rate_floor_seconds=rate_floor, latency_floor_seconds=latency_floor,
             status_429=sum(int(s["by_status"].get("429", 0)) for s in stats.values()),
             binding=mins.binding_limits(minimum, cat) if self.rate_limited else [],
             routes={system: s["by_route"] for system, s in stats.items()},
@@ -120,10 +127,13 @@ class Bench:
         return m
 
     def _timed(self, fn: Callable[[], list[RunResult]]) -> tuple[list[RunResult], float]:
-        """Run ``fn``; its wall time (returned) and this process's CPU time (``cpu_seconds``)."""
+        """Run ``fn``; its wall time (returned) and this process's CPU time (``cpu_seconds``;
+        ``last_cpu`` for this call). The emulators run in their own process (``emuhost``), so
+        this is the engine's CPU alone, its push threads included."""
         cpu, started = time.process_time(), time.perf_counter()
         results = fn()
-        self.cpu_seconds += time.process_time() - cpu
+        self.last_cpu = time.process_time() - cpu
+        self.cpu_seconds += self.last_cpu
         return results, time.perf_counter() - started
 
     # --- scenarios ----------------------------------------------------------------------------
@@ -145,12 +155,15 @@ class Bench:
                     results += ran
                     seconds += took
                     after = self.host.stats()
+                    records = sum(r.fetched for r in ran)
                     self.flow_detail[flow] = {
-                        "seconds": took,
+                        "seconds": took, "cpu_seconds": self.last_cpu, "records": records,
+                        "cpu_ms_per_record": self.last_cpu * 1000 / records if records else None,
                         "calls": {s: after[s]["total"] - before.get(s, {}).get("total", 0) for s in after}}
                     before = after
                     if self.progress:
-                        self.progress(f"    {flow}: {sum(self.flow_detail[flow]['calls'].values())} calls, {took:.1f} s")
+                        self.progress(f"    {flow}: {sum(self.flow_detail[flow]['calls'].values())} calls, {took:.1f} s, "
+                                      f"engine CPU {self.last_cpu:.2f} s ({records} records)")
                     if flow == "products":
                         if record is not None:
                             record.write('{"mark": "opening_stock"}\n')

@@ -25,7 +25,8 @@ INSPECTION_PREFIX = "/_emulator"
 class FaultConfig:
     """What can go wrong, as shares of requests (0.0 to 1.0) or counts.
 
-    - ``latency_ms``: added before every API request is handled.
+    - ``latency_ms``: added before every API request is handled; with ``latency_max_ms`` above
+      it, each request waits a uniformly drawn delay between the two (a network's spread).
     - ``error_rate``: share answered 500 or 503 *without* being processed.
     - ``burst_429``: the next N requests are refused as rate limited, then it counts down.
     - ``drop_rate``: share whose connection drops before the request is processed.
@@ -35,6 +36,7 @@ class FaultConfig:
     """
 
     latency_ms: float = 0.0
+    latency_max_ms: float = 0.0
     error_rate: float = 0.0
     burst_429: int = 0
     drop_rate: float = 0.0
@@ -137,7 +139,11 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         cfg = self.config
-        if cfg.latency_ms > 0:
+        if cfg.latency_max_ms > cfg.latency_ms:
+            with self._lock:
+                delay = self._random.uniform(cfg.latency_ms, cfg.latency_max_ms)
+            await asyncio.sleep(delay / 1000.0)
+        elif cfg.latency_ms > 0:
             await asyncio.sleep(cfg.latency_ms / 1000.0)
         if self._take_burst():
             self.counters.rate_limited += 1
