@@ -47,6 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--latency", type=latency_arg, default=(0.0, 0.0), metavar="MS",
                    help="every emulator answers after this delay: 150ms, or a uniform range 80-300ms "
                         "(the main scenarios only; the overhead and memory runs stay at zero latency)")
+    p.add_argument("--push-concurrency", type=int, default=None, metavar="N",
+                   help="writes sent at once to Unleashed and the accounting provider (default: the "
+                        "connectors' own defaults; 1: one at a time, as before issue 17)")
     p.add_argument("--only", default=",".join(SCENARIOS),
                    help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
     p.add_argument("--memory-sizes", default=None,
@@ -258,7 +261,7 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
         "time_scale": args.time_scale, "python": platform.python_version(), "machine": platform.machine(),
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "scenarios": [], "notes": [], "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0],
-        "latency_ms": list(args.latency),
+        "latency_ms": list(args.latency), "push_concurrency": args.push_concurrency or "defaults",
     }
     lat = args.latency
     print(f"tillbridge bench: size {size.name} ({size.products} products, {size.outlets} outlets, "
@@ -272,7 +275,9 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
                                       latency=args.latency)) as host:
             print(f"  emulators seeded in {host.seconds_to_seed:.1f} s", flush=True)
             shop = Shop(host, workdir / "main")
-            shop.prepare()
+            pushing = args.push_concurrency
+            shop.prepare({"unleashed_push_concurrency": pushing, "accounting_push_concurrency": pushing}
+                         if pushing else None)
             cat = catalogue(host, shop.mapped)
             out["catalogue"] = cat.__dict__
             out["flows"] = shop.flows()
