@@ -350,8 +350,12 @@ class FlowRunner:
             width = 1
         slots: list[PushResult | None] = [None] * len(outgoing)
 
+        abort = threading.Event()  # a batch failed, or Ctrl-C: start no further batch
+
         def run(chain: list[list[int]]) -> None:
             for where in chain:
+                if abort.is_set():
+                    return
                 batch = [outgoing[i] for i in where]
                 try:
                     answer = self.plugins.push_entities(target, entity_type, batch)
@@ -366,19 +370,24 @@ class FlowRunner:
         if width == 1:
             run(chains[0])
         else:
-            from concurrent.futures import ThreadPoolExecutor
+            from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
             pool = ThreadPoolExecutor(max_workers=min(width, len(chains)),
                                       thread_name_prefix=f"tillbridge-push-{target.system}")
             futures = [pool.submit(run, chain) for chain in chains]
             try:
-                for future in futures:
-                    if future.exception() is not None:
-                        for other in futures:
-                            other.cancel()
-                        break
+                pending = set(futures)
+                while pending and not abort.is_set():
+                    # Short waits, not one long one: a signal (Ctrl-C) that lands in a push thread
+                    # is only handled when the main thread runs Python code again.
+                    done, pending = wait(pending, timeout=0.01, return_when=FIRST_EXCEPTION)
+                    if any(f.exception() is not None for f in done):
+                        abort.set()
+            except BaseException:  # KeyboardInterrupt while waiting: the started writes end, no more
+                abort.set()
+                raise
             finally:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=True, cancel_futures=abort.is_set())
             for future in futures:
                 error = None if future.cancelled() else future.exception()
                 if error is not None:

@@ -76,8 +76,10 @@ def cents(value: Decimal) -> Decimal:
 #: concurrency limit (only the calls per minute and month), so the default is conservative.
 PUSH_CONCURRENCY = "unleashed_push_concurrency"
 DEFAULT_PUSH_CONCURRENCY = 4
-#: Records per push call for the per-record writes (products, customers, sales orders).
-PER_RECORD_BATCH = 10
+#: Records per push call for the per-record writes (products, customers, sales orders): one, so
+#: that a stop (Ctrl-C, an error) between two writes leaves the rest of the page unsent, as when
+#: the writes went one at a time in the main thread.
+PER_RECORD_BATCH = 1
 
 
 class UnleashedConnector(Connector):
