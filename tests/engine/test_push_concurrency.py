@@ -114,3 +114,28 @@ def test_an_error_in_one_batch_is_raised_and_stops_what_has_not_started() -> Non
     with pytest.raises(RuntimeError, match="boom"):
         push(connector, outgoing([f"P{n}" for n in range(40)]))
     assert len(connector.arrived) < 39  # the rest of the page was not sent
+
+
+def test_unleashed_lanes_sales_orders_by_warehouse_and_reads_its_setting() -> None:
+    import httpx
+
+    from tillbridge import ConnectorContext, Sale
+    from tillbridge_unleashed.connector import UnleashedConnector
+
+    def make(settings: dict[str, Any]) -> UnleashedConnector:
+        return UnleashedConnector(ConnectorContext(connection="c", system="unleashed", base_url="http://x",
+                                                   credentials={}, save_credentials=lambda c: None,
+                                                   settings=settings, http=httpx.Client()))
+
+    connector = make({})
+    assert connector.push_concurrency == 4  # Unleashed documents no limit: the conservative default
+    assert make({"unleashed_push_concurrency": 2}).push_concurrency == 2
+
+    def sale(warehouse: str) -> Outgoing:
+        return Outgoing(entity=Sale.model_construct(id="s", location_id=warehouse), target_id="t", exists=False,
+                        source_key="k", source_id="s")
+
+    assert connector.push_lane("sale", sale("W1")) == connector.push_lane("sale", sale("W1"))
+    assert connector.push_lane("sale", sale("W1")) != connector.push_lane("sale", sale("W2"))
+    assert connector.push_lane("product", outgoing(["P"])[0]) is None
+    assert connector.push_batch_limit("stock") == connector.push_batch_size  # one on-hand read per 100
