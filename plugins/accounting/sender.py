@@ -18,6 +18,8 @@ not yet bound to a provider invoice). For each one, in this order:
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 from typing import TYPE_CHECKING, Sequence
 
@@ -116,7 +118,9 @@ class InvoiceSender:
 
     # --- sending -------------------------------------------------------------------------------
     def _send(self, drafts: list[DraftInvoice], results: dict[str, PushResult]) -> None:
-        with self.provider.contacts_lock:  # batches side by side: one creates a shared contact
+        # batches side by side: one creates a shared contact (a provider whose own __init__ skipped
+        # the base class's has no lock, and then pushes one batch at a time anyway)
+        with getattr(self.provider, "contacts_lock", None) or contextlib.nullcontext():
             contacts = self.provider.resolve_contacts(list({d.contact.code: d.contact for d in drafts}.values()))
         ready: list[DraftInvoice] = []
         for draft in drafts:
