@@ -194,6 +194,9 @@ class Consignments:
             targets = list(c["_included"])
         targets += [pid for pid in lines if pid not in set(targets)]
         for product_id in targets:
+            product = store.products.get(product_id)
+            if product is None or not product.get("has_inventory") or product.get("is_composite"):
+                continue  # no stock of its own: a count cannot give it any (INFERRED, as §3 A)
             line = lines.get(product_id)
             counted = line["received"] if line and line["received"] is not None else Decimal(0)
             store.set_inventory(product_id, c["outlet_id"], counted)
