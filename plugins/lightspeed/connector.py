@@ -491,7 +491,7 @@ class LightspeedConnector(Connector):
 
     def _wait_processed(self, c: dict[str, Any]) -> dict[str, Any]:
         deadline = time.monotonic() + float(self.context.settings.get("stock_count_timeout", 600))
-        delay = 0.05
+        delay = 0.25  # a count of a few thousand products takes seconds: look rarely (each look is a call)
         while c.get("status") != "STOCKTAKE_IN_PROGRESS_PROCESSED":
             if time.monotonic() > deadline:
                 raise TransientError("Lightspeed is still processing the inventory count")
