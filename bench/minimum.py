@@ -16,7 +16,7 @@ A minimum is built from what the APIs allow, never from what tillbridge happens 
   from the stock it read or took in;
 * Lightspeed stock levels of more than ``STOCK_COUNT_THRESHOLD`` products at one outlet are
   set with one inventory count per outlet and push batch (x-series-api.lightspeedhq.com/docs/
-  inventory_creating_inventory_counts): stale-count check (once per outlet), create, one bulk
+  inventory_creating_inventory_counts): stale-count check (once per connector and outlet), create, one bulk
   call per 500 counts, one look at the processing status, the sales made while it was open, and
   completion; fewer products stay one PUT per product;
 * reference data a flow needs (tax rates, the retailer's discount product, the warehouse codes,
@@ -44,15 +44,17 @@ STOCK_PUSH_BATCH = 10_000
 COUNT_BULK_LIMIT = 500
 
 
-def add_stock_push(m: "Minimum", per_outlet: dict[str, int], products: int) -> None:
-    """Setting ``per_outlet[o]`` changed levels at each outlet, ``products`` products in all."""
+def add_stock_push(m: "Minimum", per_outlet: dict[str, int], products: int, *, first: bool = False) -> None:
+    """Setting ``per_outlet[o]`` changed levels at each outlet, ``products`` products in all;
+    ``first``: the connector's first count at each outlet (it looks for stale counts of its own
+    once per connector, like reference data)."""
     levels = sum(per_outlet.values())
     batches = max(1, math.ceil(levels / STOCK_PUSH_BATCH))
     counted = {o: n for o, n in per_outlet.items() if n / batches > STOCK_COUNT_THRESHOLD}
     for o, n in counted.items():
         per_batch = math.ceil(n / batches)
-        m.add("lightspeed", "inventory count: stale check, then per batch create, status, sales, complete",
-              1 + batches * 4)
+        m.add("lightspeed", "inventory count: per batch create, status, sales, complete"
+              + (" (and the stale-count check)" if first else ""), batches * 4 + (1 if first else 0))
         m.add("lightspeed", "inventory count bulk calls (500 counts each)", batches * math.ceil(per_batch / COUNT_BULK_LIMIT))
     small = {o: n for o, n in per_outlet.items() if o not in counted}
     if small:  # products with a level only at small outlets: one PUT each (at most one per level)
@@ -127,7 +129,7 @@ def full_sync(cat: Catalogue, short: int = 0) -> Minimum:
     m.add("lightspeed", "customers pages", ls_pages(cat.ls_customers_all))
     m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all, LS_SALES_PAGE_MAX))
     m.add("lightspeed", "tax rates + retailer (discount product)", 2)
-    add_stock_push(m, {f"w{i}": cat.stocked for i in range(cat.warehouses)}, cat.stocked)
+    add_stock_push(m, {f"w{i}": cat.stocked for i in range(cat.warehouses)}, cat.stocked, first=True)
     m.add("lightspeed", "sales since the sales cursor (stock export)", 1)
     m.add("unleashed", "product writes", cat.products)
     m.add("unleashed", "customer writes", cat.customers)
