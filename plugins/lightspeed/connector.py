@@ -556,6 +556,10 @@ class LightspeedConnector(Connector):
                 c = self._wait_processed(self._get(f"/api/2.0/consignments/{c['id']}")["data"])
             self._set_count_status(c, "STOCKTAKE_COMPLETE")
             done = True
+        except RemoteError as exc:  # refused (a product gone meanwhile...): cancelled below, then PUTs
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
+                return None
+            raise
         finally:
             if not done:
                 try:
