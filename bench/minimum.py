@@ -14,6 +14,11 @@ A minimum is built from what the APIs allow, never from what tillbridge happens 
   as Completed for POS sales); one short of stock is two: created ``Parked``, then completed
   (which leaves it parked with its stock allocated, notes §8) — the client knows it is short
   from the stock it read or took in;
+* Lightspeed stock levels of more than ``STOCK_COUNT_THRESHOLD`` products at one outlet are
+  set with one inventory count per outlet and push batch (x-series-api.lightspeedhq.com/docs/
+  inventory_creating_inventory_counts): stale-count check (once per connector and outlet), create, one bulk
+  call per 500 counts, one look at the processing status, the sales made while it was open, and
+  completion; fewer products stay one PUT per product;
 * reference data a flow needs (tax rates, the retailer's discount product, the warehouse codes,
   the walk-in customer and the discount product in Unleashed) once per connector.
 
@@ -31,6 +36,31 @@ from sizes import LS_PAGE_MAX, LS_SALES_PAGE_MAX, UL_PAGE_MAX, rate_limits
 def ls_pages(changed: int, page: int = LS_PAGE_MAX) -> int:
     """Requests to read ``changed`` records through Lightspeed's version cursor."""
     return changed // page + 1
+
+
+#: tillbridge_lightspeed.connector.STOCK_COUNT_THRESHOLD and the runner's STOCK_PUSH_BATCH
+STOCK_COUNT_THRESHOLD = 50
+STOCK_PUSH_BATCH = 10_000
+COUNT_BULK_LIMIT = 500
+
+
+def add_stock_push(m: "Minimum", per_outlet: dict[str, int], products: int, *, first: bool = False) -> None:
+    """Setting ``per_outlet[o]`` changed levels at each outlet, ``products`` products in all;
+    ``first``: the connector's first count at each outlet (it looks for stale counts of its own
+    once per connector, like reference data)."""
+    levels = sum(per_outlet.values())
+    batches = max(1, math.ceil(levels / STOCK_PUSH_BATCH))
+    counted = {o: n for o, n in per_outlet.items() if n / batches > STOCK_COUNT_THRESHOLD}
+    for o, n in counted.items():
+        per_batch = math.ceil(n / batches)
+        m.add("lightspeed", "inventory count: per batch create, status, sales, complete"
+              + (" (and the stale-count check)" if first else ""), batches * 4 + (1 if first else 0))
+        m.add("lightspeed", "inventory count bulk calls (500 counts each)", batches * math.ceil(per_batch / COUNT_BULK_LIMIT))
+    small = {o: n for o, n in per_outlet.items() if o not in counted}
+    if small:  # products with a level only at small outlets: one PUT each (at most one per level)
+        rest = products if not counted else sum(small.values())
+        m.add("lightspeed", "inventory PUT per changed product (outlets below the count threshold)",
+              min(products, rest))
 
 
 def ul_pages(changed: int) -> int:
@@ -99,7 +129,7 @@ def full_sync(cat: Catalogue, short: int = 0) -> Minimum:
     m.add("lightspeed", "customers pages", ls_pages(cat.ls_customers_all))
     m.add("lightspeed", "sales pages", ls_pages(cat.ls_sales_all, LS_SALES_PAGE_MAX))
     m.add("lightspeed", "tax rates + retailer (discount product)", 2)
-    m.add("lightspeed", "inventory PUT per product that tracks inventory", cat.stocked)
+    add_stock_push(m, {f"w{i}": cat.stocked for i in range(cat.warehouses)}, cat.stocked, first=True)
     m.add("lightspeed", "sales since the sales cursor (stock export)", 1)
     m.add("unleashed", "product writes", cat.products)
     m.add("unleashed", "customer writes", cat.customers)
@@ -128,13 +158,13 @@ def incremental(cat: Catalogue, k: int) -> Minimum:
 
 def stock_export(cat: Catalogue, changed_per_warehouse: dict[str, int], products: int) -> Minimum:
     """The stock flow after stock moved: the changed rows of each mapped warehouse, the POS sales
-    not yet imported (subtracted from what is published), one PUT per changed product."""
+    not yet imported (subtracted from what is published), the levels set (``add_stock_push``)."""
     m = Minimum()
     pages = sum(ul_pages(changed_per_warehouse.get(w, 0)) for w in changed_per_warehouse)
     pages += max(0, cat.warehouses - len(changed_per_warehouse))  # unchanged warehouses: one look each
     m.add("unleashed", "stock-on-hand pages", pages)
     m.add("lightspeed", "sales since the sales cursor", 1)
-    m.add("lightspeed", "inventory PUT per changed product", products)
+    add_stock_push(m, {w: n for w, n in changed_per_warehouse.items() if n}, products)
     return m
 
 

@@ -217,7 +217,8 @@ class Bench:
 
     def stock_export(self, k: int) -> Measurement:
         """``k`` stock changes in Unleashed (stock received), two outlets per product, then the
-        stock flow: one PUT per changed product carrying both outlets."""
+        stock flow: an inventory count per outlet above the connector's threshold, else one PUT
+        per changed product carrying both outlets."""
         self.settle()
         cat = self.catalogue_fn()
         keys = self.host.request("ul_stock_keys")

@@ -499,10 +499,19 @@ def admit(record: Entity, flow: Flow) -> str | None | bool:
     return None
 
 
+#: Stock levels go to the POS in batches this large (whatever the connector's batch size): a POS
+#: that sets many levels in one operation (Lightspeed's inventory count, 500 counts a call) needs
+#: them together; levels are absolute, so redoing a batch after a crash is harmless.
+STOCK_PUSH_BATCH = 10_000
+
+
 def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:
-    """(start, end) slices of at most ``size`` records, except that one product's stock levels
-    are never split: the POS takes all of a product's outlets in one request."""
+    """(start, end) slices of at most ``size`` records (``STOCK_PUSH_BATCH`` for stock levels),
+    except that one product's stock levels are never split: the POS takes all of a product's
+    outlets in one request."""
     start = 0
+    if outgoing and isinstance(outgoing[0].entity, StockLevel):
+        size = max(size, STOCK_PUSH_BATCH)
     while start < len(outgoing):
         end = min(start + size, len(outgoing))
         while end < len(outgoing) and _stock_group(outgoing[end]) is not None \

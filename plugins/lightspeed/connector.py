@@ -48,6 +48,13 @@ WHITESPACE = re.compile(r"\s")
 NO_RETRY = {"tillbridge_retry": False}
 #: How Lightspeed words its refusal to set stock on a product that does not track inventory.
 UNTRACKED = re.compile(r"does not track inventory", re.IGNORECASE)
+#: A stock push to one outlet of more products than this uses an inventory count (setting
+#: ``stock_count_threshold``; 0 turns counts off). Below it the per-product PUTs cost fewer calls
+#: than the count's create, bulk, polls, sales check and completion.
+STOCK_COUNT_THRESHOLD = 50
+#: x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts: batches of ≤ 500.
+COUNT_BULK_LIMIT = 500
+COUNT_FINISHED = {"STOCKTAKE_COMPLETE", "CLOSED", "CANCELLED"}
 
 
 class LightspeedConnector(Connector):
@@ -119,6 +126,8 @@ class LightspeedConnector(Connector):
         self._untracked: set[str] = set()
         #: collection → the largest page it has answered: what the server really gives per page.
         self._full_page: dict[str, int] = {}
+        #: outlets whose stale inventory counts of ours were looked for (once per instance).
+        self._counts_checked: set[str] = set()
 
     # --- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, what: str = "", json: Any = None, **kwargs: Any) -> httpx.Response:
@@ -422,6 +431,146 @@ class LightspeedConnector(Connector):
         return next((str(i["id"]) for i in found if i.get("customer_code") == code), None)
 
     def _push_stock(self, records: Sequence[Outgoing]) -> list[PushResult]:
+        """Set stock levels: per outlet, an inventory count when it covers more than
+        ``stock_count_threshold`` products (``_count_outlet``), else one
+        ``PUT /api/2.1/products/{id}`` per product carrying all its changed outlets.
+        """
+        threshold = int(self.context.settings.get("stock_count_threshold", STOCK_COUNT_THRESHOLD) or 0)
+        by_outlet: dict[str, list[Outgoing]] = {}
+        for o in records:
+            assert isinstance(o.entity, StockLevel)
+            if o.entity.product_id not in self._untracked:
+                by_outlet.setdefault(o.entity.location_id, []).append(o)
+        results: dict[str, PushResult] = {}
+        rest: list[Outgoing] = list(records)
+        if threshold > 0:
+            for outlet_id, levels in by_outlet.items():
+                if len({o.entity.product_id for o in levels}) > threshold:  # type: ignore[attr-defined]
+                    counted = self._count_outlet(outlet_id, levels)
+                    if counted is not None:
+                        results.update(counted)
+            rest = [o for o in records if o.source_id not in results]
+        results.update({r.source_id: r for r in self._put_stock(rest)})
+        return [results[o.source_id] for o in records]
+
+    # --- inventory counts -----------------------------------------------------------------------
+    # x-series-api.lightspeedhq.com/docs/inventory_creating_inventory_counts (notes §3 D): Lightspeed's
+    # own way of correcting many levels is an inventory count, a STOCKTAKE consignment: create it
+    # filtered to the products being set (never unfiltered: completing an unfiltered count resets
+    # every product not counted to 0), POST /consignments/{id}/bulk at most 500 counts a call
+    # (x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts), wait for
+    # STOCKTAKE_IN_PROGRESS_PROCESSED, then PUT status STOCKTAKE_COMPLETE.
+    #
+    # A till sale while the count is open: the count is absolute, so a unit sold after we read the
+    # level but before completion would be put back. The count's own ``version`` (the store-wide
+    # version cursor, notes §4) marks when it opened; before completing we read the sales after it
+    # (usually one short page) and count the units each product sold at this outlet (negative for
+    # returns) off its count with one more bulk call (counts accumulate), then look again after
+    # the newest sale seen, until no new sale of ours shows up. What remains is the window of the
+    # single completing call.
+    #
+    # Idempotency: the count is named after the connection and outlet (``_count_name``); before
+    # opening one, any open count of that name (left by a crash) is cancelled, so it can never be
+    # completed later, and a count that fails midway is cancelled on the way out. Completing twice
+    # (a crash after completion, before the runner's commit) sets the same absolute levels again.
+    def _count_name(self, outlet_id: str) -> str:
+        return f"tillbridge stock {self.context.connection} {outlet_id}"
+
+    def _cancel_stale_counts(self, outlet_id: str) -> None:
+        name = self._count_name(outlet_id)
+        for c in self._get("/api/2.0/consignments", type="STOCKTAKE").get("data") or []:
+            if c.get("name") == name and c.get("outlet_id") == outlet_id and c.get("type") == "STOCKTAKE" \
+                    and c.get("status") not in COUNT_FINISHED:
+                self._set_count_status(c, "CANCELLED")
+
+    def _set_count_status(self, c: dict[str, Any], status: str) -> dict[str, Any]:
+        body = {"data": {"name": c["name"], "outlet_id": c["outlet_id"], "type": "STOCKTAKE", "status": status}}
+        data = self._request("PUT", f"/api/2.0/consignments/{c['id']}", json=body,
+                             what="changing an inventory count").json().get("data")
+        return data if isinstance(data, dict) else {**c, "status": status}
+
+    def _wait_processed(self, c: dict[str, Any]) -> dict[str, Any]:
+        deadline = time.monotonic() + float(self.context.settings.get("stock_count_timeout", 600))
+        delay = 0.25  # a count of a few thousand products takes seconds: look rarely (each look is a call)
+        while c.get("status") != "STOCKTAKE_IN_PROGRESS_PROCESSED":
+            if time.monotonic() > deadline:
+                raise TransientError("Lightspeed is still processing the inventory count")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            c = self._get(f"/api/2.0/consignments/{c['id']}")["data"]
+        return c
+
+    def _sold_since(self, after: int, outlet_id: str, products: set[str]) -> tuple[dict[str, Decimal], int]:
+        sold: dict[str, Decimal] = {}
+        newest = after
+        while True:
+            page = self._get("/api/2.0/sales", after=newest, page_size=self.max_sales_page_size)
+            rows = page.get("data") or []
+            if not rows:
+                return sold, newest
+            for sale in rows:
+                if sale.get("outlet_id") != outlet_id:
+                    continue
+                for line in sale.get("line_items") or []:
+                    if line.get("product_id") in products:
+                        sold[line["product_id"]] = sold.get(line["product_id"], Decimal(0)) \
+                            + Decimal(str(line.get("quantity") or 0))
+            newest = max(newest, int((page.get("version") or {}).get("max") or newest))
+
+    def _bulk(self, c: dict[str, Any], counts: dict[str, Decimal]) -> None:
+        items = [{"product_id": pid, "received": str(qty)} for pid, qty in counts.items()]
+        for start in range(0, len(items), COUNT_BULK_LIMIT):
+            self._request("POST", f"/api/2.0/consignments/{c['id']}/bulk", json=items[start:start + COUNT_BULK_LIMIT],
+                          what="counting stock", extensions=NO_RETRY)
+
+    def _count_outlet(self, outlet_id: str, levels: list[Outgoing]) -> dict[str, PushResult] | None:
+        """Set ``levels`` of one outlet with one filtered inventory count; ``None`` when
+        Lightspeed refuses the count (the caller falls back to per-product writes)."""
+        counts: dict[str, Decimal] = {}
+        for o in levels:
+            counts[o.entity.product_id] = Decimal(str(o.entity.available))  # type: ignore[attr-defined]
+        if outlet_id not in self._counts_checked:
+            self._cancel_stale_counts(outlet_id)
+            self._counts_checked.add(outlet_id)
+        body = {"data": {"name": self._count_name(outlet_id), "outlet_id": outlet_id, "type": "STOCKTAKE",
+                         "status": "STOCKTAKE_IN_PROGRESS",
+                         "filters": [{"type": "product", "value": pid} for pid in counts]}}
+        try:
+            c = self._request("POST", "/api/2.0/consignments", json=body, what="opening an inventory count",
+                              extensions=NO_RETRY).json()["data"]
+        except RemoteError as exc:
+            if exc.status in (400, 404, 422):
+                return None
+            raise
+        done = False
+        try:
+            self._bulk(c, counts)
+            seen = int(c.get("version") or 0)
+            c = self._wait_processed(c)
+            while True:
+                sold, seen = self._sold_since(seen, outlet_id, set(counts))
+                sold = {pid: qty for pid, qty in sold.items() if qty}
+                if not sold:
+                    break
+                self._bulk(c, {pid: -qty for pid, qty in sold.items()})
+                c = self._wait_processed(self._get(f"/api/2.0/consignments/{c['id']}")["data"])
+            self._set_count_status(c, "STOCKTAKE_COMPLETE")
+            done = True
+        except RemoteError as exc:  # refused (a product gone meanwhile...): cancelled below, then PUTs
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
+                return None
+            raise
+        finally:
+            if not done:
+                try:
+                    self._set_count_status(c, "CANCELLED")
+                except Exception:  # noqa: BLE001 - the stale-count check of the next run cancels it
+                    pass
+        return {o.source_id: PushResult(o.source_id, "updated",
+                                        target_id=f"{o.entity.product_id}@{outlet_id}")  # type: ignore[attr-defined]
+                for o in levels}
+
+    def _put_stock(self, records: Sequence[Outgoing]) -> list[PushResult]:
         """One ``PUT /api/2.1/products/{id}`` per product carrying all its changed outlets.
 
         A product that does not track inventory (``has_inventory`` false, or composite) has no

@@ -31,6 +31,13 @@ def register_settings(register: Callable[[SettingSpec], None]) -> None:
         "because tillbridge binds products by id, but the codes will differ in the two systems.",
         group="export", label="Export product codes with spaces anyway", advanced=True,
     ))
+    register(SettingSpec(
+        "stock_count_threshold", "int", 50,
+        "A stock export to one outlet of more products than this sets them with one Lightspeed "
+        "inventory count (filtered to exactly those products; hundreds of calls instead of one per "
+        "product). Sales rung up while the count is open are taken off it. 0: one update per product.",
+        group="export", label="Use an inventory count above this many products", advanced=True, minimum=0,
+    ))
 
 
 @hookimpl

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from tillbridge.emulation import Emulator
 from tillbridge.emulation.faults import Send
 
-from . import register_sales, routes_oauth, routes_read, routes_search, routes_webhooks, routes_write
+from . import consignments, register_sales, routes_oauth, routes_read, routes_search, routes_webhooks, routes_write
 from .auth import TokenStore
 from .errors import NotFound
 from .http import json_response
@@ -93,6 +93,7 @@ class LightspeedEmulator(Emulator):
             *register_sales.routes(self),
             *routes_search.routes(self),
             *routes_webhooks.routes(self),
+            *consignments.routes(self),
             Route("/api/{rest:path}", unknown_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]
 

@@ -69,6 +69,12 @@ class LightspeedOptions:
     webhook_retries: int = 3
     webhook_backoff: float = 2.0
     webhook_timeout: float = 5.0
+    #: Inventory counts (consignments.py): items per ``POST /consignments/{id}/bulk``
+    #: (x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts: "keep batches
+    #: ≤ 500") and the emulated seconds a count takes to reach STOCKTAKE_IN_PROGRESS_PROCESSED
+    #: (the docs say to wait for it, not how long: INFERRED).
+    stocktake_bulk_limit: int = 500
+    stocktake_processing_seconds: float = 2.0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> "LightspeedOptions":

@@ -34,6 +34,9 @@ BODIES: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/api/2.0/customers/{customer_id}"): ("openapi", "/customers/{customer_id} put"),
     ("POST", "/api/2.0/webhooks"): ("extra", "WebhookCreate"),
     ("PUT", "/api/2.0/webhooks/{webhook_id}"): ("extra", "WebhookUpdate"),
+    ("POST", "/api/2.0/consignments"): ("openapi", "/consignments post"),
+    ("PUT", "/api/2.0/consignments/{consignment_id}"): ("openapi", "/consignments/{consignment_id} put"),
+    ("POST", "/api/2.0/consignments/{consignment_id}/bulk"): ("openapi", "/consignments/{consignment_id}/bulk post"),
 }
 
 
