@@ -10,12 +10,13 @@ skips some.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import pluggy
 
@@ -27,12 +28,13 @@ from .entities import StockLevel
 from .errors import TillbridgeError
 from .events import SyncEvent
 from .flows import Flow
-from .settings import SettingsRegistry
+from .settings import SettingSpec, SettingsRegistry
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "tillbridge"
 CORE_PLUGIN_NAMES = frozenset({"tillbridge.defaults"})
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Plugins:
         self.broken: dict[str, str] = {}
         self._versions: dict[str, str | None] = {}
         self._sources: dict[str, str] = {}
+        self._broken_hooks: dict[str, list[str]] = {}  # hooks of plugins unregistered as broken
         self._registries: Registries | None = None
         if entry_points:
             self._load_entry_points()
@@ -116,6 +119,8 @@ class Plugins:
     def infos(self) -> list[PluginInfo]:
         out = []
         for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
             hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
             out.append(
                 PluginInfo(name, self._versions.get(name), hooks, self._sources.get(name, "explicit"),
@@ -123,47 +128,99 @@ class Plugins:
             )
         for name, error in self.broken.items():
             if not self.pm.has_plugin(name):
-                out.append(PluginInfo(name, None, [], "entry point", error))
+                out.append(PluginInfo(name, self._versions.get(name), self._broken_hooks.get(name, []),
+                                      self._sources.get(name, "entry point"), error))
         return sorted(out, key=lambda p: p.name)
 
-    # --- isolated calls --------------------------------------------------------------------------
-    def _plugin_name(self, impl: pluggy.HookImpl) -> str:
-        return impl.plugin_name
+    # --- isolated calls, through pluggy ----------------------------------------------------------
+    # pluggy stops a call at the first exception. To keep one plugin's bug from stopping the
+    # others, a plugin that raises is recorded in ``broken`` and unregistered (so none of its hooks
+    # is called again), and the call goes on without it. pluggy itself orders the
+    # implementations, runs ``wrapper=True`` / ``hookwrapper=True`` implementations and applies
+    # ``firstresult``.
+    def _mark_broken(self, name: str, hook_name: str, exc: Exception) -> None:
+        self.broken.setdefault(name, f"{hook_name} raised {type(exc).__name__}: {exc}")
+        log.warning("plugin %s raised in %s: %s (skipped from now on)", name, hook_name, exc)
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self._broken_hooks[name] = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            self.pm.unregister(plugin)
+            self._registries = None  # what it registered goes at the next look-up
+
+    def _implementers(self, hook_name: str) -> list[tuple[str, object]]:
+        """The plugins implementing ``hook_name``, in registration order (built-ins first)."""
+        mine = {id(impl.plugin) for impl in getattr(self.pm.hook, hook_name).get_hookimpls()}
+        return [(name, plugin) for name, plugin in self.pm.list_name_plugin()
+                if plugin is not None and id(plugin) in mine]
+
+    def _call_one(self, hook_name: str, name: str, plugin: object, kwargs: Mapping[str, Any], *,
+                  refusals: bool = False) -> list[Any] | None:
+        """Call one plugin's implementation(s) of a fan-out hook, through pluggy.
+
+        Returns its results, or ``None`` when it raised (it is then broken). With ``refusals``, a
+        :class:`TillbridgeError` is an answer (a refusal) and propagates. The core's own
+        implementations are never skipped: their exceptions propagate."""
+        caller = getattr(self.pm.hook, hook_name)
+        others = [impl.plugin for impl in caller.get_hookimpls() if impl.plugin is not plugin]
+        try:
+            results: list[Any] = self.pm.subset_hook_caller(hook_name, others)(**kwargs)
+        except Exception as exc:
+            if name in CORE_PLUGIN_NAMES or (refusals and isinstance(exc, TillbridgeError)):
+                raise
+            self._mark_broken(name, hook_name, exc)
+            return None
+        return results
 
     def _call_each(self, hook_name: str, **kwargs: Any) -> None:
-        """Fan out to every implementation, in registration order (so a built-in registered first
-        keeps its names); one that raises is recorded and skipped."""
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            try:
-                impl.function(**{a: kwargs[a] for a in impl.argnames})
-            except Exception as exc:
-                name = self._plugin_name(impl)
-                self.broken.setdefault(name, f"{hook_name} raised {type(exc).__name__}: {exc}")
-                log.warning("plugin %s raised in %s: %s", name, hook_name, exc)
+        """Fan out to every plugin, one at a time in registration order (so a built-in
+        registered first keeps its names); one that raises is broken and the others go on."""
+        for name, plugin in self._implementers(hook_name):
+            self._call_one(hook_name, name, plugin, kwargs)
+
+    def _culprit(self, hook_name: str, exc: BaseException) -> pluggy.HookImpl | None:
+        """The implementation of ``hook_name`` an exception came from: the innermost frame of
+        its traceback that runs one (a wrapper's own exception names the wrapper; an exception
+        of an implementation it wrapped names that one)."""
+        by_code: dict[Any, pluggy.HookImpl] = {}
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            function = getattr(impl.function, "__func__", impl.function)
+            for fn in (function, inspect.unwrap(function)):
+                code = getattr(fn, "__code__", None)
+                if code is not None:
+                    by_code[code] = impl
+        found = None
+        tb = exc.__traceback__
+        while tb is not None:
+            found = by_code.get(tb.tb_frame.f_code, found)
+            tb = tb.tb_next
+        return found
 
     def _first_result(self, hook_name: str, **kwargs: Any) -> Any:
-        """``firstresult`` semantics with isolation.
+        """Call a ``firstresult`` hook through pluggy, with isolation.
 
-        A :class:`TillbridgeError` is meaningful (rate limited, record rejected...) and propagates;
-        any other exception from a plugin is recorded and that implementation is skipped.
+        A :class:`TillbridgeError` is meaningful (rate limited, record rejected...) and
+        propagates, as does any exception of the core's defaults. A plugin's other exception
+        makes it broken, and the call goes on with the implementations that had not run yet (those
+        that ran passed with ``None``; none is called twice). When the plugin that raised is a
+        wrapper, what it wrapped may have written already, so the call is not repeated: the
+        exception propagates (the engine fails that flow's run) and the next call goes without it.
         """
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        passed: list[object] = []
+        while True:
             try:
-                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+                return self.pm.subset_hook_caller(hook_name, passed)(**kwargs)
             except TillbridgeError:
                 raise
             except Exception as exc:
-                name = self._plugin_name(impl)
-                if name in CORE_PLUGIN_NAMES:
+                impl = self._culprit(hook_name, exc)
+                if impl is None or impl.plugin_name in CORE_PLUGIN_NAMES:
                     raise
-                self.broken.setdefault(name, f"{hook_name} raised {type(exc).__name__}: {exc}")
-                log.warning("plugin %s raised in %s: %s", name, hook_name, exc)
-                continue
-            if result is not None:
-                return result
-        return None
+                plain = [i for i in getattr(self.pm.hook, hook_name).get_hookimpls()
+                         if not (i.wrapper or i.hookwrapper)][::-1]  # in the order pluggy calls them
+                self._mark_broken(impl.plugin_name, hook_name, exc)
+                if impl not in plain:
+                    raise
+                passed += [i.plugin for i in plain[:plain.index(impl)]]
 
     # --- registries ------------------------------------------------------------------------------
     @property
@@ -172,32 +229,41 @@ class Plugins:
             self._registries = self._build_registries()
         return self._registries
 
+    def _collect(self, hook_name: str, what: str, table: dict[str, T], key: Callable[[T], str],
+                 field: str = "") -> None:
+        """Run a ``register_*`` hook plugin by plugin into ``table``. A plugin that raises, or
+        registers a name another plugin has, is broken and adds nothing."""
+        owners: dict[str, str] = {}
+
+        def registrar(name: str, staged: dict[str, T]) -> Callable[[T], None]:
+            def register(item: T) -> None:
+                k = key(item)
+                if not k:
+                    label = getattr(item, "__name__", type(item).__name__)
+                    raise ValueError(f"{label} has no {field + ' ' if field else ''}name")
+                if k in table and table[k] != item:
+                    raise ValueError(f"{what} {k!r} is registered twice: by {owners[k]} and by {name}")
+                if k in staged and staged[k] != item:
+                    raise ValueError(f"{what} {k!r} is registered twice by {name}")
+                staged[k] = item
+            return register
+
+        for name, plugin in self._implementers(hook_name):
+            staged: dict[str, T] = {}
+            if self._call_one(hook_name, name, plugin, {"register": registrar(name, staged)}) is not None:
+                for k, item in staged.items():
+                    table.setdefault(k, item)
+                    owners.setdefault(k, name)
+
     def _build_registries(self) -> Registries:
         reg = Registries()
-
-        def add_connector(cls: type[Connector]) -> None:
-            if not cls.system:
-                raise ValueError(f"{cls.__name__} has no system name")
-            if cls.system in reg.connectors and reg.connectors[cls.system] is not cls:
-                raise ValueError(f"connector {cls.system!r} is registered twice")
-            reg.connectors[cls.system] = cls
-
-        def add_emulator(cls: type[Emulator]) -> None:
-            if not cls.name:
-                raise ValueError(f"{cls.__name__} has no name")
-            if cls.name in reg.emulators and reg.emulators[cls.name] is not cls:
-                raise ValueError(f"emulator {cls.name!r} is registered twice")
-            reg.emulators[cls.name] = cls
-
-        def add_flow(flow: Flow) -> None:
-            if flow.name in reg.flows and reg.flows[flow.name] != flow:
-                raise ValueError(f"flow {flow.name!r} is registered twice")
-            reg.flows[flow.name] = flow
-
-        self._call_each("register_connectors", register=add_connector)
-        self._call_each("register_emulators", register=add_emulator)
-        self._call_each("register_flows", register=add_flow)
-        self._call_each("register_settings", register=reg.settings.register)
+        self._collect("register_connectors", "connector", reg.connectors, lambda cls: cls.system, "system")
+        self._collect("register_emulators", "emulator", reg.emulators, lambda cls: cls.name)
+        self._collect("register_flows", "flow", reg.flows, lambda flow: flow.name)
+        specs: dict[str, SettingSpec] = {}
+        self._collect("register_settings", "setting", specs, lambda spec: spec.name)
+        for spec in specs.values():
+            reg.settings.register(spec)
         return reg
 
     # --- typed facade ----------------------------------------------------------------------------
@@ -235,26 +301,18 @@ class Plugins:
 
     def complete_settings(self, connection: str, before: Mapping[str, Any],
                           changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Extra values plugins add to a settings change (``complete_settings``, fanned out).
+        """Extra values plugins add to a settings change (``complete_settings``, fanned out in
+        registration order; each plugin sees what the earlier ones added).
 
-        A :class:`TillbridgeError` (a refusal) propagates; any other exception is recorded and
-        that plugin skipped. A name the change carries is never overridden."""
+        A :class:`TillbridgeError` (a refusal) propagates; any other exception makes that plugin
+        broken. A name the change carries is never overridden."""
         extra: dict[str, Any] = {}
-        caller = self.pm.hook.complete_settings
-        for impl in caller.get_hookimpls():
+        for name, plugin in self._implementers("complete_settings"):
             kwargs = {"connection": connection, "before": before, "changes": {**changes, **extra}}
-            try:
-                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-            except TillbridgeError:
-                raise
-            except Exception as exc:
-                name = self._plugin_name(impl)
-                self.broken.setdefault(name, f"complete_settings raised {type(exc).__name__}: {exc}")
-                log.warning("plugin %s raised in complete_settings: %s", name, exc)
-                continue
-            for key, value in (result or {}).items():
-                if key not in changes and key not in extra:
-                    extra[key] = value
+            for result in self._call_one("complete_settings", name, plugin, kwargs, refusals=True) or []:
+                for key, value in (result or {}).items():
+                    if key not in changes and key not in extra:
+                        extra[key] = value
         return extra
 
     def fetch_dated(self, connector: Connector, entity_type: str, start: datetime, end: datetime,
@@ -274,15 +332,7 @@ class Plugins:
     def webhook_handlers(self) -> dict[str, WebhookHandler]:
         """System name → its webhook handler (``register_webhook_handlers``); duplicates refused."""
         handlers: dict[str, WebhookHandler] = {}
-
-        def add(handler: WebhookHandler) -> None:
-            if not handler.system:
-                raise ValueError(f"{type(handler).__name__} has no system name")
-            if handler.system in handlers and handlers[handler.system] is not handler:
-                raise ValueError(f"a webhook handler for {handler.system!r} is registered twice")
-            handlers[handler.system] = handler
-
-        self._call_each("register_webhook_handlers", register=add)
+        self._collect("register_webhook_handlers", "webhook handler", handlers, lambda h: h.system, "system")
         return handlers
 
 

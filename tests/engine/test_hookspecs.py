@@ -346,3 +346,102 @@ def test_hook_register_webhook_handlers() -> None:
     plugins.register(Twice(), name="twice")
     plugins.webhook_handlers()
     assert "registered twice" in plugins.broken["twice"]
+
+
+# --- pluggy calls the hooks: wrappers run as wrappers; broken plugins are skipped ------------------
+def test_a_wrapper_intercepts_fetch_entities_and_can_alter_the_page(memory_app) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, str | None]] = []
+
+    class FirstOnly:
+        @hookimpl(wrapper=True)
+        def fetch_entities(self, connector, entity_type, cursor, since):  # type: ignore[no-untyped-def]
+            seen.append((connector.system, cursor))
+            page = yield  # the core default (or a plugin answering first) fetches
+            assert isinstance(page, Page)
+            return Page(page.records[:1], "end", more=False)
+
+    memory_app.plugins.register(FirstOnly(), name="first-only")
+    result = services.sync_once(memory_app, "m", only=["products"])[0]
+    assert seen == [("memory", None)]
+    assert result.created == 1 and [p.code for p in OtherMemory.written.values()] == ["C0"]
+
+
+def test_an_old_style_hookwrapper_intercepts_fetch_entities(memory_app) -> None:  # type: ignore[no-untyped-def]
+    class Reverse:
+        @hookimpl(hookwrapper=True)
+        def fetch_entities(self, connector, entity_type, cursor, since):  # type: ignore[no-untyped-def]
+            outcome = yield
+            page = outcome.get_result()
+            outcome.force_result(Page(list(reversed(page.records)), page.cursor, more=page.more))
+
+    memory_app.plugins.register(Reverse(), name="reverse")
+    connector = memory_app.runtime("m").connector("pos")
+    page = memory_app.plugins.fetch_entities(connector, "product", None)
+    assert [p.id for p in page.records] == ["p1", "p0"]
+
+
+def test_a_plugin_raising_in_fetch_entities_is_broken_then_skipped(memory_app) -> None:  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+
+    class Observer:  # registered first, called after the buggy one (pluggy calls the newest first)
+        @hookimpl
+        def fetch_entities(self, connector, entity_type, cursor, since):  # type: ignore[no-untyped-def]
+            calls.append("observer")
+            return None
+
+    class Buggy:
+        @hookimpl
+        def fetch_entities(self, connector, entity_type, cursor, since):  # type: ignore[no-untyped-def]
+            calls.append("buggy")
+            raise KeyError("cache miss handled badly")
+
+    memory_app.plugins.register(Observer(), name="observer")
+    memory_app.plugins.register(Buggy(), name="buggy")
+    connector = memory_app.runtime("m").connector("pos")
+    page = memory_app.plugins.fetch_entities(connector, "product", None)
+    assert [p.id for p in page.records] == ["p0", "p1"]  # the call went on to the core default
+    assert calls == ["buggy", "observer"]  # each implementation called once
+    assert "fetch_entities raised KeyError" in memory_app.plugins.broken["buggy"]
+    assert not memory_app.plugins.pm.has_plugin("buggy")
+
+    calls.clear()
+    result = services.sync_once(memory_app, "m", only=["products"])[0]
+    assert result.created == 5 and "buggy" not in calls  # skipped from now on, in every hook
+    info = {p.name: p for p in memory_app.plugins.infos()}
+    assert info["buggy"].error and info["buggy"].hooks == ["fetch_entities"] and info["observer"].error is None
+
+
+def test_a_raising_wrapper_is_blamed_not_what_it_wrapped(memory_app) -> None:  # type: ignore[no-untyped-def]
+    class BadWrapper:
+        @hookimpl(wrapper=True)
+        def fetch_entities(self, connector, entity_type, cursor, since):  # type: ignore[no-untyped-def]
+            page = yield
+            raise ValueError(f"wrapper bug after {len(page.records)} records")
+
+    memory_app.plugins.register(BadWrapper(), name="bad-wrapper")
+    connector = memory_app.runtime("m").connector("pos")
+    with pytest.raises(ValueError, match="wrapper bug"):  # what it wrapped ran: not repeated
+        memory_app.plugins.fetch_entities(connector, "product", None)
+    assert "wrapper bug" in memory_app.plugins.broken["bad-wrapper"]
+    assert "tillbridge.defaults" not in memory_app.plugins.broken
+    assert len(memory_app.plugins.fetch_entities(connector, "product", None).records) == 2  # skipped now
+
+
+def test_a_broken_plugin_is_skipped_by_fan_out_hooks_and_registers_nothing(memory_app) -> None:  # type: ignore[no-untyped-def]
+    kinds: list[str] = []
+
+    class HalfRegistered:
+        @hookimpl
+        def register_flows(self, register):  # type: ignore[no-untyped-def]
+            register(Flow("half", "product", "pos", "inventory", description="never kept"))
+            raise RuntimeError("register bug")
+
+        @hookimpl
+        def on_sync_event(self, event):  # type: ignore[no-untyped-def]
+            kinds.append(event.kind)
+
+    memory_app.plugins.register(HalfRegistered(), name="half")
+    assert "half" not in memory_app.flows()  # its partial registrations are not kept
+    services.sync_once(memory_app, "m", only=["products"])
+    assert kinds == []  # broken while registering: its observer is not called either
+    assert "register bug" in memory_app.plugins.broken["half"]
