@@ -106,6 +106,9 @@ class UnleashedConnector(Connector):
     def __init__(self, context: Any) -> None:
         super().__init__(context)
         self._lock = threading.Lock()
+        # held across the look-up and the create of the integration's own records: sales of two
+        # warehouses pushed side by side must not both create the walk-in customer
+        self._ensure_lock = threading.Lock()
         self._warehouses: dict[str, dict[str, Any]] | None = None
         self._taxes: list[dict[str, Any]] | None = None
         self._default_customer: str | None = None
@@ -607,32 +610,34 @@ class UnleashedConnector(Connector):
                                  f"then press Re-import (or {command('reimport', '--entity', 'sale', '-c', self.context.connection)})")
 
     def _ensure_default_customer(self) -> str:
-        with self._lock:
-            if self._default_customer:
-                return self._default_customer
-        code = str(self.context.settings.get("default_customer") or "WALKIN")
-        guid = self._existing("Customers", "customerCode", "CustomerCode", code)
-        if guid is None:
-            guid = self.det_id("customer", code)
-            self._post(f"/Customers/{guid}", {"Guid": guid, "CustomerCode": code, "CustomerName": "Walk-in customer"},
-                       "creating the walk-in customer")
-        with self._lock:
-            self._default_customer = guid
-        return guid
+        with self._ensure_lock:
+            with self._lock:
+                if self._default_customer:
+                    return self._default_customer
+            code = str(self.context.settings.get("default_customer") or "WALKIN")
+            guid = self._existing("Customers", "customerCode", "CustomerCode", code)
+            if guid is None:
+                guid = self.det_id("customer", code)
+                self._post(f"/Customers/{guid}", {"Guid": guid, "CustomerCode": code, "CustomerName": "Walk-in customer"},
+                           "creating the walk-in customer")
+            with self._lock:
+                self._default_customer = guid
+            return guid
 
     def _ensure_discount_product(self) -> str:
-        with self._lock:
-            if self._discount_product:
-                return self._discount_product
-        guid = self._existing("Products", "productCode", "ProductCode", DISCOUNT_CODE)
-        if guid is None:
-            guid = self.det_id("product", DISCOUNT_CODE)
-            self._post(f"/Products/{guid}", {"Guid": guid, "ProductCode": DISCOUNT_CODE,
-                                             "ProductDescription": "Discount", "NeverDiminishing": True},
-                       "creating the discount product")
-        with self._lock:
-            self._discount_product = guid
-        return guid
+        with self._ensure_lock:
+            with self._lock:
+                if self._discount_product:
+                    return self._discount_product
+            guid = self._existing("Products", "productCode", "ProductCode", DISCOUNT_CODE)
+            if guid is None:
+                guid = self.det_id("product", DISCOUNT_CODE)
+                self._post(f"/Products/{guid}", {"Guid": guid, "ProductCode": DISCOUNT_CODE,
+                                                 "ProductDescription": "Discount", "NeverDiminishing": True},
+                           "creating the discount product")
+            with self._lock:
+                self._discount_product = guid
+            return guid
 
     def sales_order_body(self, o: Outgoing) -> dict[str, Any]:
         """The order for one POS sale: list prices, line discounts as rates, exact totals.
