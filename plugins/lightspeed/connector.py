@@ -9,6 +9,7 @@ record is looked up by its code before it is created again.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import datetime
@@ -41,6 +42,8 @@ from tillbridge import (
 
 from . import convert, wire
 from .auth import LightspeedAuth
+
+log = logging.getLogger("tillbridge.lightspeed")
 
 COLLECTIONS = {"product": "products", "customer": "customers", "sale": "sales", "location": "outlets",
                "tax": "taxes", "stock": "inventory"}
@@ -564,8 +567,9 @@ class LightspeedConnector(Connector):
             if not done:
                 try:
                     self._set_count_status(c, "CANCELLED")
-                except Exception:  # noqa: BLE001 - the stale-count check of the next run cancels it
-                    pass
+                except Exception as exc:  # noqa: BLE001 - the stale-count check of the next run cancels it
+                    log.warning("could not cancel the unfinished inventory count %s (%s); the next stock export "
+                                "cancels it before counting", c.get("name") or c.get("id"), exc)
         return {o.source_id: PushResult(o.source_id, "updated",
                                         target_id=f"{o.entity.product_id}@{outlet_id}")  # type: ignore[attr-defined]
                 for o in levels}
