@@ -38,7 +38,7 @@ def ls_pages(changed: int, page: int = LS_PAGE_MAX) -> int:
     return changed // page + 1
 
 
-#: tillbridge_lightspeed.connector.STOCK_COUNT_THRESHOLD and the runner's STOCK_PUSH_BATCH
+#: tillbridge_lightspeed.connector.STOCK_COUNT_THRESHOLD and LightspeedConnector.stock_push_batch
 STOCK_COUNT_THRESHOLD = 50
 STOCK_PUSH_BATCH = 10_000
 COUNT_BULK_LIMIT = 500

@@ -44,7 +44,7 @@ def run(k: int, outlets: int, threshold: int, batch: int | None) -> tuple[int, f
                       for n, pid in enumerate(ids) for o in outs]
             emulator.stats.reset()
             t0 = time.perf_counter()
-            size = batch or conn.push_batch_size  # _batches raises it for stock levels
+            size = batch or conn.push_batch_limit("stock")
             for start, end in _batches(levels, size):
                 conn.push("stock", levels[start:end])
             took = time.perf_counter() - t0

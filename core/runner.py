@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -343,7 +344,7 @@ class FlowRunner:
         independent. An error stops what has not started and is raised once the started batches
         are done (the page is then not committed; every write is idempotent, so it is redone)."""
         size = max(1, int(target.push_batch_limit(entity_type)))
-        width = max(1, int(getattr(target, "push_concurrency", 1) or 1))
+        width = max(1, int(target.push_concurrency))
         chains = _push_chains(target, entity_type, outgoing, size) if width > 1 else []
         if len(chains) <= 1:  # one at a time, as a connector without concurrency expects
             chains = [[list(range(start, end)) for start, end in _batches(outgoing, size)]]
@@ -370,8 +371,6 @@ class FlowRunner:
         if width == 1:
             run(chains[0])
         else:
-            from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-
             pool = ThreadPoolExecutor(max_workers=min(width, len(chains)),
                                       thread_name_prefix=f"tillbridge-push-{target.system}")
             futures = [pool.submit(run, chain) for chain in chains]
@@ -499,19 +498,10 @@ def admit(record: Entity, flow: Flow) -> str | None | bool:
     return None
 
 
-#: Stock levels go to the POS in batches this large (whatever the connector's batch size): a POS
-#: that sets many levels in one operation (Lightspeed's inventory count, 500 counts a call) needs
-#: them together; levels are absolute, so redoing a batch after a crash is harmless.
-STOCK_PUSH_BATCH = 10_000
-
-
 def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:
-    """(start, end) slices of at most ``size`` records (``STOCK_PUSH_BATCH`` for stock levels),
-    except that one product's stock levels are never split: the POS takes all of a product's
-    outlets in one request."""
+    """(start, end) slices of at most ``size`` records, except that one product's stock levels
+    are never split: the POS takes all of a product's outlets in one request."""
     start = 0
-    if outgoing and isinstance(outgoing[0].entity, StockLevel):
-        size = max(size, STOCK_PUSH_BATCH)
     while start < len(outgoing):
         end = min(start + size, len(outgoing))
         while end < len(outgoing) and _stock_group(outgoing[end]) is not None \

@@ -84,6 +84,10 @@ class LightspeedConnector(Connector):
     #: vend/vend-cli); asking for more only gets a capped page that looks short.
     max_sales_page_size: ClassVar[int] = 500
     push_batch_size: ClassVar[int] = 200
+    #: Stock levels go in batches this large: an inventory count sets many levels in one operation
+    #: (500 counts a call), so it needs them together; levels are absolute, so redoing a batch
+    #: after a crash is harmless.
+    stock_push_batch: ClassVar[int] = 10_000
     # Notes §5: every response carries X-RateLimit-Limit / -Remaining; the 300 s window.
     rate_limit_headers = RateLimitHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit",
                                           reset="X-RateLimit-Reset", window_seconds=300.0, reserve=2)
@@ -282,6 +286,9 @@ class LightspeedConnector(Connector):
         return self._convert(entity_type, [data], None)[0]
 
     # --- writes ---------------------------------------------------------------------------------
+    def push_batch_limit(self, entity_type: str) -> int:
+        return self.stock_push_batch if entity_type == "stock" else self.push_batch_size
+
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         if entity_type == "stock":
             return self._push_stock(records)
