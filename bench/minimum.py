@@ -40,22 +40,24 @@ def ls_pages(changed: int, page: int = LS_PAGE_MAX) -> int:
 
 #: tillbridge_lightspeed.connector.STOCK_COUNT_THRESHOLD and LightspeedConnector.stock_push_batch
 STOCK_COUNT_THRESHOLD = 50
-STOCK_PUSH_BATCH = 10_000
+STOCK_PUSH_BATCH = 50_000
 COUNT_BULK_LIMIT = 500
 
 
 def add_stock_push(m: "Minimum", per_outlet: dict[str, int], products: int, *, first: bool = False) -> None:
     """Setting ``per_outlet[o]`` changed levels at each outlet, ``products`` products in all;
-    ``first``: the connector's first count at each outlet (it looks for stale counts of its own
-    once per connector, like reference data)."""
+    ``first``: the connector's first counts (it looks for stale counts of its own once per
+    connector, one look for all outlets, like reference data)."""
     levels = sum(per_outlet.values())
     batches = max(1, math.ceil(levels / STOCK_PUSH_BATCH))
     counted = {o: n for o, n in per_outlet.items() if n / batches > STOCK_COUNT_THRESHOLD}
     for o, n in counted.items():
         per_batch = math.ceil(n / batches)
-        m.add("lightspeed", "inventory count: per batch create, status, sales, complete"
-              + (" (and the stale-count check)" if first else ""), batches * 4 + (1 if first else 0))
+        m.add("lightspeed", "inventory count: per batch and outlet create, status, complete", batches * 3)
         m.add("lightspeed", "inventory count bulk calls (500 counts each)", batches * math.ceil(per_batch / COUNT_BULK_LIMIT))
+    if counted:  # the counts of a batch share one look at the sales made while they were open
+        m.add("lightspeed", "inventory count: per batch one sales look" + (" (and the stale-count check)" if first else ""),
+              batches + (1 if first else 0))
     small = {o: n for o, n in per_outlet.items() if o not in counted}
     if small:  # products with a level only at small outlets: one PUT each (at most one per level)
         rest = products if not counted else sum(small.values())

@@ -42,6 +42,7 @@ from tillbridge import (
 
 from . import convert, wire
 from .auth import LightspeedAuth
+from .stocktake import InventoryCounts
 
 log = logging.getLogger("tillbridge.lightspeed")
 
@@ -55,9 +56,6 @@ UNTRACKED = re.compile(r"does not track inventory", re.IGNORECASE)
 #: ``stock_count_threshold``; 0 turns counts off). Below it the per-product PUTs cost fewer calls
 #: than the count's create, bulk, polls, sales check and completion.
 STOCK_COUNT_THRESHOLD = 50
-#: x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts: batches of ≤ 500.
-COUNT_BULK_LIMIT = 500
-COUNT_FINISHED = {"STOCKTAKE_COMPLETE", "CLOSED", "CANCELLED"}
 
 
 class LightspeedConnector(Connector):
@@ -85,9 +83,10 @@ class LightspeedConnector(Connector):
     max_sales_page_size: ClassVar[int] = 500
     push_batch_size: ClassVar[int] = 200
     #: Stock levels go in batches this large: an inventory count sets many levels in one operation
-    #: (500 counts a call), so it needs them together; levels are absolute, so redoing a batch
-    #: after a crash is harmless.
-    stock_push_batch: ClassVar[int] = 10_000
+    #: (500 counts a call), so it needs them together: each batch costs every outlet's count a
+    #: create, a look and a completion on top of its bulk calls, so 20,000 products x 10 outlets
+    #: go in 4 batches. Levels are absolute, so redoing a batch after a crash is harmless.
+    stock_push_batch: ClassVar[int] = 50_000
     # Notes §5: every response carries X-RateLimit-Limit / -Remaining; the 300 s window.
     rate_limit_headers = RateLimitHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit",
                                           reset="X-RateLimit-Reset", window_seconds=300.0, reserve=2)
@@ -442,7 +441,8 @@ class LightspeedConnector(Connector):
 
     def _push_stock(self, records: Sequence[Outgoing]) -> list[PushResult]:
         """Set stock levels: per outlet, an inventory count when it covers more than
-        ``stock_count_threshold`` products (``_count_outlet``), else one
+        ``stock_count_threshold`` products (all such outlets' counts side by side:
+        ``stocktake.InventoryCounts``), else one
         ``PUT /api/2.1/products/{id}`` per product carrying all its changed outlets.
         """
         threshold = int(self.context.settings.get("stock_count_threshold", STOCK_COUNT_THRESHOLD) or 0)
@@ -454,132 +454,16 @@ class LightspeedConnector(Connector):
         results: dict[str, PushResult] = {}
         rest: list[Outgoing] = list(records)
         if threshold > 0:
-            for outlet_id, levels in by_outlet.items():
-                if len({o.entity.product_id for o in levels}) > threshold:  # type: ignore[attr-defined]
-                    counted = self._count_outlet(outlet_id, levels)
-                    if counted is not None:
-                        results.update(counted)
+            big = {outlet_id: levels for outlet_id, levels in by_outlet.items()
+                   if len({o.entity.product_id for o in levels}) > threshold}  # type: ignore[attr-defined]
+            if big:
+                counted = InventoryCounts(self, self._counts_checked).set_levels(big)
+                results.update({o.source_id: PushResult(o.source_id, "updated",
+                                                        target_id=f"{o.entity.product_id}@{outlet_id}")  # type: ignore[attr-defined]
+                                for outlet_id, levels in big.items() for o in levels if o.source_id in counted})
             rest = [o for o in records if o.source_id not in results]
         results.update({r.source_id: r for r in self._put_stock(rest)})
         return [results[o.source_id] for o in records]
-
-    # --- inventory counts -----------------------------------------------------------------------
-    # x-series-api.lightspeedhq.com/docs/inventory_creating_inventory_counts (notes §3 D): Lightspeed's
-    # own way of correcting many levels is an inventory count, a STOCKTAKE consignment: create it
-    # filtered to the products being set (never unfiltered: completing an unfiltered count resets
-    # every product not counted to 0), POST /consignments/{id}/bulk at most 500 counts a call
-    # (x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts), wait for
-    # STOCKTAKE_IN_PROGRESS_PROCESSED, then PUT status STOCKTAKE_COMPLETE.
-    #
-    # A till sale while the count is open: the count is absolute, so a unit sold after we read the
-    # level but before completion would be put back. The count's own ``version`` (the store-wide
-    # version cursor, notes §4) marks when it opened; before completing we read the sales after it
-    # (usually one short page) and count the units each product sold at this outlet (negative for
-    # returns) off its count with one more bulk call (counts accumulate), then look again after
-    # the newest sale seen, until no new sale of ours shows up. What remains is the window of the
-    # single completing call.
-    #
-    # Idempotency: the count is named after the connection and outlet (``_count_name``); before
-    # opening one, any open count of that name (left by a crash) is cancelled, so it can never be
-    # completed later, and a count that fails midway is cancelled on the way out. Completing twice
-    # (a crash after completion, before the runner's commit) sets the same absolute levels again.
-    def _count_name(self, outlet_id: str) -> str:
-        return f"tillbridge stock {self.context.connection} {outlet_id}"
-
-    def _cancel_stale_counts(self, outlet_id: str) -> None:
-        name = self._count_name(outlet_id)
-        for c in self._get("/api/2.0/consignments", type="STOCKTAKE").get("data") or []:
-            if c.get("name") == name and c.get("outlet_id") == outlet_id and c.get("type") == "STOCKTAKE" \
-                    and c.get("status") not in COUNT_FINISHED:
-                self._set_count_status(c, "CANCELLED")
-
-    def _set_count_status(self, c: dict[str, Any], status: str) -> dict[str, Any]:
-        body = {"data": {"name": c["name"], "outlet_id": c["outlet_id"], "type": "STOCKTAKE", "status": status}}
-        data = self._request("PUT", f"/api/2.0/consignments/{c['id']}", json=body,
-                             what="changing an inventory count").json().get("data")
-        return data if isinstance(data, dict) else {**c, "status": status}
-
-    def _wait_processed(self, c: dict[str, Any]) -> dict[str, Any]:
-        deadline = time.monotonic() + float(self.context.settings.get("stock_count_timeout", 600))
-        delay = 0.25  # a count of a few thousand products takes seconds: look rarely (each look is a call)
-        while c.get("status") != "STOCKTAKE_IN_PROGRESS_PROCESSED":
-            if time.monotonic() > deadline:
-                raise TransientError("Lightspeed is still processing the inventory count")
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-            c = self._get(f"/api/2.0/consignments/{c['id']}")["data"]
-        return c
-
-    def _sold_since(self, after: int, outlet_id: str, products: set[str]) -> tuple[dict[str, Decimal], int]:
-        sold: dict[str, Decimal] = {}
-        newest = after
-        while True:
-            page = self._get("/api/2.0/sales", after=newest, page_size=self.max_sales_page_size)
-            rows = page.get("data") or []
-            if not rows:
-                return sold, newest
-            for sale in rows:
-                if sale.get("outlet_id") != outlet_id:
-                    continue
-                for line in sale.get("line_items") or []:
-                    if line.get("product_id") in products:
-                        sold[line["product_id"]] = sold.get(line["product_id"], Decimal(0)) \
-                            + Decimal(str(line.get("quantity") or 0))
-            newest = max(newest, int((page.get("version") or {}).get("max") or newest))
-
-    def _bulk(self, c: dict[str, Any], counts: dict[str, Decimal]) -> None:
-        items = [{"product_id": pid, "received": str(qty)} for pid, qty in counts.items()]
-        for start in range(0, len(items), COUNT_BULK_LIMIT):
-            self._request("POST", f"/api/2.0/consignments/{c['id']}/bulk", json=items[start:start + COUNT_BULK_LIMIT],
-                          what="counting stock", extensions=NO_RETRY)
-
-    def _count_outlet(self, outlet_id: str, levels: list[Outgoing]) -> dict[str, PushResult] | None:
-        """Set ``levels`` of one outlet with one filtered inventory count; ``None`` when
-        Lightspeed refuses the count (the caller falls back to per-product writes)."""
-        counts: dict[str, Decimal] = {}
-        for o in levels:
-            counts[o.entity.product_id] = Decimal(str(o.entity.available))  # type: ignore[attr-defined]
-        if outlet_id not in self._counts_checked:
-            self._cancel_stale_counts(outlet_id)
-            self._counts_checked.add(outlet_id)
-        body = {"data": {"name": self._count_name(outlet_id), "outlet_id": outlet_id, "type": "STOCKTAKE",
-                         "status": "STOCKTAKE_IN_PROGRESS",
-                         "filters": [{"type": "product", "value": pid} for pid in counts]}}
-        try:
-            c = self._request("POST", "/api/2.0/consignments", json=body, what="opening an inventory count",
-                              extensions=NO_RETRY).json()["data"]
-        except RemoteError as exc:
-            if exc.status in (400, 404, 422):
-                return None
-            raise
-        done = False
-        try:
-            self._bulk(c, counts)
-            seen = int(c.get("version") or 0)
-            c = self._wait_processed(c)
-            while True:
-                sold, seen = self._sold_since(seen, outlet_id, set(counts))
-                sold = {pid: qty for pid, qty in sold.items() if qty}
-                if not sold:
-                    break
-                self._bulk(c, {pid: -qty for pid, qty in sold.items()})
-                c = self._wait_processed(self._get(f"/api/2.0/consignments/{c['id']}")["data"])
-            self._set_count_status(c, "STOCKTAKE_COMPLETE")
-            done = True
-        except RemoteError as exc:  # refused (a product gone meanwhile...): cancelled below, then PUTs
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
-                return None
-            raise
-        finally:
-            if not done:
-                try:
-                    self._set_count_status(c, "CANCELLED")
-                except Exception as exc:  # noqa: BLE001 - the stale-count check of the next run cancels it
-                    log.warning("could not cancel the unfinished inventory count %s (%s); the next stock export "
-                                "cancels it before counting", c.get("name") or c.get("id"), exc)
-        return {o.source_id: PushResult(o.source_id, "updated",
-                                        target_id=f"{o.entity.product_id}@{outlet_id}")  # type: ignore[attr-defined]
-                for o in levels}
 
     def _put_stock(self, records: Sequence[Outgoing]) -> list[PushResult]:
         """One ``PUT /api/2.1/products/{id}`` per product carrying all its changed outlets.

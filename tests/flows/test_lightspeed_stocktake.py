@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tillbridge_lightspeed.connector import LightspeedConnector
+from tillbridge_lightspeed.stocktake import InventoryCounts
 
 from .shopkit import Shop
 
@@ -75,15 +75,15 @@ def test_a_small_push_uses_per_product_puts(shop: Shop) -> None:
 def test_a_sale_during_the_count_is_not_put_back(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     wanted = _stock_everything(shop)
     sold = shop.sellable()[0]
-    real = LightspeedConnector._wait_processed
+    real = InventoryCounts._wait
     rung: list[Any] = []
 
-    def wait_and_sell(self: LightspeedConnector, c: dict[str, Any]) -> dict[str, Any]:
+    def wait_and_sell(self: InventoryCounts, c: Any) -> None:
         if not rung:
             rung.append(shop.sell(0, [(sold, 2)]))  # at the till, while the count is open
-        return real(self, c)
+        real(self, c)
 
-    monkeypatch.setattr(LightspeedConnector, "_wait_processed", wait_and_sell)
+    monkeypatch.setattr(InventoryCounts, "_wait", wait_and_sell)
     assert shop.sync("stock")["stock"].failed == 0, shop.log(levels=["error"])
     assert rung
     assert shop.ls.inventory_level(sold["id"], shop.outlet(0)["id"]) == wanted[sold["id"]] - 2
@@ -94,13 +94,13 @@ def test_a_crash_mid_count_leaves_no_open_count_and_the_retry_sets_exact_levels(
     wanted = _stock_everything(shop)
     outlet = shop.outlet(0)["id"]
     before = {pid: shop.ls.inventory_level(pid, outlet) for pid in wanted}
-    real = LightspeedConnector._bulk
+    real = InventoryCounts._bulk
 
-    def crash(self: LightspeedConnector, c: dict[str, Any], counts: dict[str, Decimal]) -> None:
+    def crash(self: InventoryCounts, c: dict[str, Any], counts: dict[str, Decimal]) -> None:
         real(self, c, dict(list(counts.items())[:3]))  # part of the counts reached Lightspeed
         raise ConnectionError("the process dies")
 
-    monkeypatch.setattr(LightspeedConnector, "_bulk", crash)
+    monkeypatch.setattr(InventoryCounts, "_bulk", crash)
     with pytest.raises(Exception):
         shop.sync("stock")
     assert {pid: shop.ls.inventory_level(pid, outlet) for pid in wanted} == before  # nothing applied
@@ -110,9 +110,46 @@ def test_a_crash_mid_count_leaves_no_open_count_and_the_retry_sets_exact_levels(
 
     stale = book(shop.ls).create({"name": f"tillbridge stock {shop.name} {outlet}", "outlet_id": outlet,
                                   "type": "STOCKTAKE", "status": "STOCKTAKE_IN_PROGRESS"})  # unfiltered!
-    monkeypatch.setattr(LightspeedConnector, "_bulk", real)
+    monkeypatch.setattr(InventoryCounts, "_bulk", real)
     shop.app.forget_runtime(shop.name)
     assert shop.sync("stock")["stock"].failed == 0, shop.log(levels=["error"])
     assert stale["status"] == "CANCELLED"
     assert {pid: shop.ls.inventory_level(pid, outlet) for pid in wanted} == wanted
     assert sorted(c["status"] for c in _counts(shop)) == ["CANCELLED", "CANCELLED", "STOCKTAKE_COMPLETE"]
+
+
+def test_counts_of_several_outlets_share_one_sales_look_and_a_sale_comes_off_its_own_outlet(
+        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    shop.map({0: "W1", 1: "W2"})
+    wanted = _stock_everything(shop)
+    for p in shop.sellable():
+        shop.ul.receive_stock(p["sku"], "W2", wanted[p["id"]])
+    sold = shop.sellable()[0]
+    real = InventoryCounts._wait
+    rung: list[Any] = []
+
+    def wait_and_sell(self: InventoryCounts, c: Any) -> None:
+        if not rung:  # every count is open (all were opened and filled before the first wait)
+            assert len([c for c in _counts(shop) if c["status"].startswith("STOCKTAKE_IN_PROGRESS")]) == 2
+            rung.append(shop.sell(1, [(sold, 3)]))  # at the second outlet's till
+        real(self, c)
+
+    looks: list[int] = []
+    real_look = InventoryCounts._sold_since
+
+    def look(self: InventoryCounts, after: int, by_outlet: dict[str, Any]) -> Any:
+        looks.append(len(by_outlet))
+        return real_look(self, after, by_outlet)
+
+    monkeypatch.setattr(InventoryCounts, "_wait", wait_and_sell)
+    monkeypatch.setattr(InventoryCounts, "_sold_since", look)
+    shop.ls.stats.reset()
+    assert shop.sync("stock")["stock"].failed == 0, shop.log(levels=["error"])
+    first, second = shop.outlet(0)["id"], shop.outlet(1)["id"]
+    assert {pid: shop.ls.inventory_level(pid, first) for pid in wanted} == wanted
+    assert shop.ls.inventory_level(sold["id"], second) == wanted[sold["id"]] - 3
+    assert {pid: shop.ls.inventory_level(pid, second) for pid in wanted if pid != sold["id"]} \
+        == {pid: q for pid, q in wanted.items() if pid != sold["id"]}
+    assert shop.ls.stats.by_route["POST /api/2.0/consignments"] == 2
+    # one look at the sales for both counts, and one more after the sale it found
+    assert looks == [2, 2]
