@@ -56,6 +56,8 @@ class _Count:
     counts: dict[str, Decimal]
     consignment: dict[str, Any] = field(default_factory=dict)
     opened_version: int = 0
+    #: when its last counts were sent (``time.monotonic()``): processing starts from there
+    filled_at: float = 0.0
     done: bool = False
 
 
@@ -85,7 +87,7 @@ class InventoryCounts:
             for c in counts:
                 if self._open(c):
                     live.append(c)
-            live = [c for c in live if self._step(c, lambda c=c: self._bulk(c.consignment, c.counts))]
+            live = [c for c in live if self._step(c, lambda c=c: self._fill(c, c.counts))]
             live = [c for c in live if self._step(c, lambda c=c: self._wait(c))]
             self._take_off_sales(live)
             live = [c for c in live if self._step(c, lambda c=c: self._complete(c))]
@@ -127,11 +129,16 @@ class InventoryCounts:
             self.conn._request("POST", f"/api/2.0/consignments/{consignment['id']}/bulk",
                                json=items[start:start + COUNT_BULK_LIMIT], what="counting stock", extensions=NO_RETRY)
 
+    def _fill(self, c: _Count, counts: dict[str, Decimal]) -> None:
+        self._bulk(c.consignment, counts)
+        c.filled_at = time.monotonic()
+
     def _wait(self, c: _Count) -> None:
         """Until Lightspeed has processed the count's items (each look is a call: look rarely)."""
         settings = self.conn.context.settings
         deadline = time.monotonic() + float(settings.get("stock_count_timeout", 600))
-        delay = 0.25
+        time.sleep(max(0.0, c.filled_at + 0.25 - time.monotonic()))  # processing takes a moment
+        delay = 0.5
         consignment = self.conn._get(f"/api/2.0/consignments/{c.consignment['id']}")["data"]
         while consignment.get("status") != "STOCKTAKE_IN_PROGRESS_PROCESSED":
             if time.monotonic() > deadline:
@@ -152,7 +159,7 @@ class InventoryCounts:
                 return
             for outlet_id, qty in sold.items():
                 c = by_outlet[outlet_id]
-                if self._step(c, lambda c=c, qty=qty: self._bulk(c.consignment, {p: -q for p, q in qty.items()})):
+                if self._step(c, lambda c=c, qty=qty: self._fill(c, {p: -q for p, q in qty.items()})):
                     self._step(c, lambda c=c: self._wait(c))
 
     def _sold_since(self, after: int, by_outlet: dict[str, _Count]) -> tuple[dict[str, dict[str, Decimal]], int]:
