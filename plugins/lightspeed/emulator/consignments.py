@@ -116,7 +116,7 @@ class Consignments:
             "type": "STOCKTAKE", "status": "STOCKTAKE_SCHEDULED", "reference": data.get("reference"),
             "consignment_date": now, "due_at": None, "received_at": None, "show_inactive": False,
             "created_at": now, "updated_at": now, "deleted_at": None, "version": store.version,
-            "_included": included,
+            "_included": included, "_included_set": None if included is None else set(included),
         }
         self.items[c["id"]] = c
         self.products[c["id"]] = {}
@@ -155,7 +155,7 @@ class Consignments:
         return out
 
     def _included(self, c: dict[str, Any], product_id: str) -> bool:
-        return c["_included"] is None or product_id in c["_included"]
+        return c["_included_set"] is None or product_id in c["_included_set"]
 
     def _touch(self, c: dict[str, Any]) -> None:
         self.store.version += 1
@@ -192,7 +192,8 @@ class Consignments:
                        if p.get("has_inventory") and not p.get("is_composite") and not p.get("deleted_at")]
         else:
             targets = list(c["_included"])
-        targets += [pid for pid in lines if pid not in set(targets)]
+        known = set(targets)
+        targets += [pid for pid in lines if pid not in known]
         for product_id in targets:
             product = store.products.get(product_id)
             if product is None or not product.get("has_inventory") or product.get("is_composite"):
