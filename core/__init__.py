@@ -73,6 +73,7 @@ from .flows import Flow
 from .hookspecs import hookimpl, hookspec
 from .http import AppRateLimit, RateLimitHeaders, check_response, describe_transport_error, parse_retry_after
 from .settings import SettingSpec
+from .state import ConnectionState, Outbox, OutboxEntry
 
 __version__ = "0.1.0"
 
@@ -84,6 +85,7 @@ __all__ = [
     "AuthError",
     "BomLine",
     "ConfigError",
+    "ConnectionState",
     "Connector",
     "ConnectorContext",
     "CredentialField",
@@ -96,6 +98,8 @@ __all__ = [
     "InvoiceLine",
     "JsonCursor",
     "Location",
+    "Outbox",
+    "OutboxEntry",
     "Outgoing",
     "Page",
     "Product",

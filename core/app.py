@@ -17,6 +17,7 @@ from .events import SyncEvent
 from .flows import Flow
 from .http import AppRateLimit, build_client
 from .plugins import Plugins, Registries
+from .state import ConnectionState
 from .storage.db import database_url, open_database
 from .storage.models import Connection
 from .storage.store import Store, SystemRef
@@ -198,9 +199,8 @@ class ConnectionRuntime:
         context = ConnectorContext(
             connection=self.name, system=system, base_url=ref.base_url, credentials=credentials,
             save_credentials=save, settings=self.settings, http=http, mapped_locations=mapped,
-            # Plugins that keep durable state of their own (the accounting outbox) reach the
-            # connection's database through these, never through private attributes.
-            extras={"store": store, "connection_id": conn_id},
+            # Durable state of the connector's own (the accounting outbox) goes through this.
+            state=ConnectionState(store, conn_id, self.name, system),
         )
         return cls(context)
 

@@ -12,13 +12,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import httpx
 
 from .entities import Entity, Location
 from .http import AppRateLimit, RateLimitHeaders
 from .errors import Unsupported
+
+if TYPE_CHECKING:
+    from .state import ConnectionState
 
 #: Namespace of deterministic target ids: uuid5(NAMESPACE, "connection/system/type/source id").
 ID_NAMESPACE = uuid.UUID("6f1c2f8e-1d64-4c43-9a55-6d3f3c6b2a10")
@@ -151,6 +154,9 @@ class ConnectorContext:
     :param page_size: the page size the runner wants (``None``: the connector's largest).
     :param mapped_locations: ids of this system's locations that are mapped (outlets or
         warehouses), so a connector can skip polling locations nobody syncs.
+    :param state: the connection's durable state under this system's name (values, locks, an
+        exactly-once outbox; see :class:`~tillbridge.ConnectionState`). ``None`` when the
+        context is built for a bare credentials check.
     """
 
     connection: str
@@ -163,6 +169,7 @@ class ConnectorContext:
     page_size: int | None = None
     mapped_locations: Callable[[], set[str]] = field(default=lambda: set())
     extras: dict[str, Any] = field(default_factory=dict)
+    state: ConnectionState | None = None
 
     def deterministic_id(self, entity_type: str, source_system: str, source_id: str) -> str:
         """The id a new record gets in a target that lets callers choose ids (Unleashed Guids).

@@ -230,3 +230,17 @@ class KeyValue(SQLModel, table=True):
     __tablename__ = "key_value"
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class StateValue(SQLModel, table=True):
+    """A plugin's durable value for one connection (``tillbridge.ConnectionState``): JSON text
+    under a namespace (the plugin's, or a connector's system) and a key."""
+
+    __tablename__ = "connection_state"
+    __table_args__ = (UniqueConstraint("connection_id", "namespace", "key", name="uq_connection_state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    namespace: str = Field(max_length=100)
+    key: str = Field(max_length=200)
+    value: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    updated_at: datetime = Field(default_factory=now_utc, sa_column=_ts())

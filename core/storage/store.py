@@ -75,14 +75,14 @@ class Store:
 
     def delete_connection(self, name: str) -> bool:
         """Remove a connection and everything recorded for it."""
-        from .models import Outbox, WebhookDelivery
+        from .models import Outbox, StateValue, WebhookDelivery
 
         with self.session() as s:
             conn = s.exec(select(Connection).where(Connection.name == name)).first()
             if conn is None:
                 return False
-            for model in (Binding, Cursor, SyncRun, LogEntry, HeldQuantity, Outbox, WebhookDelivery, LocationMap,
-                          KnownLocation, Setting, Credential, ConnectionSystem):
+            for model in (Binding, Cursor, SyncRun, LogEntry, HeldQuantity, Outbox, StateValue, WebhookDelivery,
+                          LocationMap, KnownLocation, Setting, Credential, ConnectionSystem):
                 s.exec(delete(model).where(model.connection_id == conn.id))  # type: ignore[call-overload,attr-defined]
             s.delete(conn)
             s.commit()

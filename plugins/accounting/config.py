@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from tillbridge import Flow, SettingError, SettingSpec
-from tillbridge.storage.store import Store
+from tillbridge import ConnectionState, Flow, SettingError, SettingSpec
 
 SWITCH = "accounting_invoice"
 SINCE = "accounting_since"
@@ -173,6 +172,6 @@ def since_for_switch_on(before: Mapping[str, Any], changes: Mapping[str, Any],
     return {SINCE: (now or datetime.now(timezone.utc)).isoformat()}
 
 
-def load(store: Store, connection_id: int) -> AccountingConfig:
+def load(state: ConnectionState) -> AccountingConfig:
     """Read the settings from the database now (not from a runtime's snapshot)."""
-    return from_values(store.settings(connection_id))
+    return from_values(state.settings())

@@ -9,16 +9,13 @@ provider's books.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Sequence
 
-from sqlmodel import select
-
 from tillbridge import DatedRecord
-from tillbridge.storage.models import Outbox
 
+from .outbox import InvoiceOutbox
 from .provider import AccountingConnector
 from .store_link import require_link
 
@@ -31,14 +28,10 @@ def invoices_of_day(connector: AccountingConnector, start: datetime, references:
     """One record per outbox row of the day's sales: ``sent`` when the provider holds it,
     ``missing`` when it says sent but the provider has it no more, else the row's status."""
     wanted = set(references)
-    link = require_link(connector.context)
-    with link.store.session() as s:
-        rows = list(s.exec(select(Outbox).where(
-            Outbox.connection_id == link.connection_id, Outbox.kind == f"invoice:{connector.system}",
-            Outbox.created_at >= start - EARLIEST)))
+    outbox = InvoiceOutbox(require_link(connector.context), connector.system)
     mine = []
-    for row in rows:
-        payload = json.loads(row.payload)
+    for row in outbox.box.entries(created_since=start - EARLIEST).values():
+        payload = row.payload
         if str(payload.get("reference") or "") in wanted:
             mine.append((row, payload))
     sent_numbers = [p["number"] for r, p in mine if r.status == "sent"]

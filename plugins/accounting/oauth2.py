@@ -5,8 +5,9 @@ Xero and QuickBooks rotate refresh tokens: each refresh returns a new one and th
 shared/api-notes/accounting-and-peers.md §A1 OAuth table, §A2). Two workers refreshing the same
 token set at once is the classic way to lose a connection (``invalid_grant``). So:
 
-* one lock per (database, connection, system), shared by every connector instance in the
-  process (a daemon thread and a CLI command in the same process use the same lock);
+* one lock per (database, connection, system), shared by every connector instance and every
+  process (``ConnectionState.lock``: a daemon thread, a CLI command and another worker process
+  all wait for the one refreshing);
 * inside the lock, the *stored* credentials are read again: if another worker (even another
   process) already rotated the tokens, its new pair is adopted instead of refreshing again;
 * the new pair is saved (encrypted) before the request is retried.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from contextlib import AbstractContextManager
 from typing import Any, Callable, Generator
 
 import httpx
@@ -26,18 +28,8 @@ from tillbridge import AuthError, TransientError
 #: Refresh this many seconds before the access token expires.
 REFRESH_MARGIN = 120.0
 
-_LOCKS: dict[tuple[str, int, str], threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def shared_lock(database: str, connection_id: int, system: str) -> threading.Lock:
-    """The refresh lock of one connection's system, the same object for every caller."""
-    key = (database, connection_id, system)
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(key)
-        if lock is None:
-            lock = _LOCKS[key] = threading.Lock()
-        return lock
+#: The name of the refresh lock in the connector's ``ConnectionState`` (namespace: its system).
+REFRESH_LOCK = "oauth token refresh"
 
 
 def token_values(body: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
@@ -88,10 +80,10 @@ class OAuth2Auth(httpx.Auth):
         self.save = save
         self.token_url = token_url
         self.provider = provider
-        self._lock = threading.Lock()
+        self._lock: AbstractContextManager[Any] = threading.Lock()
         self._reload: Callable[[], dict[str, Any]] | None = None
 
-    def bind(self, reload: Callable[[], dict[str, Any]], lock: threading.Lock) -> None:
+    def bind(self, reload: Callable[[], dict[str, Any]], lock: AbstractContextManager[Any]) -> None:
         """Re-read stored credentials before refreshing, under a lock shared per connection."""
         self._reload = reload
         self._lock = lock

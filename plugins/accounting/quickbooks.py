@@ -45,7 +45,7 @@ from tillbridge import (
 )
 
 from .drafts import cents, rate_fits
-from .oauth2 import OAuth2Auth, shared_lock
+from .oauth2 import REFRESH_LOCK, OAuth2Auth
 from .outbox import KEY_NAMESPACE
 from .provider import (
     AccountingConnector,
@@ -165,7 +165,7 @@ class QuickBooksConnector(AccountingConnector):
         self._link = link
         if link is not None and isinstance(self.http.auth, OAuth2Auth):
             self.http.auth.bind(lambda: link.store.credentials(link.connection_id, self.system),
-                                shared_lock(str(link.store.engine.url), link.connection_id, self.system))
+                                link.lock(REFRESH_LOCK))
 
     # --- plumbing -------------------------------------------------------------------------------
     @property

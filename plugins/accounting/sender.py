@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from tillbridge import (
     ConfigError,
+    ConnectionState,
     Invoice,
     Outgoing,
     PushResult,
@@ -38,7 +39,6 @@ from .config import load
 from .drafts import build_draft
 from .outbox import InvoiceOutbox
 from .provider import DraftInvoice, Outcome, RemoteInvoice
-from .store_link import StoreLink
 
 if TYPE_CHECKING:
     from .provider import AccountingConnector
@@ -53,10 +53,10 @@ class AccountingDisabled(ConfigError):
 
 
 class InvoiceSender:
-    def __init__(self, provider: AccountingConnector, link: StoreLink) -> None:
+    def __init__(self, provider: AccountingConnector, state: ConnectionState) -> None:
         self.provider = provider
-        self.link = link
-        self.outbox = InvoiceOutbox(link.store, link.connection_id, provider.system)
+        self.state = state
+        self.outbox = InvoiceOutbox(state, provider.system)
         self.title = provider.title or provider.system
 
     # --- entry point ---------------------------------------------------------------------------
@@ -65,8 +65,7 @@ class InvoiceSender:
         try:
             self._push(records, results)
         finally:
-            budget_store.remember(self.link.store, self.link.connection_id, self.provider.system,
-                                  self.provider.budget())
+            budget_store.remember(self.state, self.provider.budget())
         return [results[o.source_id] for o in records]
 
     def _push(self, records: Sequence[Outgoing], results: dict[str, PushResult]) -> None:
@@ -109,7 +108,7 @@ class InvoiceSender:
             self._send(list(drafts.values()), results)
 
     def _config_or_stop(self):  # type: ignore[no-untyped-def]
-        config = load(self.link.store, self.link.connection_id)
+        config = load(self.state)
         if not config.enabled:
             raise AccountingDisabled(
                 f"accounting invoices are switched off for this connection: nothing was sent to {self.title}",
@@ -174,7 +173,7 @@ class InvoiceSender:
         self.outbox.mark_sent(draft.source_id, remote.id)
         notes = []
         if how:
-            log.info("%s: invoice %s bound to %s %s (%s)", self.link.connection_id, draft.number, self.title,
+            log.info("%s: invoice %s bound to %s %s (%s)", self.state.connection_id, draft.number, self.title,
                      remote.id, how)
             notes.append(f"invoice {draft.number} was already in {self.title} ({how}); bound to it, not sent again")
         if remote.total is not None and remote.total != draft.total:
@@ -190,7 +189,7 @@ class InvoiceSender:
         message = (f"{self.title}'s daily API limit is used up ({seen.day_remaining} calls left, "
                    f"{self.provider.day_reserve} kept in reserve): {len(source_ids)} invoice(s) wait for the reset")
         self.outbox.mark_deferred(source_ids, message)
-        log.warning("%s: %s", self.link.connection_id, message)
+        log.warning("%s: %s", self.state.connection_id, message)
         raise QuotaExhausted(message, status=429,
                              fix="nothing to do: they are sent by the next run after the limit resets; "
                                  "`tillbridge accounting status` shows the budget")

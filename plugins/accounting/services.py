@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from tillbridge import AuthError, ConfigError, Sale, TillbridgeError, UnknownConnection
+from tillbridge import AuthError, ConfigError, ConnectionState, Sale, TillbridgeError, UnknownConnection
 from tillbridge.app import App, ConnectionRuntime
 from tillbridge.oauth import authorize_in_browser
 from tillbridge.runner import FlowRunner, RunResult
@@ -23,7 +23,7 @@ from .config import ACCOUNT_MAP, FLOW_NAME, SALES_ACCOUNT, SINCE, SWITCH, TAX_MA
 from .oauth2 import post_token, token_values
 from .outbox import InvoiceOutbox
 from .provider import AccountingConnector, Budget, RemoteInvoice
-from .store_link import attach
+from .store_link import attach, require_link
 
 #: How far back `doctor` looks for POS sales and provider invoices.
 DOCTOR_DAYS = 14
@@ -38,6 +38,11 @@ def _runtime(app: App, name: str) -> ConnectionRuntime:
     return app.runtime(name)
 
 
+def _settings_state(app: App, rt: ConnectionRuntime) -> ConnectionState:
+    """For a fresh read of the settings (:func:`load`); the namespace is not used by that."""
+    return ConnectionState(app.store, rt.id, rt.name, "accounting")
+
+
 def provider_of(app: App, name: str) -> AccountingConnector:
     """The connection's accounting connector, wired to the store (outbox, fresh settings)."""
     rt = _runtime(app, name)
@@ -47,7 +52,7 @@ def provider_of(app: App, name: str) -> AccountingConnector:
     connector = rt.connector("accounting")
     if not isinstance(connector, AccountingConnector):
         raise ConfigError(f"{connector.system} does not take invoices through the accounting interface")
-    attach(connector.context, app.store, rt.id)
+    attach(connector.context, ConnectionState(app.store, rt.id, rt.name, connector.system))
     return connector
 
 
@@ -292,7 +297,7 @@ def doctor(app: App, name: str, *, days: int = DOCTOR_DAYS) -> DoctorReport:
         report.note = f"no closed sales in the last {days} days to compare with"
         return report
     found = provider.invoices_referencing(numbers, since)
-    ours = InvoiceOutbox(app.store, rt.id, provider.system).sent_target_ids()
+    ours = InvoiceOutbox(require_link(provider.context), provider.system).sent_target_ids()
     for remote in found:
         mine = remote.mine if remote.mine is not None else remote.id in ours
         if mine:
@@ -328,7 +333,7 @@ def enable(app: App, name: str, *, provider: str | None = None, force: bool = Fa
         if current is None or current.system != provider:
             set_system(app, name, "accounting", provider, None)
             rt = _runtime(app, name)
-    current_config = load(app.store, rt.id)
+    current_config = load(_settings_state(app, rt))
     if current_config.enabled and current_config.since is not None and provider in (None, rt.system_of("accounting")):
         # Already on: moving the start now would skip invoices made since the last run.
         connector = provider_of(app, name)
@@ -378,7 +383,7 @@ def disable(app: App, name: str) -> None:
 def send_since(app: App, name: str, since: datetime) -> RunResult:
     """Send every invoice dated from ``since`` that the provider does not have yet."""
     rt = _runtime(app, name)
-    if not load(app.store, rt.id).enabled:
+    if not load(_settings_state(app, rt)).enabled:
         raise ConfigError("accounting invoices are switched off for this connection",
                           fix=f"enable them first: `tillbridge accounting enable -c {name}`")
     app.set_settings(rt.connection, {SINCE: since.isoformat()})
@@ -401,11 +406,11 @@ class Status:
 
 def status(app: App, name: str, *, live: bool = True) -> Status:
     rt = _runtime(app, name)
-    config = load(app.store, rt.id)
+    config = load(_settings_state(app, rt))
     if not rt.has_role("accounting"):
         return Status(config.enabled, None, config.since, {}, 0, None)
     connector = provider_of(app, name)
-    counts = InvoiceOutbox(app.store, rt.id, connector.system).counts()
+    counts = InvoiceOutbox(require_link(connector.context), connector.system).counts()
     failures = len(app.store.log_entries(rt.id, flow=FLOW_NAME, open_only=True, limit=10_000))
     seen: Budget | None = None
     if live:
@@ -414,9 +419,9 @@ def status(app: App, name: str, *, live: bool = True) -> Status:
         except TillbridgeError:
             seen = None
     if seen is None or seen.seen_at is None:
-        seen = budget_store.recall(app.store, rt.id, connector.system) or connector.budget()
+        seen = budget_store.recall(require_link(connector.context)) or connector.budget()
     else:
-        budget_store.remember(app.store, rt.id, connector.system, seen)
+        budget_store.remember(require_link(connector.context), seen)
     run = app.store.last_runs(rt.id).get(FLOW_NAME)
     last = f"{run.status} at {run.started_at:%Y-%m-%d %H:%M} UTC" if run else None
     return Status(config.enabled, connector.describe(), config.since, counts, failures, seen, last)
@@ -428,7 +433,7 @@ def map_account(app: App, name: str, key: str, code: str | None, *, check: bool 
     rt = _runtime(app, name)
     if code is not None and check:
         provider_of(app, name).check_account(code)
-    config = load(app.store, rt.id)
+    config = load(_settings_state(app, rt))
     if key == "default":
         app.set_settings(rt.connection, {SALES_ACCOUNT: code})
         mapping = dict(config.account_map)
@@ -449,7 +454,7 @@ def map_tax(app: App, name: str, inventory_code: str, provider_code: str | None,
     rt = _runtime(app, name)
     if provider_code is not None and check:
         provider_of(app, name).check_tax(provider_code)
-    mapping = dict(load(app.store, rt.id).tax_map)
+    mapping = dict(load(_settings_state(app, rt)).tax_map)
     if provider_code is None:
         mapping.pop(inventory_code, None)
     else:

@@ -47,7 +47,7 @@ from tillbridge import (
 )
 
 from .drafts import cents, rate_fits
-from .oauth2 import OAuth2Auth, shared_lock
+from .oauth2 import REFRESH_LOCK, OAuth2Auth
 from .provider import (
     AccountingConnector,
     Budget,
@@ -169,7 +169,7 @@ class XeroConnector(AccountingConnector):
         link = find_link(context)
         if link is not None and isinstance(self.http.auth, OAuth2Auth):
             self.http.auth.bind(lambda: link.store.credentials(link.connection_id, self.system),
-                                shared_lock(str(link.store.engine.url), link.connection_id, self.system))
+                                link.lock(REFRESH_LOCK))
 
     # --- plumbing -------------------------------------------------------------------------------
     @property
