@@ -54,7 +54,7 @@ def apply_order(records: list[Mapping[str, Any]], order: str | None) -> list[Map
         keys.append((words[0], direction == "DESC"))
     result = list(records)
     for path, descending in reversed(keys):
-        result.sort(key=lambda r, p=path: _sort_key(_path_value(r, p)), reverse=descending)
+        result.sort(key=lambda r: _sort_key(_path_value(r, path)), reverse=descending)  # sorts now: no late binding
     return result
 
 
