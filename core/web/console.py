@@ -85,7 +85,7 @@ class Console:
 
 
 def console_of(request: Request) -> Console:
-    return request.app.state.console  # type: ignore[no-any-return]
+    return request.app.state.console
 
 
 # --- rendering -------------------------------------------------------------------------------------
