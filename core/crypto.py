@@ -78,7 +78,7 @@ class SecretBox:
 
     def open(self, token: bytes) -> dict[str, Any]:
         try:
-            return json.loads(self._fernet.decrypt(token))  # type: ignore[no-any-return]
+            return json.loads(self._fernet.decrypt(token))
         except InvalidToken:
             raise CredentialsUnreadable(
                 f"stored credentials cannot be decrypted with the key from {self.source}",

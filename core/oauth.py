@@ -53,7 +53,10 @@ def authorize_in_browser(
     :param visit: instead of a browser, call this with the URL (tests and headless use).
     :return: the callback's query parameters and the redirect URI used.
     """
-    catcher = type("Catcher", (_Catcher,), {"result": None, "got": threading.Event()})
+    class catcher(_Catcher):  # a class of its own per call: its answer is not shared
+        result: dict[str, str] | None = None
+        got = threading.Event()
+
     server = http.server.HTTPServer(("127.0.0.1", port), catcher)
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
     state = secrets.token_urlsafe(16)

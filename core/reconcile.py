@@ -419,15 +419,15 @@ def daily_activity(app: App, name: str, *, days: int = 30, today: date | None = 
     start, _ = day_window(first, tz)
     out = {first + timedelta(days=i): DayActivity(first + timedelta(days=i)) for i in range(days)}
     with app.store.session() as s:
-        rows = s.exec(select(SyncRun.started_at, SyncRun.flow, SyncRun.created, SyncRun.updated, SyncRun.failed)
+        rows = s.exec(select(SyncRun.started_at, SyncRun.flow, SyncRun.created + SyncRun.updated, SyncRun.failed)
                       .where(SyncRun.connection_id == conn_id, SyncRun.started_at >= start))
-        for started, flow, created, updated, failed in rows:
+        for started, flow, moved, failed in rows:
             moment = started if started.tzinfo else started.replace(tzinfo=timezone.utc)
             bucket = out.get(moment.astimezone(tz).date())
             if bucket is None:
                 continue
-            if created or updated:
-                bucket.moved[flow] = bucket.moved.get(flow, 0) + created + updated
+            if moved:
+                bucket.moved[flow] = bucket.moved.get(flow, 0) + moved
             if failed:
                 bucket.failed[flow] = bucket.failed.get(flow, 0) + failed
     return [out[d] for d in sorted(out)]

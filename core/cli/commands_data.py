@@ -61,7 +61,7 @@ def import_group() -> None:
     """Re-sync products, customers or sales from a past date."""
 
 
-def _import(entity: str):  # type: ignore[no-untyped-def]
+def _import(entity: str) -> click.Command:
     @click.command(entity + "s" if entity != "sale" else "sales")
     @click.option("--since", required=True, metavar="DATE", help="YYYY-MM-DD (UTC) or an ISO timestamp.")
     @connection_option

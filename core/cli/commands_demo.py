@@ -7,7 +7,7 @@ import sys
 import time
 
 import click
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from ..app import App
@@ -28,7 +28,7 @@ def demo_command(state: CliState, fresh: bool, seed: int, products: int, web: bo
     console.print("[bold]tillbridge demo[/]: Lightspeed, Unleashed and friends emulated on this machine\n")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed} records"), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(flow: str, fetched: int) -> None:
             if flow not in tasks:

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..app import App
 from ..storage.models import SyncRun, WebhookDelivery
@@ -34,12 +34,12 @@ def prune(app: App, *, webhook_receipt_days: int, connections: tuple[str, ...] =
             latest = select(func.max(SyncRun.id)).where(SyncRun.connection_id == cid).group_by(SyncRun.flow)
             latest_ok = (select(func.max(SyncRun.id)).where(SyncRun.connection_id == cid, SyncRun.status == "ok")
                          .group_by(SyncRun.flow))
-            runs = s.exec(delete(SyncRun).where(  # type: ignore[call-overload]
-                SyncRun.connection_id == cid, SyncRun.started_at < now - timedelta(days=days),
-                SyncRun.id.not_in(latest), SyncRun.id.not_in(latest_ok)))  # type: ignore[union-attr]
-            receipts = s.exec(delete(WebhookDelivery).where(  # type: ignore[call-overload]
-                WebhookDelivery.connection_id == cid,
-                WebhookDelivery.received_at < now - timedelta(days=webhook_receipt_days)))
+            runs = s.exec(delete(SyncRun).where(
+                col(SyncRun.connection_id) == cid, col(SyncRun.started_at) < now - timedelta(days=days),
+                col(SyncRun.id).not_in(latest), col(SyncRun.id).not_in(latest_ok)))
+            receipts = s.exec(delete(WebhookDelivery).where(
+                col(WebhookDelivery.connection_id) == cid,
+                col(WebhookDelivery.received_at) < now - timedelta(days=webhook_receipt_days)))
             s.commit()
         counts[conn.name] = removed + int(runs.rowcount or 0) + int(receipts.rowcount or 0)
         if counts[conn.name]:

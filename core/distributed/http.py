@@ -42,7 +42,7 @@ class Listener:
         config = uvicorn.Config(self.asgi(), host=self.host, port=self.port, log_config=None, access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # Off the main thread uvicorn installs no signal handlers: the daemon's own stay in charge.
         self._thread = threading.Thread(target=self._server.run, name="tillbridge-http", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

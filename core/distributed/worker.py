@@ -24,9 +24,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Unpack
 
 import procrastinate
+from procrastinate.app import WorkerOptions as ProcrastinateOptions
 from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Status
 
@@ -167,6 +168,17 @@ class Worker:
                           extra={"connection": connection, "flow": flow})
             return False
 
+    def _worker_options(self, **more: Unpack[ProcrastinateOptions]) -> ProcrastinateOptions:
+        """Procrastinate's worker options, ``more`` on top; ``queues`` is left out (every queue)
+        unless some are named."""
+        options: ProcrastinateOptions = {
+            "concurrency": self.options.concurrency, "name": self.options.name, "install_signal_handlers": False,
+            "update_heartbeat_interval": self.options.heartbeat, "stalled_worker_timeout": self.options.stalled_after,
+            "additional_context": {"tillbridge": self}, "delete_jobs": "successful", **more}
+        if self.options.queues:
+            options["queues"] = list(self.options.queues)
+        return options
+
     async def retry_stalled(self, app: procrastinate.App) -> int:
         """Procrastinate's stalled-job recipe; a stalled run whose flow already waits in the queue
         again is closed as failed instead (the waiting job does its work)."""
@@ -227,11 +239,7 @@ class Worker:
             # at once rather than at the periodic task's next turn.
             await self.retry_stalled(self.queue)
             task = asyncio.create_task(self.queue.run_worker_async(
-                queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
-                name=self.options.name, install_signal_handlers=False,
-                update_heartbeat_interval=self.options.heartbeat, stalled_worker_timeout=self.options.stalled_after,
-                shutdown_graceful_timeout=self.options.shutdown_timeout,
-                additional_context={"tillbridge": self}, delete_jobs="successful"))
+                **self._worker_options(shutdown_graceful_timeout=self.options.shutdown_timeout)))
             log.info("tillbridge worker %s started: concurrency %d, queues %s, listening on %s", self.options.name,
                      self.options.concurrency, ", ".join(self.options.queues or QUEUES), self.listener.url)
             stopper = asyncio.create_task(signalled.wait())
@@ -263,12 +271,7 @@ class Worker:
                 # As a starting worker does; without it, a pass told not to wait can leave before
                 # the periodic task has deferred its first turn, and a stalled job stays "doing".
                 await self.retry_stalled(self.queue)
-                await self.queue.run_worker_async(
-                    queues=list(self.options.queues) or None, concurrency=self.options.concurrency,
-                    name=self.options.name, wait=False, install_signal_handlers=False,
-                    update_heartbeat_interval=self.options.heartbeat,
-                    stalled_worker_timeout=self.options.stalled_after, additional_context={"tillbridge": self},
-                    delete_jobs="successful", listen_notify=False)
+                await self.queue.run_worker_async(**self._worker_options(wait=False, listen_notify=False))
 
         # A worker told not to wait leaves as soon as nothing is fetchable, which includes jobs
         # held back by a lock that a job of this very pass holds: go round until nothing is due.

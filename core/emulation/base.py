@@ -19,9 +19,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import ScaledClock
-from .faults import INSPECTION_PREFIX, ASGIApp, FaultConfig, FaultMiddleware, Receive, Scope, Send
+from .faults import INSPECTION_PREFIX, FaultConfig, FaultMiddleware
 
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{24,})$"
@@ -82,7 +83,7 @@ class CountingMiddleware:
         key = route_key(scope["method"], scope["path"])
         recorded = False
 
-        async def watch(message: dict[str, Any]) -> None:
+        async def watch(message: Message) -> None:
             nonlocal recorded
             if message["type"] == "http.response.start" and not recorded:
                 # Count before the answer leaves: a client that has its answer always sees the

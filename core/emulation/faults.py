@@ -13,10 +13,7 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Awaitable, Callable
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 INSPECTION_PREFIX = "/_emulator"
 
@@ -165,7 +162,7 @@ class FaultMiddleware:
             # Let the write happen, swallow the real answer, then cut the connection.
             self.counters.lost_responses += 1
 
-            async def swallow(message: dict[str, Any]) -> None:
+            async def swallow(message: Message) -> None:
                 return None
 
             await self.app(scope, receive, swallow)

@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -217,7 +218,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
             engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
             @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
                 cur.execute("PRAGMA foreign_keys=ON")

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..crypto import SecretBox
 from ..errors import ConfigError, CredentialsUnreadable, UnknownConnection
@@ -64,6 +64,7 @@ class Store:
             s.add(conn)
             try:
                 s.flush()
+                assert conn.id is not None  # the flush gave it one
                 for role, (system, base_url) in (systems or {}).items():
                     s.add(ConnectionSystem(connection_id=conn.id, role=role, system=system, base_url=base_url))
                 s.commit()
@@ -83,7 +84,7 @@ class Store:
                 return False
             for model in (Binding, Cursor, SyncRun, LogEntry, HeldQuantity, Outbox, StateValue, WebhookDelivery,
                           LocationMap, KnownLocation, Setting, Credential, ConnectionSystem):
-                s.exec(delete(model).where(model.connection_id == conn.id))  # type: ignore[call-overload,attr-defined]
+                s.exec(delete(model).where(col(model.connection_id) == conn.id))
             s.delete(conn)
             s.commit()
             return True
@@ -112,8 +113,8 @@ class Store:
 
     def remove_system(self, connection_id: int, role: str) -> None:
         with self.session() as s:
-            s.exec(delete(ConnectionSystem).where(ConnectionSystem.connection_id == connection_id,
-                                                  ConnectionSystem.role == role))  # type: ignore[call-overload]
+            s.exec(delete(ConnectionSystem).where(col(ConnectionSystem.connection_id) == connection_id,
+                                                  col(ConnectionSystem.role) == role))
             s.commit()
 
     def systems(self, connection_id: int) -> dict[str, SystemRef]:
@@ -134,7 +135,8 @@ class Store:
         with self.session() as s:
             row = s.exec(select(Credential).where(Credential.connection_id == connection_id,
                                                   Credential.system == system)).first()
-            name = s.get(Connection, connection_id).name if row else ""  # type: ignore[union-attr]
+            conn = s.get(Connection, connection_id) if row else None
+            name = conn.name if conn else ""
         if row is None:
             return {}
         try:
@@ -169,8 +171,8 @@ class Store:
             for lid, name, code in locations
         ]
         with self.session() as s:
-            s.exec(delete(KnownLocation).where(KnownLocation.connection_id == connection_id,
-                                               KnownLocation.system == system))  # type: ignore[call-overload]
+            s.exec(delete(KnownLocation).where(col(KnownLocation.connection_id) == connection_id,
+                                               col(KnownLocation.system) == system))
             if rows:
                 upsert(s, KnownLocation, rows, conflict=["connection_id", "system", "location_id"],
                        update=["name", "code", "kind", "loaded_at"])
@@ -195,8 +197,8 @@ class Store:
                     f"outlet {self._location_label(s, connection_id, holder.outlet_id)}",
                     fix="one outlet per warehouse: unmap that outlet first, or pick another warehouse",
                 )
-            s.exec(delete(LocationMap).where(LocationMap.connection_id == connection_id,
-                                             LocationMap.outlet_id == outlet_id))  # type: ignore[call-overload]
+            s.exec(delete(LocationMap).where(col(LocationMap.connection_id) == connection_id,
+                                             col(LocationMap.outlet_id) == outlet_id))
             s.add(LocationMap(connection_id=connection_id, outlet_id=outlet_id, warehouse_id=warehouse_id))
             try:
                 s.commit()
@@ -210,8 +212,8 @@ class Store:
 
     def unmap_location(self, connection_id: int, outlet_id: str) -> bool:
         with self.session() as s:
-            result = s.exec(delete(LocationMap).where(LocationMap.connection_id == connection_id,
-                                                      LocationMap.outlet_id == outlet_id))  # type: ignore[call-overload]
+            result = s.exec(delete(LocationMap).where(col(LocationMap.connection_id) == connection_id,
+                                                      col(LocationMap.outlet_id) == outlet_id))
             s.commit()
             return bool(result.rowcount)
 
@@ -232,7 +234,7 @@ class Store:
             rows = s.exec(select(Binding).where(
                 Binding.connection_id == connection_id, Binding.entity_type == entity_type,
                 Binding.source_system == source_system, Binding.target_system == target_system,
-                Binding.source_id.in_(chunk)))  # type: ignore[attr-defined]
+                col(Binding.source_id).in_(chunk)))
             out.update({r.source_id: r for r in rows})
         return out
 
@@ -245,14 +247,14 @@ class Store:
             forward = s.exec(select(Binding.source_id, Binding.target_id).where(
                 Binding.connection_id == connection_id, Binding.entity_type == entity_type,
                 Binding.source_system == from_system, Binding.target_system == to_system,
-                Binding.source_id.in_(chunk)))  # type: ignore[attr-defined]
+                col(Binding.source_id).in_(chunk)))
             out.update(dict(forward.all()))
             missing = [i for i in chunk if i not in out]
             if missing:
                 backward = s.exec(select(Binding.target_id, Binding.source_id).where(
                     Binding.connection_id == connection_id, Binding.entity_type == entity_type,
                     Binding.source_system == to_system, Binding.target_system == from_system,
-                    Binding.target_id.in_(missing)))  # type: ignore[attr-defined]
+                    col(Binding.target_id).in_(missing)))
                 out.update(dict(backward.all()))
         return out
 
@@ -264,7 +266,7 @@ class Store:
             rows = s.exec(select(Binding).where(
                 Binding.connection_id == connection_id, Binding.entity_type == entity_type,
                 Binding.source_system == target_system, Binding.target_system == source_system,
-                Binding.target_id.in_(chunk)))  # type: ignore[attr-defined]
+                col(Binding.target_id).in_(chunk)))
             out.update({r.target_id: r for r in rows})
         return out
 
@@ -279,7 +281,7 @@ class Store:
         """After a write against a binding made in the other direction: binding id →
         (its source side's content now, its target side's content now)."""
         for binding_id, (fp, target_fp) in fingerprints.items():
-            s.exec(update(Binding).where(Binding.id == binding_id)  # type: ignore[call-overload]
+            s.exec(update(Binding).where(col(Binding.id) == binding_id)
                    .values(fingerprint=fp, target_fingerprint=target_fp))
 
     def binding_count(self, connection_id: int, entity_type: str | None = None) -> int:
@@ -301,7 +303,7 @@ class Store:
 
     def reset_cursor(self, connection_id: int, flow: str) -> None:
         with self.session() as s:
-            s.exec(delete(Cursor).where(Cursor.connection_id == connection_id, Cursor.flow == flow))  # type: ignore[call-overload]
+            s.exec(delete(Cursor).where(col(Cursor.connection_id) == connection_id, col(Cursor.flow) == flow))
             s.commit()
 
     # --- runs ----------------------------------------------------------------------------------
@@ -326,7 +328,7 @@ class Store:
         with self.session() as s:
             latest = (select(SyncRun.flow, func.max(SyncRun.id).label("id"))
                       .where(SyncRun.connection_id == connection_id).group_by(SyncRun.flow).subquery())
-            rows = s.exec(select(SyncRun).join(latest, SyncRun.id == latest.c.id))
+            rows = s.exec(select(SyncRun).join(latest, col(SyncRun.id) == latest.c.id))
             return {r.flow: r for r in rows}
 
     def last_success(self, connection_id: int, flow: str) -> datetime | None:
@@ -343,8 +345,8 @@ class Store:
         if source_id and category in {"failed", "held"}:
             open_entry = s.exec(select(LogEntry).where(
                 LogEntry.connection_id == connection_id, LogEntry.flow == flow,
-                LogEntry.source_id == source_id, LogEntry.resolved_at.is_(None),  # type: ignore[union-attr]
-                LogEntry.category.in_(("failed", "held")))).first()  # type: ignore[attr-defined]
+                LogEntry.source_id == source_id, col(LogEntry.resolved_at).is_(None),
+                col(LogEntry.category).in_(("failed", "held")))).first()
             if open_entry is not None:
                 open_entry.attempts += 1
                 open_entry.message, open_entry.fix, open_entry.level = message, fix, level
@@ -359,9 +361,9 @@ class Store:
     def resolve_log(self, s: Session, connection_id: int, flow: str, source_ids: Sequence[str]) -> None:
         for chunk in _chunks(list(source_ids), 500):
             s.exec(update(LogEntry).where(
-                LogEntry.connection_id == connection_id, LogEntry.flow == flow,
-                LogEntry.source_id.in_(chunk), LogEntry.resolved_at.is_(None),  # type: ignore[union-attr,attr-defined]
-                LogEntry.category.in_(("failed", "held"))).values(resolved_at=now_utc()))  # type: ignore[attr-defined]
+                col(LogEntry.connection_id) == connection_id, col(LogEntry.flow) == flow,
+                col(LogEntry.source_id).in_(chunk), col(LogEntry.resolved_at).is_(None),
+                col(LogEntry.category).in_(("failed", "held"))).values(resolved_at=now_utc()))
 
     def log_entries(self, connection_id: int, *, levels: Sequence[str] | None = None, entity_type: str | None = None,
                     since: datetime | None = None, open_only: bool = False, flow: str | None = None,
@@ -369,7 +371,7 @@ class Store:
         with self.session() as s:
             q = select(LogEntry).where(LogEntry.connection_id == connection_id)
             if levels:
-                q = q.where(LogEntry.level.in_(levels))  # type: ignore[attr-defined]
+                q = q.where(col(LogEntry.level).in_(levels))
             if entity_type:
                 q = q.where(LogEntry.entity_type == entity_type)
             if since:
@@ -377,11 +379,11 @@ class Store:
             if flow:
                 q = q.where(LogEntry.flow == flow)
             if record:
-                q = q.where(or_(LogEntry.record_key == record, LogEntry.source_id == record))
+                q = q.where(or_(col(LogEntry.record_key) == record, col(LogEntry.source_id) == record))
             if open_only:
-                q = q.where(LogEntry.resolved_at.is_(None),  # type: ignore[union-attr]
-                            LogEntry.category.in_(("failed", "held")))  # type: ignore[attr-defined]
-            return list(s.exec(q.order_by(LogEntry.id.desc()).limit(limit)))  # type: ignore[union-attr]
+                q = q.where(col(LogEntry.resolved_at).is_(None),
+                            col(LogEntry.category).in_(("failed", "held")))
+            return list(s.exec(q.order_by(col(LogEntry.id).desc()).limit(limit)))
 
     def write_log(self, connection_id: int, level: str, message: str, **kwargs: Any) -> None:
         with self.session() as s:
@@ -391,8 +393,8 @@ class Store:
     def prune_log(self, connection_id: int, days: int) -> int:
         cutoff = datetime.now(timezone.utc) - timedelta(days=days)
         with self.session() as s:
-            result = s.exec(delete(LogEntry).where(LogEntry.connection_id == connection_id,
-                                                   LogEntry.created_at < cutoff))  # type: ignore[call-overload]
+            result = s.exec(delete(LogEntry).where(col(LogEntry.connection_id) == connection_id,
+                                                   col(LogEntry.created_at) < cutoff))
             s.commit()
             return int(result.rowcount or 0)
 
@@ -407,8 +409,8 @@ class Store:
 
     def release_quantities(self, s: Session, connection_id: int, sale_ids: Sequence[str]) -> None:
         for chunk in _chunks(list(sale_ids), 500):
-            s.exec(delete(HeldQuantity).where(HeldQuantity.connection_id == connection_id,
-                                              HeldQuantity.sale_id.in_(chunk)))  # type: ignore[call-overload,attr-defined]
+            s.exec(delete(HeldQuantity).where(col(HeldQuantity.connection_id) == connection_id,
+                                              col(HeldQuantity.sale_id).in_(chunk)))
 
     def held_quantities(self, connection_id: int) -> dict[tuple[str, str], Decimal]:
         """(POS product id, POS outlet id) → quantity taken by sales not yet imported."""

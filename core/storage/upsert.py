@@ -30,15 +30,16 @@ def upsert(
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    # SQLModel's metaclass sets __table__ on table models without declaring it on SQLModel.
     stmt = _statement(model.__table__, dialect, tuple(conflict), tuple(update))  # type: ignore[attr-defined]
     # Every row must name the same columns for executemany; the callers' rows do, and a
     # column a row leaves out takes its default, as it would in a single-row insert.
     columns = {key for row in rows for key in row}
     if any(len(row) != len(columns) for row in rows):
         for row in rows:
-            session.exec(stmt.values(row))  # type: ignore[call-overload]
+            session.exec(stmt.values(row))
         return
-    session.exec(stmt, params=rows)  # type: ignore[call-overload]
+    session.exec(stmt, params=rows)
 
 
 @lru_cache(maxsize=256)

@@ -62,13 +62,13 @@ class Console:
         env = self.templates.env
         env.filters.update(ago=ago, when=when, duration=duration, direction=direction_label)
         env.globals.update(ROLE_TITLES=ROLE_TITLES)
-        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
         self._cache_lock = threading.Lock()
         self.pending: dict[str, Any] = {}  # OAuth state -> oauth_install.PendingInstall
 
     # A small cache for lists fetched from remote systems (sales groups): a page load must not
     # cost an API call each time (Unleashed counts calls against a monthly quota).
-    def cached(self, key: tuple[str, str], ttl: float, load: Callable[[], Any]) -> Any:
+    def cached(self, key: tuple[str, ...], ttl: float, load: Callable[[], Any]) -> Any:
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit and time.monotonic() - hit[0] < ttl:
@@ -85,7 +85,7 @@ class Console:
 
 
 def console_of(request: Request) -> Console:
-    return request.app.state.console  # type: ignore[no-any-return]
+    return request.app.state.console
 
 
 # --- rendering -------------------------------------------------------------------------------------

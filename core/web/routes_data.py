@@ -80,17 +80,17 @@ def _work(app: App, name: str, kind: str, form: FormData) -> tuple[str, Callable
     if kind == "sync":
         return "Sync every enabled flow", lambda progress: services.sync_once(app, name, progress=progress)
     if kind == "reimport":
-        entity = str(form.get("entity") or "") or None
+        failed_of = str(form.get("entity") or "") or None
         record = str(form.get("record") or "").strip() or None
         if record:
             title = f"Re-import record {form.get('label') or record}"
-        elif entity:
-            title = f"Re-import failed {PLURALS.get(entity, entity)}"
+        elif failed_of:
+            title = f"Re-import failed {PLURALS.get(failed_of, failed_of)}"
         else:
             title = "Re-import every failed record"
 
         def reimport(progress: ProgressCallback) -> list[RunResult]:
-            return services.reimport(app, name, entity=entity, record=record)
+            return services.reimport(app, name, entity=failed_of, record=record)
 
         return title, reimport
     raise ConfigError(f"unknown job {kind!r}")

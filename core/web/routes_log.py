@@ -24,7 +24,8 @@ async def log_page(request: Request) -> Response:
     console = console_of(request)
     name = request.path_params["name"]
     q = request.query_params
-    level = q.get("level") if q.get("level") in LEVELS else "all"
+    level = q.get("level", "all")
+    level = level if level in LEVELS else "all"
     entity = q.get("entity") or ""
     since_text = q.get("since") or ""
     record = (q.get("record") or "").strip()

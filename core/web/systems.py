@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from sqlalchemy import delete
+from sqlmodel import col
 
 from .. import services
 from ..app import App
@@ -67,8 +68,8 @@ def disconnect_system(app: App, name: str, role: str) -> str:
         raise ConfigError(f"connection {name!r} has no {role} system")
     app.store.remove_system(conn.id or 0, role)
     with app.store.session() as s:
-        s.exec(delete(Credential).where(Credential.connection_id == conn.id,  # type: ignore[call-overload]
-                                        Credential.system == ref.system))
+        s.exec(delete(Credential).where(col(Credential.connection_id) == conn.id,
+                                        col(Credential.system) == ref.system))
         s.commit()
     app.forget_runtime(name)
     return ref.system

@@ -59,7 +59,7 @@ def post_token(token_url: str, client_id: str, client_secret: str, form: dict[st
 
 def _token_body(response: httpx.Response, provider: str) -> dict[str, Any]:
     if response.status_code == 200:
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
     if response.status_code >= 500:
         raise TransientError(f"{provider}'s token endpoint failed (HTTP {response.status_code})",
                              status=response.status_code)
@@ -94,7 +94,9 @@ class OAuth2Auth(httpx.Auth):
 
     def _expiring(self, values: dict[str, Any] | None = None) -> bool:
         expires = (values if values is not None else self.credentials).get("expires_at")
-        return bool(expires) and float(expires) - REFRESH_MARGIN <= time.time()
+        if not expires:
+            return False
+        return float(expires) - REFRESH_MARGIN <= time.time()
 
     def _can_refresh(self) -> bool:
         c = self.credentials

@@ -35,7 +35,7 @@ from tillbridge import (
 )
 
 from . import budget as budget_store
-from .config import load
+from .config import AccountingConfig, load
 from .drafts import build_draft
 from .outbox import InvoiceOutbox
 from .provider import DraftInvoice, Outcome, RemoteInvoice
@@ -107,7 +107,7 @@ class InvoiceSender:
         if drafts:
             self._send(list(drafts.values()), results)
 
-    def _config_or_stop(self):  # type: ignore[no-untyped-def]
+    def _config_or_stop(self) -> AccountingConfig:
         config = load(self.state)
         if not config.enabled:
             raise AccountingDisabled(

@@ -36,7 +36,9 @@ class LightspeedAuth(httpx.Auth):
 
     def _expiring(self) -> bool:
         expires = self.credentials.get("expires")
-        return bool(expires) and float(expires) - REFRESH_MARGIN <= time.time()
+        if not expires:
+            return False
+        return float(expires) - REFRESH_MARGIN <= time.time()
 
     def _refresh_request(self, request: httpx.Request) -> httpx.Request:
         c = self.credentials

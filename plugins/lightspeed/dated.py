@@ -58,7 +58,7 @@ def retailer_time_zone(connector: Any) -> str | None:
     """The outlets' time zone (Lightspeed keeps one per outlet; a retailer's outlets share it in
     practice): the first outlet's that has one."""
     if "_time_zone" in connector.__dict__:  # asked once per connector (a page view asks twice)
-        return connector.__dict__["_time_zone"]  # type: ignore[no-any-return]
+        return connector.__dict__["_time_zone"]
     found = None
     for outlet in connector._get("/api/2.0/outlets").get("data") or []:
         if outlet.get("time_zone") and not outlet.get("deleted_at"):

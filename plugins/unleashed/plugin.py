@@ -90,7 +90,7 @@ def compute_available(connector: Connector, levels: Sequence[StockLevel], includ
 def _auto_assembly_boms(connector: Connector) -> dict[str, list[tuple[str, Decimal]]]:
     cached = getattr(connector, "_bom_cache", None)
     if cached and time.monotonic() - cached[0] < BOM_CACHE_SECONDS:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     boms: dict[str, list[tuple[str, Decimal]]] = {}
     cursor = None
     while True:

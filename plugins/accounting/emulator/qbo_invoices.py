@@ -67,8 +67,13 @@ def _tax_rate_of(company: QboCompany, code_id: str) -> tuple[str, Decimal]:
     return rate_id, Decimal(str(rate["RateValue"])) if rate else ZERO
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _sales_line(company: QboCompany, raw: dict[str, Any], index: int, tax_mode: str) -> dict[str, Any]:
-    detail = raw.get("SalesItemLineDetail") if isinstance(raw.get("SalesItemLineDetail"), dict) else {}
+    detail = _object(raw.get("SalesItemLineDetail"))
     amount = _number(raw.get("Amount"), "Line.Amount")
     if amount is None:
         raise required("Line.Amount")
@@ -111,7 +116,7 @@ def _sales_line(company: QboCompany, raw: dict[str, Any], index: int, tax_mode: 
 
 
 def _discount(raw: dict[str, Any], subtotal: Decimal) -> tuple[Decimal, dict[str, Any]]:
-    detail = raw.get("DiscountLineDetail") if isinstance(raw.get("DiscountLineDetail"), dict) else {}
+    detail = _object(raw.get("DiscountLineDetail"))
     if detail.get("PercentBased") is True:
         percent = _number(detail.get("DiscountPercent"), "Line.DiscountLineDetail.DiscountPercent")
         if percent is None:

@@ -59,7 +59,7 @@ def oauth_routes(emu: QuickBooksEmulator) -> list[BaseRoute]:
         if not scope:
             return consent.back(redirect_uri, {"error": "invalid_scope"}, state)
         companies = [consent.Organisation(emu.company.realm_id, settings.company_name)]
-        carried = {k: q[k] for k in ("response_type", "client_id", "redirect_uri", "scope", "state") if k in q}
+        carried: dict[str, str] = {k: q[k] for k in ("response_type", "client_id", "redirect_uri", "scope", "state") if k in q}
 
         def show(error: str | None = None) -> Response:
             return consent.page(vendor="QuickBooks", app_name="Tillbridge", action="/connect/oauth2",

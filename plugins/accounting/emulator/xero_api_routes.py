@@ -22,7 +22,7 @@ from .xero_dates import ms_timestamp, parse_modified_since
 from .xero_errors import not_found, query_parse_error
 from .xero_gate import XeroCall, XeroGate
 from .xero_invoices import InvoiceWrite, find_invoice, resolve_upsert_target as invoice_target, write_invoice
-from .xero_query import apply_order, comma_list, page_params, paginate
+from .xero_query import RecordT, apply_order, comma_list, page_params, paginate
 from .xero_render import render_account, render_contact, render_invoice, render_tax_rate
 from .xero_schema import element_errors
 from .xero_where import WhereError, compile_where
@@ -52,7 +52,7 @@ class XeroApi:
         body.update(payload)
         return json_response(body)
 
-    def _filter(self, call: XeroCall, records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    def _filter(self, call: XeroCall, records: list[RecordT]) -> list[RecordT]:
         where = call.param("where")
         if where:
             try:
@@ -102,7 +102,7 @@ class XeroApi:
         if term:
             views = [v for v in views if term in str(v.get("InvoiceNumber") or "").casefold()
                      or term in str(v.get("Reference") or "").casefold()]
-        views = self._filter(call, views)  # type: ignore[assignment]
+        views = self._filter(call, views)
         page, size = page_params(call.param("page"), call.param("pageSize"))
         summary = call.flag("summaryOnly", False)
         extra: dict[str, Any] = {}

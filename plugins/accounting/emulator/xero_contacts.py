@@ -93,7 +93,7 @@ def write_contact(ctx: ContactWrite, data: Any, existing: dict[str, Any] | None,
             errors.append(_name_taken_error(name))
     if errors:
         raise ElementInvalid(errors)
-    record = dict(existing) if existing else {
+    record: dict[str, Any] = dict(existing) if existing else {
         "ContactID": ctx.new_id(), "ContactStatus": "ACTIVE", "IsCustomer": False, "IsSupplier": False,
     }
     for key in ("Name", "FirstName", "LastName", "EmailAddress", "ContactNumber", "AccountNumber",

@@ -69,7 +69,7 @@ def identity_routes(emu: XeroEmulator) -> list[BaseRoute]:
             return consent.back(redirect_uri, {"error": "invalid_scope"}, state)
         with emu.lock:
             organisations = [consent.Organisation(t, emu.tenants[t].name) for t in emu.tenants]
-        carried = {k: q[k] for k in ("response_type", "client_id", "redirect_uri", "scope", "state",
+        carried: dict[str, str] = {k: q[k] for k in ("response_type", "client_id", "redirect_uri", "scope", "state",
                                      "code_challenge", "code_challenge_method") if k in q}
 
         def show(error: str | None = None) -> Response:

@@ -202,7 +202,7 @@ def write_invoice(ctx: InvoiceWrite, data: Any, existing: dict[str, Any] | None,
         raise ElementInvalid(errors)
 
     if existing is not None and status in {"VOIDED", "DELETED"} and set(data) <= {"InvoiceID", "Status", "InvoiceNumber", "Type"}:
-        record = dict(existing, Status=status, AmountDue=ZERO, UpdatedDateUTC=ctx.now)
+        record: dict[str, Any] = dict(existing, Status=status, AmountDue=ZERO, UpdatedDateUTC=ctx.now)
         journal.put(ctx.tenant.invoices, record["InvoiceID"], record)
         return str(record["InvoiceID"])
 
@@ -256,7 +256,7 @@ def write_invoice(ctx: InvoiceWrite, data: Any, existing: dict[str, Any] | None,
     if inv_type == "ACCREC" and not number:
         number = next_invoice_number(ctx.tenant, journal)
     totals = invoice_totals(lines, line_amount_types)
-    record: dict[str, Any] = {
+    record = {
         "InvoiceID": old.get("InvoiceID") or ctx.new_id(),
         "Type": inv_type,
         "InvoiceNumber": number or "",

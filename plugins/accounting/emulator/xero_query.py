@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar
 
 from .xero_errors import query_parse_error
 from .xero_where import _lookup
 
 DEFAULT_PAGE_SIZE = 100  # spec: "page=1 – Up to 100 invoices will be returned"
 MAX_PAGE_SIZE = 1000  # notes §A1: pageSize ≤ 1000 [secondary]
+RecordT = TypeVar("RecordT", bound=Mapping[str, Any])
 
 
 def comma_list(value: str | None) -> list[str]:
@@ -39,7 +40,7 @@ def _path_value(record: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def apply_order(records: list[Mapping[str, Any]], order: str | None) -> list[Mapping[str, Any]]:
+def apply_order(records: list[RecordT], order: str | None) -> list[RecordT]:
     """``order=Date DESC, InvoiceNumber`` (spec: "Order by an any element")."""
     if not order or not order.strip():
         return records
@@ -54,7 +55,7 @@ def apply_order(records: list[Mapping[str, Any]], order: str | None) -> list[Map
         keys.append((words[0], direction == "DESC"))
     result = list(records)
     for path, descending in reversed(keys):
-        result.sort(key=lambda r, p=path: _sort_key(_path_value(r, p)), reverse=descending)
+        result.sort(key=lambda r: _sort_key(_path_value(r, path)), reverse=descending)  # sorts now: no late binding
     return result
 
 

@@ -240,7 +240,8 @@ class _Parser:
         if len(parts) < 3:
             raise WhereError("DateTime() needs year, month and day")
         try:
-            moment = datetime(*parts[:6], tzinfo=timezone.utc)  # type: ignore[misc]
+            year, month, day, hour, minute, second = (parts + [0, 0, 0])[:6]
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
         except (TypeError, ValueError) as exc:
             raise WhereError(f"invalid DateTime: {exc}") from exc
         return lambda r: moment

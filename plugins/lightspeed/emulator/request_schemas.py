@@ -67,7 +67,7 @@ def _load(name: str) -> Any:
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
     """The 2.0 OpenAPI document, ``nullable`` already turned into unions."""
-    return _load("lightspeed-xseries-api-2.0.json")  # type: ignore[no-any-return]
+    return _load("lightspeed-xseries-api-2.0.json")
 
 
 @lru_cache(maxsize=1)

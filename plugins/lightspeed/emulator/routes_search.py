@@ -31,6 +31,19 @@ _CUSTOMER_FIELDS = ("customer_code", "email", "first_name", "last_name", "compan
 _PRODUCT_IDS = ("supplier_id", "brand_id", "product_type_id", "variant_parent_id")
 
 
+# Filters made in a loop take their key and values here, not from the loop's variables.
+def _equals(key: str, value: Any) -> Match:
+    return lambda record: record.get(key) == value
+
+
+def _equals_ignoring_case(key: str, value: str) -> Match:
+    return lambda record: (record.get(key) or "").lower() == value
+
+
+def _among(key: str, values: set[str], *, inside: bool = True) -> Match:
+    return lambda record: (record.get(key) in values) is inside
+
+
 def _moment(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -53,7 +66,7 @@ def _sales_filters(request: Request) -> list[Match]:
         filters.append(lambda s: s["status"] in statuses)
     for key in ("outlet_id", "customer_id", "user_id", "invoice_number", "register_id"):
         if q.get(key):
-            filters.append(lambda s, k=key, v=q[key]: s.get(k) == v)
+            filters.append(_equals(key, q[key]))
     return filters
 
 
@@ -68,9 +81,9 @@ def _product_filters(request: Request) -> list[Match]:
     for key in _PRODUCT_IDS:
         include, exclude = set(q.getlist(key)), set(q.getlist(f"-{key}"))
         if include:
-            filters.append(lambda p, k=key, s=include: p.get(k) in s)
+            filters.append(_among(key, include))
         if exclude:
-            filters.append(lambda p, k=key, s=exclude: p.get(k) not in s)
+            filters.append(_among(key, exclude, inside=False))
     tags, no_tags = set(q.getlist("tag_id")), set(q.getlist("-tag_id"))
     if tags:
         filters.append(lambda p: bool(tags & set(p["tag_ids"])))
@@ -82,7 +95,7 @@ def _product_filters(request: Request) -> list[Match]:
 def _customer_filters(request: Request) -> list[Match]:
     q = request.query_params
     return [
-        lambda c, k=key, v=q[key].lower(): (c.get(k) or "").lower() == v
+        _equals_ignoring_case(key, q[key].lower())
         for key in _CUSTOMER_FIELDS
         if q.get(key)
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ class TillOps(SaleOps):
     def ring_up_sale(
         self,
         outlet_id: str,
-        lines: list[Mapping[str, Any]],
+        lines: Sequence[Mapping[str, Any]],
         *,
         customer_id: str | None = None,
         status: str = "CLOSED",

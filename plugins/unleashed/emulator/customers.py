@@ -87,9 +87,9 @@ def _apply(state: UnleashedState, record: Record, body: dict[str, Any], *, creat
             problems.add("CustomerCode", f"Customer code '{code}' is already used by another customer.")
     for field in BOOL_FIELDS:
         if field in body:
-            value = problems.boolean(body, field)
-            if value is not None:
-                record[field] = value
+            flag = problems.boolean(body, field)
+            if flag is not None:
+                record[field] = flag
     if "DiscountRate" in body:
         rate = problems.decimal(body, "DiscountRate", minimum=Decimal("0"))
         record["DiscountRate"] = rate if rate is not None else Decimal("0")
@@ -120,7 +120,7 @@ def upsert_customer(state: UnleashedState, guid: str, body: dict[str, Any]) -> t
     check_guid_matches(guid, body)
     existing = state.customers.get(guid)
     creating = existing is None
-    record = new_customer(state, guid) if creating else copy.deepcopy(existing)
+    record = new_customer(state, guid) if existing is None else copy.deepcopy(existing)
     _apply(state, record, body, creating=creating)
     if not creating:
         record["LastModifiedOn"] = state.now()

@@ -113,13 +113,12 @@ def _apply(state: UnleashedState, record: Record, body: dict[str, Any], *, creat
             problems.add("ProductCode", f"Product code '{code}' is already used by another product.")
     for field in DECIMAL_FIELDS:
         if field in body:
-            value = problems.decimal(body, field, minimum=Decimal("0"))
-            record[field] = value
+            record[field] = problems.decimal(body, field, minimum=Decimal("0"))
     for field in BOOL_FIELDS:
         if field in body:
-            value = problems.boolean(body, field)
-            if value is not None:
-                record[field] = value
+            flag = problems.boolean(body, field)
+            if flag is not None:
+                record[field] = flag
     for field in OBJECT_FIELDS:
         if field in body:
             record[field] = copy.deepcopy(body[field])
@@ -146,7 +145,7 @@ def upsert_product(state: UnleashedState, guid: str, body: dict[str, Any]) -> tu
     check_guid_matches(guid, body)
     existing = state.products.get(guid)
     creating = existing is None
-    record = new_product(state, guid) if creating else copy.deepcopy(existing)
+    record = new_product(state, guid) if existing is None else copy.deepcopy(existing)
     _apply(state, record, body, creating=creating)
     if not creating:
         record["LastModifiedOn"] = state.now()

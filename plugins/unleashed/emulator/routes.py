@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -174,7 +174,7 @@ class UnleashedApi:
 
     # --- helpers --------------------------------------------------------------------------------
     @staticmethod
-    def _page(call: Call, page: int, rows: list[Record], *, allow_zero: bool = False) -> Result:
+    def _page(call: Call, page: int, rows: Sequence[Record], *, allow_zero: bool = False) -> Result:
         return Result(200, paginate(rows, page, call.query.page_size(allow_zero=allow_zero)))
 
     @staticmethod
@@ -183,7 +183,7 @@ class UnleashedApi:
             raise not_found(resource, guid)
         return Result(200, record)
 
-    def _read_only(self, call: Call, resource: str, records: dict[str, Record], lister: Callable[[Query], list[Record]], **page_kw: Any) -> Result:
+    def _read_only(self, call: Call, resource: str, records: dict[str, Record], lister: Callable[[Query], Sequence[Record]], **page_kw: Any) -> Result:
         if call.method != "GET":
             raise _method_not_allowed(["GET"])
         kind, value = _target(call.rest)
