@@ -200,9 +200,17 @@ class ConnectionRuntime:
             save_credentials=save, settings=self.settings, http=http, mapped_locations=mapped,
             # Plugins that keep durable state of their own (the accounting outbox) reach the
             # connection's database through these, never through private attributes.
-            extras={"store": store, "connection_id": conn_id},
+            extras={"store": store, "connection_id": conn_id}, peers=self.peer_names(),
         )
         return cls(context)
+
+    def peer_names(self) -> dict[str, str]:
+        """Role → the name people call the system filling it (``short_title``, else ``title``)."""
+        out = {}
+        for role, ref in self.systems.items():
+            known = self.app.registries.connectors.get(ref.system)
+            out[role] = (known.short_title or known.title if known is not None else None) or ref.system
+        return out
 
     def close(self) -> None:
         with self._lock:
