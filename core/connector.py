@@ -171,8 +171,8 @@ class ConnectorContext:
 
     def peer_name(self, role: str) -> str:
         """The name of the connection's system in ``role``, for a message that sends the user
-        there ("change the code in Unleashed"), so a connector never names its peer literally;
-        a role nobody fills reads "the point of sale" / "the inventory system"."""
+        there (``f"change the code in {context.peer_name('inventory')}"``), so a connector never
+        names its peer literally; a role nobody fills reads "the inventory system"."""
         return self.peers.get(role) or ROLE_WORDS.get(role, f"the {role} system")
 
     def deterministic_id(self, entity_type: str, source_system: str, source_id: str) -> str:

@@ -39,7 +39,7 @@ class SettingSpec:
     :param role: the role of the system whose records the value names (``"inventory"``), for
         ``choices_from`` and ``check``.
     :param choices_from: an entity type of ``role``'s system: the console offers the names of its
-        records (not obsolete ones) to pick from, e.g. ``"sales_group"``.
+        records (not obsolete ones) to pick from, e.g. ``"location"``.
     :param check: ``check(connector, value)`` → the value to save, called with a connector of
         ``role``'s system when the setting is saved with a non-empty value (CLI, console, any
         :func:`tillbridge.services.set_settings` caller): raise
