@@ -200,9 +200,17 @@ class ConnectionRuntime:
             connection=self.name, system=system, base_url=ref.base_url, credentials=credentials,
             save_credentials=save, settings=self.settings, http=http, mapped_locations=mapped,
             # Durable state of the connector's own (the accounting outbox) goes through this.
-            state=ConnectionState(store, conn_id, self.name, system),
+            state=ConnectionState(store, conn_id, self.name, system), peers=self.peer_names(),
         )
         return cls(context)
+
+    def peer_names(self) -> dict[str, str]:
+        """Role → the name people call the system filling it (``short_title``, else ``title``)."""
+        out = {}
+        for role, ref in self.systems.items():
+            known = self.app.registries.connectors.get(ref.system)
+            out[role] = (known.short_title or known.title if known is not None else None) or ref.system
+        return out
 
     def close(self) -> None:
         with self._lock:

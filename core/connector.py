@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 ID_NAMESPACE = uuid.UUID("6f1c2f8e-1d64-4c43-9a55-6d3f3c6b2a10")
 
 ROLES = ("pos", "inventory", "accounting")
+#: How a message names a role's system when the connection has none in it.
+ROLE_WORDS = {"pos": "the point of sale", "inventory": "the inventory system", "accounting": "the accounting system"}
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ class ConnectorContext:
     :param state: the connection's durable state under this system's name (values, locks, an
         exactly-once outbox; see :class:`~tillbridge.ConnectionState`). ``None`` when the
         context is built for a bare credentials check.
+    :param peers: role → the name people call the connection's system in that role
+        (``{"pos": "Lightspeed", "inventory": "Unleashed"}``); read it through :meth:`peer_name`.
     """
 
     connection: str
@@ -170,6 +174,13 @@ class ConnectorContext:
     mapped_locations: Callable[[], set[str]] = field(default=lambda: set())
     extras: dict[str, Any] = field(default_factory=dict)
     state: ConnectionState | None = None
+    peers: Mapping[str, str] = field(default_factory=dict)
+
+    def peer_name(self, role: str) -> str:
+        """The name of the connection's system in ``role``, for a message that sends the user
+        there (``f"change the code in {context.peer_name('inventory')}"``), so a connector never
+        names its peer literally; a role nobody fills reads "the inventory system"."""
+        return self.peers.get(role) or ROLE_WORDS.get(role, f"the {role} system")
 
     def deterministic_id(self, entity_type: str, source_system: str, source_id: str) -> str:
         """The id a new record gets in a target that lets callers choose ids (Unleashed Guids).

@@ -307,7 +307,11 @@ class InvoiceLine(SubRecord):
 
 
 class Invoice(Entity):
-    """A sales invoice as the inventory system produced it, on its way to accounting."""
+    """A sales invoice as the inventory system produced it, on its way to accounting.
+
+    ``currency`` (ISO 4217 code) and ``status`` (the producing system's own word, e.g.
+    "Completed") have no defaults: only the plugin that reads invoices knows them.
+    """
 
     entity_type: ClassVar[str] = "invoice"
     nested: ClassVar[tuple[str, ...]] = ("lines",)
@@ -319,12 +323,12 @@ class Invoice(Entity):
     customer_name: str
     invoice_date: datetime
     due_date: datetime | None = None
-    currency: str = "NZD"
+    currency: str
     lines: tuple[InvoiceLine, ...]
     subtotal: Decimal
     tax_total: Decimal
     total: Decimal
-    status: str = "Completed"
+    status: str
 
     @property
     def key(self) -> str:

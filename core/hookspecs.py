@@ -65,6 +65,12 @@ def register_flows(register: Callable[[Flow], None]) -> None:
 def register_settings(register: Callable[[SettingSpec], None]) -> None:
     """Register per-connection settings (name, type, default, help, validation).
 
+    A setting naming something in one of the connection's systems gives its ``role`` and a
+    ``check(connector, value)``: the core calls it with a connector of that system whenever the
+    setting is saved, and saves what it returns; a :class:`~tillbridge.errors.SettingError` it
+    raises refuses the change. ``choices_from`` (an entity type) makes the console offer that
+    system's names. See :class:`~tillbridge.settings.SettingSpec`.
+
     :param register: call ``register(SettingSpec(...))``; setting names are unique.
     """
 

@@ -14,11 +14,12 @@ from sqlalchemy import delete, or_, update
 
 from .app import App, ConnectionRuntime
 from .connector import ConnectorContext
-from .entities import Location, SalesGroup, Tax
+from .entities import Location
 from .errors import ConfigError, SettingError, TillbridgeError
 from .flows import Flow
 from .http import build_client
 from .runner import FlowRunner, ProgressCallback, RunResult
+from .settings import SettingSpec
 from .storage.models import Binding, Connection, KnownLocation, LogEntry
 
 #: The order flows run in: what others reference goes first.
@@ -101,8 +102,6 @@ class SettingsChange:
     notes: list[str] = field(default_factory=list)
 
 
-#: Settings whose value must exist in the inventory system, checked when it can be reached.
-REMOTE_CHECKED = ("sales_group", "tax_map")
 #: Settings that change every published stock level.
 RESTART_STOCK = ("export_stock", "include_assembled")
 
@@ -110,18 +109,19 @@ RESTART_STOCK = ("export_stock", "include_assembled")
 def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
     """Validate and save settings of a connection (the CLI and the console both come here).
 
-    On top of the typed checks of the setting specs: a ``sales_group`` must be a group the
-    inventory system has, and ``tax_map`` values must be its tax codes (orders naming anything
-    else are refused, notes §4.8/§4.9 of unleashed.md). When the inventory system cannot be
-    reached the value is saved and the change says it was not checked.
+    On top of the typed checks of the setting specs, a setting with a ``check`` is verified
+    against the system of its ``role`` (e.g. that a named group exists there) and saved as the
+    check normalised it. When that system cannot be reached the value is saved and the change
+    says it was not checked.
     """
     conn = app.store.connection(name)
     registry = app.registries.settings
     parsed = {key: registry.spec(key).parse(value) for key, value in raw.items()}
     change = SettingsChange(values={})
-    wanted = {key: value for key, value in parsed.items() if key in REMOTE_CHECKED and value}
+    wanted = {key: value for key, value in parsed.items() if registry.spec(key).check is not None and value}
     if wanted:
-        normalised = _check_against_inventory(app, name, wanted, change.notes)
+        normalised = _check_remotely(app, name, {key: (registry.spec(key), value) for key, value in wanted.items()},
+                                     change.notes)
         raw = {**raw, **normalised}
     before = app.settings(conn)
     change.values = app.set_settings(conn, dict(raw))
@@ -146,37 +146,28 @@ def _forget_written_content(app: App, connection_id: int, entity_type: str) -> N
         s.commit()
 
 
-def _check_against_inventory(app: App, name: str, wanted: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _check_remotely(app: App, name: str, wanted: dict[str, tuple[SettingSpec, Any]],
+                    notes: list[str]) -> dict[str, Any]:
+    """Each setting's ``check`` with one quick connector per role; ``{name: normalised value}``."""
     rt = app.runtime(name)
-    if not rt.has_role("inventory"):
-        notes.append("not checked against the inventory system: the connection has none yet")
-        return {}
-    connector = _probe_connector(app, rt, "inventory")
     out: dict[str, Any] = {}
-    try:
-        if "sales_group" in wanted:
-            groups = [g for g in read_all(app, connector, "sales_group") if isinstance(g, SalesGroup)]
-            names = {g.name.lower(): g.name for g in groups if not g.obsolete}
-            given = str(wanted["sales_group"])
-            if given.lower() not in names:
-                known = ", ".join(sorted(names.values())) or "none"
-                raise SettingError(f"{connector.system} has no sales group {given!r}",
-                                   fix=f"use one of: {known} (or add it in {connector.system} first)")
-            out["sales_group"] = names[given.lower()]
-        if "tax_map" in wanted:
-            codes = {t.code for t in read_all(app, connector, "tax") if isinstance(t, Tax)}
-            unknown = sorted({str(v) for v in wanted["tax_map"].values()} - codes)
-            if unknown:
-                raise SettingError(f"{connector.system} has no tax code {', '.join(map(repr, unknown))}",
-                                   fix=f"use one of: {', '.join(sorted(codes)) or 'none'}")
-    except SettingError:
-        raise
-    except (TillbridgeError, httpx.HTTPError) as exc:
-        reason = exc.message if isinstance(exc, TillbridgeError) else type(exc).__name__
-        notes.append(f"saved without checking it against {connector.system}: {reason}")
-        return {}
-    finally:
-        connector.http.close()
+    for role in sorted({spec.role or "" for spec, _value in wanted.values()}):
+        if not rt.has_role(role):
+            notes.append(f"not checked against the {role} system: the connection has none yet")
+            continue
+        connector = _probe_connector(app, rt, role)
+        try:
+            for key, (spec, value) in wanted.items():
+                if spec.role == role and spec.check is not None:
+                    out[key] = spec.check(connector, value)
+        except SettingError:
+            raise
+        except (TillbridgeError, httpx.HTTPError) as exc:
+            reason = exc.message if isinstance(exc, TillbridgeError) else type(exc).__name__
+            notes.append(f"saved without checking it against {connector.system}: {reason}")
+            out = {key: v for key, v in out.items() if wanted[key][0].role != role}
+        finally:
+            connector.http.close()
     return out
 
 

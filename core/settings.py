@@ -36,6 +36,19 @@ class SettingSpec:
     :param key_options: for a ``map``: ``key_options(app, connection)`` → ``[(value, label)]`` the
         keys are picked from (e.g. the inventory system's tax codes); ``None``: typed.
     :param value_options: the same for the values (e.g. the accounting provider's accounts).
+    :param role: the role of the system whose records the value names (``"inventory"``), for
+        ``choices_from`` and ``check``.
+    :param choices_from: an entity type of ``role``'s system: the console offers the names of its
+        records (not obsolete ones) to pick from, e.g. ``"location"``.
+    :param check: ``check(connector, value)`` → the value to save, called with a connector of
+        ``role``'s system when the setting is saved with a non-empty value (CLI, console, any
+        :func:`tillbridge.services.set_settings` caller): raise
+        :class:`~tillbridge.errors.SettingError` to refuse it (e.g. a name the system does not
+        have); return it normalised (e.g. in the system's spelling). When the system cannot be
+        reached (a :class:`~tillbridge.errors.TillbridgeError` or ``httpx.HTTPError``) the value
+        is saved unchecked and the user told so.
+    :param after: in the console's list of the retailer's options, show this setting right after
+        the one named (e.g. a plugin's option next to the core switch it qualifies).
     """
 
     name: str
@@ -52,6 +65,14 @@ class SettingSpec:
     advanced: bool = False
     key_options: OptionSource | None = field(default=None, compare=False, repr=False)
     value_options: OptionSource | None = field(default=None, compare=False, repr=False)
+    role: str | None = None
+    choices_from: str | None = None
+    check: Callable[[Any, Any], Any] | None = field(default=None, compare=False, repr=False)
+    after: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.check or self.choices_from) and not self.role:
+            raise ValueError(f"setting {self.name!r} has a check or choices_from but no role to ask")
 
     def parse(self, raw: Any) -> Any:
         """Turn user input (a string from the CLI or a form, or a typed value) into the value."""
@@ -189,21 +210,6 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
         "Update products: which system is master for product details (price, notes, description).",
         choices=("pos", "inventory"), group="products", label="Update products master",
     ),
-    SettingSpec("sales_group", "str", None,
-                "Sales group added to every order created from a POS sale (must exist in the inventory system).",
-                group="sales", label="Add sales group"),
-    SettingSpec(
-        "default_customer", "str", "WALKIN",
-        "Customer code used for walk-in sales that have no customer.", group="sales",
-        label="Walk-in customer code", advanced=True,
-    ),
-    SettingSpec(
-        "tax_map", "map", {},
-        'Tax code to use where matching by rate is ambiguous: {"15%": "CODE"}; keys may also be a POS tax id.',
-        group="sales", label="Tax mapping (point of sale tax → inventory tax code)", advanced=True,
-        key_options=lambda app, name: _remote_options(app, name, "pos", "tax"),
-        value_options=lambda app, name: _remote_options(app, name, "inventory", "tax"),
-    ),
     SettingSpec("log_retention_days", "int", 90,
                 "Days the connection log keeps entries (open failures stay until resolved); applied by every sync "
                 "and by `tillbridge log prune`.", minimum=1, group="log", label="Keep log entries (days)",
@@ -217,28 +223,6 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
                 "Pacific/Auckland). Leave empty to use your point of sale's time zone (UTC if it has none).",
                 group="advanced", label="Time zone", advanced=True),
 )
-
-
-
-def _remote_options(app: Any, name: str, role: str, entity_type: str) -> list[tuple[str, str]]:
-    """Tax codes of the system in ``role`` to pick from: ``[(code, "code — name 15%")]``; the
-    point of sale's are keyed by rate ("15%"), as ``tax_map`` matches them."""
-    from .services import read_all
-
-    rt = app.runtime(name)
-    system = rt.system_of(role)
-    if system is None or entity_type not in app.connector_class(system).reads:
-        return []
-    out = set()
-    for record in read_all(app, rt.connector(role), entity_type):
-        rate = getattr(record, "rate", None)
-        pct = f"{(rate * 100).normalize():f}%" if rate is not None else ""
-        label = f"{getattr(record, 'name', '') or ''} {pct}".strip()
-        if role == "pos" and pct:
-            out.add((pct, f"{pct} — {getattr(record, 'name', '')}"))
-        elif getattr(record, "code", None):
-            out.add((str(record.code), f"{record.code} — {label}" if label else str(record.code)))
-    return sorted(out, key=lambda o: o[0].lower())
 
 
 Validator = Callable[[Mapping[str, Any]], None]

@@ -16,7 +16,7 @@ from ..entities import Entity
 from ..settings import SettingSpec
 from ..storage.models import KnownLocation
 from .console import Console, attempt, console_of, flash, form_action, redirect, render, route
-from .settings_form import REMOTE_CHOICES, build_fields, changes, submitted
+from .settings_form import build_fields, changes, submitted
 
 REMOTE_LIST_TTL = 300.0  # seconds a list fetched from a remote system is reused
 
@@ -56,7 +56,7 @@ def system_titles(app: App, name: str, *, short: bool = False) -> dict[str, str]
 
 
 def remote_names(app: App, name: str, role: str, entity_type: str) -> list[str]:
-    """Names of the records of ``entity_type`` the ``role`` system holds (e.g. Unleashed's sales groups)."""
+    """Names of the records of ``entity_type`` the ``role`` system holds (a setting's ``choices_from``)."""
     connector = app.runtime(name).connector(role)
     names: list[str] = []
     cursor = None
@@ -75,7 +75,8 @@ def remote_choices(console: Console, name: str) -> Callable[[str], tuple[list[st
     rt = app.runtime(name)
 
     def choices(setting: str) -> tuple[list[str] | None, str | None]:
-        role, entity_type = REMOTE_CHOICES[setting]
+        spec = app.registries.settings.spec(setting)
+        role, entity_type = spec.role or "", spec.choices_from or ""
         system = rt.system_of(role)
         if system is None:
             return None, f"connect the {role} system to choose from its list"

@@ -24,13 +24,10 @@ GROUP_TITLES = {
     "general": "General",
 }
 GROUP_ORDER = ("export", "products", "sales", "accounting", "general", "log", "schedule")
-#: The retailer's options, in the order and words of the integration page they know (the rest of
-#: the non-advanced settings, e.g. plugins', follow in registration order).
-SEED_ORDER = ("export_customers", "export_products", "sales_group", "export_stock", "include_assembled",
-              "product_master")
-#: Settings whose value must be one of a list the connection's systems hold:
-#: setting → (role whose system has the list, entity type to fetch).
-REMOTE_CHOICES: dict[str, tuple[str, str]] = {"sales_group": ("inventory", "sales_group")}
+#: The core's options for the retailer, in the order of the integration page they know (a setting
+#: with ``after`` is placed right after the one it names; the rest of the non-advanced settings,
+#: e.g. plugins', follow in registration order).
+SEED_ORDER = ("export_customers", "export_products", "export_stock", "include_assembled", "product_master")
 #: Labels of settings that registered none (others: the name, spelled out).
 LABELS: dict[str, str] = {}
 #: Labels of choice values that read better spelled out.
@@ -87,7 +84,7 @@ def build_fields(registry: SettingsRegistry, current: Mapping[str, Any], draft: 
         if spec.type == "choice":
             labels = CHOICE_LABELS.get(spec.name, {})
             options = [(c, labels.get(c, c)) for c in spec.choices]
-        elif spec.name in REMOTE_CHOICES:
+        elif spec.choices_from:
             names, note = remote(spec.name)
             if names is not None:
                 options = [("", "(none)")] + [(n, n) for n in names]
@@ -122,10 +119,30 @@ def build_fields(registry: SettingsRegistry, current: Mapping[str, Any], draft: 
             main.append(made)
     seed = {name: i for i, name in enumerate(SEED_ORDER)}
     main.sort(key=lambda f: seed.get(f.spec.name, len(seed)))  # stable: plugins' keep their order
+    main = placed_after(main)
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     advanced = [(GROUP_TITLES.get(g, g.replace("_", " ").capitalize()), fields)
                 for g, fields in sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))]
     return main, advanced
+
+
+def placed_after(fields: list[SettingField]) -> list[SettingField]:
+    """``fields`` with each one whose ``after`` names another moved right after it (several after
+    the same one keep their order); an ``after`` naming no field here is ignored."""
+    names = {f.spec.name for f in fields}
+    waiting = [f for f in fields if f.spec.after in names and f.spec.after != f.spec.name]
+    out = [f for f in fields if f not in waiting]
+    while waiting:
+        ready = [f for f in waiting if any(g.spec.name == f.spec.after for g in out)]
+        if not ready:  # a cycle of ``after``s: keep them at the end rather than loop
+            return out + waiting
+        for f in ready:
+            anchor = next(i for i, g in enumerate(out) if g.spec.name == f.spec.after)
+            while anchor + 1 < len(out) and out[anchor + 1].spec.after == f.spec.after:
+                anchor += 1
+            out.insert(anchor + 1, f)
+            waiting.remove(f)
+    return out
 
 
 def submitted(registry: SettingsRegistry, form: FormData) -> dict[str, str]:

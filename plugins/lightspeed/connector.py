@@ -350,7 +350,8 @@ class LightspeedConnector(Connector):
             raise RecordRejected(
                 f"product code {product.code!r} contains spaces: Lightspeed removes them, so the two systems "
                 "would hold different codes and the product's sales could not be matched to it by code",
-                fix="change the code in Unleashed (e.g. replace spaces with '-'), then press Re-import on this line "
+                fix=f"change the code in {self.context.peer_name('inventory')} (e.g. replace spaces with '-'), "
+                    "then press Re-import on this line "
                     f"(or {command('reimport', '--record', o.source_key, '-c', self.context.connection)}); or export "
                     "it anyway: Configuration → Advanced → Export product codes with spaces anyway (or "
                     f"{command('settings', 'set', 'export_codes_with_spaces', 'on', '-c', self.context.connection)})",

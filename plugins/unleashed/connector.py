@@ -395,7 +395,8 @@ class UnleashedConnector(Connector):
             return PushResult(o.source_id, "failed", error=exc)
         except RemoteError as exc:
             if exc.status == 400 or exc.status == 404:
-                return PushResult(o.source_id, "failed", error=_rejection(exc, o, self.context.connection))
+                rejected = _rejection(exc, o, self.context.connection, self.context.peer_name("pos"))
+                return PushResult(o.source_id, "failed", error=rejected)
             raise
 
     def _post(self, path: str, body: dict[str, Any], what: str) -> httpx.Response:
@@ -896,13 +897,14 @@ def _reason(exc: RemoteError) -> str:
     return exc.message.split("HTTP 400: ", 1)[-1].rstrip(")")
 
 
-def _rejection(exc: RemoteError, o: Outgoing, connection: str) -> RecordRejected:
+def _rejection(exc: RemoteError, o: Outgoing, connection: str, source: str = "the point of sale") -> RecordRejected:
+    """``source``: the name of the system the record came from, where the user corrects it."""
     detail = _reason(exc)
     fix = ("correct the record in the system it comes from, then press Re-import on this line (or "
            f"{command('reimport', '--record', o.source_key, '-c', connection)})")
     lowered = detail.lower()
     if "productcode" in lowered.replace(" ", "") and ("100" in lowered or "long" in lowered):
-        fix = ("shorten the product code to 100 characters or fewer in Lightspeed, then press Re-import on this "
+        fix = (f"shorten the product code to 100 characters or fewer in {source}, then press Re-import on this "
                f"line (or {command('reimport', '--record', o.source_key, '-c', connection)})")
     elif "salesordergroup" in lowered.replace(" ", "") or "sales group" in lowered:
         fix = ("pick a sales group that exists in Unleashed under Configuration → Add sales group "

@@ -32,7 +32,10 @@ def register_emulators(register: Callable[[type], None]) -> None:
 @hookimpl
 def register_settings(register: Callable[[SettingSpec], None]) -> None:
     from .connector import DEFAULT_PUSH_CONCURRENCY, PUSH_CONCURRENCY
+    from .settings import SETTINGS
 
+    for spec in SETTINGS:
+        register(spec)
     register(SettingSpec(
         PUSH_CONCURRENCY, "int", DEFAULT_PUSH_CONCURRENCY,
         "Writes sent to Unleashed at once (products, customers, sales orders of different warehouses; one "
