@@ -20,7 +20,6 @@ Facts followed (shared/api-notes/accounting-and-peers.md §A2):
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, ClassVar, Mapping, Sequence
@@ -46,11 +45,9 @@ from tillbridge import (
 
 from .drafts import cents, rate_fits
 from .oauth2 import REFRESH_LOCK, OAuth2Auth
-from .outbox import KEY_NAMESPACE
 from .provider import (
     AccountingConnector,
     Budget,
-    ContactRef,
     DraftInvoice,
     DraftLine,
     Outcome,
@@ -58,6 +55,7 @@ from .provider import (
     money,
     to_decimal,
 )
+from .quickbooks_customers import QboCustomers, QboFault, qbo_quote
 from .store_link import find_link
 
 API_URL = "https://quickbooks.api.intuit.com"
@@ -67,24 +65,6 @@ SCOPES = "com.intuit.quickbooks.accounting"
 MINOR_VERSION = 75  # notes §A2: minor versions 1–74 unsupported from 1 Aug 2025
 DOC_NUMBER_MAX = 21
 LOOKUP_CHUNK = 30
-
-
-class QboFault(RemoteError):
-    """A ``Fault`` answer (in a 4xx/5xx, or inside a 200)."""
-
-    def __init__(self, fault: dict[str, Any], status: int) -> None:
-        errors = fault.get("Error") or [{}]
-        first = errors[0]
-        self.code = str(first.get("code", ""))
-        self.element = str(first.get("element") or "")
-        self.fault_type = str(fault.get("type") or "")
-        self.messages = [f"{e.get('Message', '')}: {e.get('Detail', '')}".strip(": ") for e in errors]
-        super().__init__(f"QuickBooks answered {self.fault_type} {self.code}: {'; '.join(self.messages)}",
-                         status=status)
-
-
-def qbo_quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def fix_for(fault: QboFault, draft: DraftInvoice) -> str | None:
@@ -101,7 +81,7 @@ def fix_for(fault: QboFault, draft: DraftInvoice) -> str | None:
     return None
 
 
-class QuickBooksConnector(AccountingConnector):
+class QuickBooksConnector(QboCustomers, AccountingConnector):
     system: ClassVar[str] = "quickbooks"
     title: ClassVar[str] = "QuickBooks Online"
     credential_fields = (
@@ -317,37 +297,6 @@ class QuickBooksConnector(AccountingConnector):
                               fix="tax codes: " + ", ".join(sorted(n for n, _ in codes.values())) +
                                   " (or pass --no-check)")
 
-    # --- customers --------------------------------------------------------------------------------
-    def resolve_contacts(self, contacts: Sequence[ContactRef]) -> dict[str, str | RecordRejected]:
-        wanted = [c for c in contacts if c.code not in self._customers]
-        for start in range(0, len(wanted), 20):
-            chunk = wanted[start:start + 20]
-            names = ", ".join(qbo_quote(c.name) for c in chunk)
-            rows = self.query(f"select * from Customer where DisplayName in ({names}) and Active in (true, false)",
-                              "looking up customers")
-            by_name = {str(r.get("DisplayName", "")).casefold(): str(r["Id"]) for r in rows}
-            for contact in chunk:
-                if contact.name.casefold() in by_name:
-                    self._customers[contact.code] = by_name[contact.name.casefold()]
-        errors: dict[str, RecordRejected] = {}
-        for contact in wanted:
-            if contact.code in self._customers:
-                continue
-            # A requestid per customer: a retry after a lost answer returns the same customer.
-            request_id = str(uuid.uuid5(KEY_NAMESPACE, f"{self.context.connection}/quickbooks/customer/{contact.code}"))
-            try:
-                data = self._call("POST", "/customer", params={"requestid": request_id},
-                                  body={"DisplayName": contact.name[:500] or contact.code,
-                                        "Notes": f"Inventory customer {contact.code}"},
-                                  what="creating a customer")
-                self._customers[contact.code] = str(data["Customer"]["Id"])
-            except QboFault as fault:
-                errors[contact.code] = RecordRejected(
-                    f"QuickBooks refused the customer {contact.name!r} ({contact.code}): {'; '.join(fault.messages)}",
-                    fix="correct the customer in the inventory system or in QuickBooks, then `tillbridge reimport`")
-        return {c.code: self._customers.get(c.code) or errors.get(c.code) or RecordRejected(
-            f"QuickBooks did not create a customer for {c.code}") for c in contacts}
-
     # --- invoices ---------------------------------------------------------------------------------
     def find_invoices(self, numbers: Sequence[str]) -> dict[str, RemoteInvoice]:
         found: dict[str, RemoteInvoice] = {}
@@ -468,4 +417,4 @@ def _remote(row: dict[str, Any]) -> RemoteInvoice:
                          reference=row.get("PrivateNote"), total=to_decimal(row.get("TotalAmt")))
 
 
-__all__ = ["AUTHORIZE_URL", "SCOPES", "TOKEN_URL", "QuickBooksConnector"]
+__all__ = ["AUTHORIZE_URL", "SCOPES", "TOKEN_URL", "QboFault", "QuickBooksConnector", "qbo_quote"]

@@ -20,9 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import uuid
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import httpx
@@ -46,39 +45,25 @@ from tillbridge import (
     parse_retry_after,
 )
 
-from .drafts import cents, rate_fits
 from .oauth2 import REFRESH_LOCK, OAuth2Auth
 from .provider import (
     AccountingConnector,
     Budget,
-    ContactRef,
     DraftInvoice,
-    DraftLine,
     Outcome,
     RemoteInvoice,
-    money,
     to_decimal,
 )
 from .store_link import find_link
+from .xero_contacts import XeroContacts, xero_quote
+from .xero_payload import DEFAULT_ACCOUNT, XeroPayload
 
 API_URL = "https://api.xero.com/api.xro/2.0"
 IDENTITY_URL = "https://identity.xero.com"
 LOGIN_URL = "https://login.xero.com"
 API_SUFFIX = "/api.xro/2.0"
 SCOPES = "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings"
-#: Xero's demo and default chart of accounts: 200 Sales.
-DEFAULT_ACCOUNT = "200"
-UNIT_PLACES = Decimal("0.0001")  # unitdp=4
 LOOKUP_CHUNK = 40
-
-
-def xero_quote(text: str) -> str:
-    """A string literal of Xero's ``where`` language (C#-style escapes)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _number_text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 def fix_for(messages: Sequence[str], draft: DraftInvoice) -> str | None:
@@ -98,7 +83,10 @@ def fix_for(messages: Sequence[str], draft: DraftInvoice) -> str | None:
     return None
 
 
-class XeroConnector(AccountingConnector):
+class XeroConnector(XeroContacts, XeroPayload, AccountingConnector):
+    """Plumbing, settings and invoices here; contacts in :mod:`.xero_contacts`, invoice JSON in
+    :mod:`.xero_payload`."""
+
     system: ClassVar[str] = "xero"
     title: ClassVar[str] = "Xero"
     credential_fields = (
@@ -326,64 +314,6 @@ class XeroConnector(AccountingConnector):
             raise ConfigError(f"Xero has no active sales tax rate {code!r}",
                               fix="tax types: " + ", ".join(sorted(self.tax_rates())) + " (or pass --no-check)")
 
-    # --- contacts ---------------------------------------------------------------------------------
-    def resolve_contacts(self, contacts: Sequence[ContactRef]) -> dict[str, str | RecordRejected]:
-        wanted = [c for c in contacts if c.code not in self._contacts]
-        for start in range(0, len(wanted), 20):
-            chunk = wanted[start:start + 20]
-            where = " OR ".join(f"ContactNumber=={xero_quote(c.code)}" for c in chunk)
-            # Archived contacts are found too: an invoice against one is refused and reported,
-            # which beats a silent second contact for the same customer.
-            body = self._request("GET", "/Contacts", params={"where": where, "includeArchived": "true"},
-                                 what="looking up contacts").json()
-            for row in body.get("Contacts") or []:
-                if row.get("ContactNumber"):
-                    self._contacts.setdefault(row["ContactNumber"], row["ContactID"])
-        missing = [c for c in wanted if c.code not in self._contacts]
-        errors: dict[str, RecordRejected] = {}
-        if missing:
-            errors = self._create_contacts(missing)
-        return {c.code: self._contacts.get(c.code) or errors.get(c.code) or RecordRejected(
-            f"Xero did not create a contact for customer {c.code}") for c in contacts}
-
-    def _create_contacts(self, contacts: list[ContactRef]) -> dict[str, RecordRejected]:
-        elements = [{"Name": c.name[:255] or c.code, "ContactNumber": c.code[:50]} for c in contacts]
-        body = self._request("PUT", "/Contacts", params={"summarizeErrors": "false"}, body={"Contacts": elements},
-                             headers={"Idempotency-Key": str(uuid.uuid4())}, what="creating contacts",
-                             validation=True).json()
-        errors: dict[str, RecordRejected] = {}
-        for contact, row in zip(contacts, body.get("Contacts") or body.get("Elements") or []):
-            if row.get("ContactID") and row.get("StatusAttributeString", "OK") != "ERROR" \
-                    and not row.get("HasValidationErrors"):
-                self._contacts[contact.code] = row["ContactID"]
-                continue
-            messages = [v.get("Message", "") for v in row.get("ValidationErrors") or []]
-            if any("already assigned to another contact" in m for m in messages):
-                adopted = self._adopt_by_name(contact)
-                if adopted:
-                    continue
-            errors[contact.code] = RecordRejected(
-                f"Xero refused the contact {contact.name!r} ({contact.code}): {'; '.join(messages) or 'no reason'}",
-                fix="correct the customer in the inventory system or in Xero, then `tillbridge reimport`")
-        return errors
-
-    def _adopt_by_name(self, contact: ContactRef) -> bool:
-        """A contact of that name exists (made by hand or another app): give it our number when it
-        has none; otherwise create ours under a name that says which customer it is."""
-        body = self._request("GET", "/Contacts", params={"where": f"Name=={xero_quote(contact.name)}"},
-                             what="looking up a contact by name").json()
-        found = (body.get("Contacts") or [None])[0]
-        if found is not None and not found.get("ContactNumber"):
-            self._request("POST", f"/Contacts/{found['ContactID']}", body={"Contacts": [
-                {"ContactID": found["ContactID"], "ContactNumber": contact.code[:50]}]},
-                headers={"Idempotency-Key": str(uuid.uuid4())}, what="numbering a contact")
-            self._contacts[contact.code] = found["ContactID"]
-            return True
-        renamed = ContactRef(contact.code, f"{contact.name} ({contact.code})")
-        if renamed.name == contact.name:
-            return False
-        return not self._create_contacts([renamed])
-
     # --- invoices ---------------------------------------------------------------------------------
     def find_invoices(self, numbers: Sequence[str]) -> dict[str, RemoteInvoice]:
         found: dict[str, RemoteInvoice] = {}
@@ -448,68 +378,6 @@ class XeroConnector(AccountingConnector):
         return Outcome(draft.number, "rejected", messages=errors or ["Xero refused the invoice"],
                        fix=fix_for(errors, draft))
 
-    def invoice_json(self, draft: DraftInvoice, contact_id: str) -> dict[str, Any]:
-        lines = [self._line_json(line, draft) for line in draft.lines]
-        invoice: dict[str, Any] = {
-            "Type": "ACCREC", "Contact": {"ContactID": contact_id}, "InvoiceNumber": draft.number,
-            "Date": draft.date.isoformat(), "DueDate": draft.due_date.isoformat(),
-            "LineAmountTypes": "Exclusive", "Status": "AUTHORISED", "CurrencyCode": draft.currency,
-            "LineItems": lines,
-        }
-        if draft.reference:
-            invoice["Reference"] = draft.reference
-        return invoice
-
-    def _line_json(self, line: DraftLine, draft: DraftInvoice) -> dict[str, Any]:
-        account = (line.account or DEFAULT_ACCOUNT).strip()
-        quantity, unit, percent = line.quantity, line.unit_price.quantize(UNIT_PLACES, ROUND_HALF_UP), \
-            line.discount_percent
-        description = line.description
-        # Xero computes LineAmount = round(qty × unit) − round(that × discount %); when that cannot
-        # give the inventory's own line total (more decimals than unitdp=4), book the total as one
-        # unit and say what was sold in the description.
-        if quantity <= 0 or _xero_amount(quantity, unit, percent) != line.amount:
-            if quantity != 1 or unit != line.amount:
-                description = f"{description} ({_number_text(line.quantity)} × {_number_text(line.unit_price)})"
-            quantity, unit, percent = Decimal(1), line.amount, Decimal(0)
-        item: dict[str, Any] = {
-            "Description": description, "Quantity": money(quantity), "UnitAmount": money(unit),
-            "AccountCode": account, "TaxType": self._tax_type(line, account, draft),
-            # The inventory system's tax, to the cent (Xero's TaxAmount is "auto-computed,
-            # overridable", notes §A1 LineItem fields): totals then match exactly.
-            "TaxAmount": money(line.tax_amount),
-        }
-        if percent:
-            item["DiscountRate"] = money(percent)
-        return item
-
-    def _tax_type(self, line: DraftLine, account: str, draft: DraftInvoice) -> str:
-        if line.tax_type:
-            return line.tax_type
-        rates = self.tax_rates()
-        if line.tax_code is None:  # a rounding line: no tax
-            return "NONE" if "NONE" in rates else next((t for t, r in rates.items() if r == 0), "NONE")
-        chosen = self._tax_choice.get(line.tax_code)
-        if chosen:
-            return chosen
-        same = [ln for ln in draft.lines if ln.tax_code == line.tax_code]
-        default = str((self.accounts().get(account.upper()) or {}).get("TaxType") or "")
-        total = sum((ln.amount for ln in same), Decimal(0))
-        if total == 0:
-            return default or "NONE"
-        best = rate_fits(same, rates)
-        choice = default if default in best else (best[0] if len(best) == 1 else None)
-        if choice is None:
-            share = (sum((ln.tax_amount for ln in same), Decimal(0)) / total * 100).quantize(Decimal("0.01"))
-            raise RecordRejected(
-                f"cannot tell which Xero tax rate fits inventory tax code {line.tax_code} ({share} %; fitting Xero "
-                f"tax rates: {', '.join(best) or 'none'})", key=draft.number,
-                fix=f"map it: `tillbridge accounting map-tax {line.tax_code} TAXTYPE` (Xero → Settings → Tax rates), "
-                    f"then `tillbridge reimport --record {draft.number}`")
-        if abs(total) >= 1:
-            self._tax_choice[line.tax_code] = choice  # only a real amount settles the rate for good
-        return choice
-
     # --- the double-posting check -------------------------------------------------------------------
     def invoices_referencing(self, references: Sequence[str], since: datetime) -> list[RemoteInvoice]:
         wanted = {r.casefold() for r in references}
@@ -543,10 +411,6 @@ def batch_key(keys: Sequence[str]) -> str:
     return hashlib.sha256("|".join(keys).encode()).hexdigest()
 
 
-def _xero_amount(quantity: Decimal, unit: Decimal, percent: Decimal) -> Decimal:
-    gross = cents(quantity * unit)
-    return gross - cents(gross * percent / 100)
-
 
 def _remote(row: dict[str, Any]) -> RemoteInvoice:
     return RemoteInvoice(id=str(row["InvoiceID"]), number=str(row.get("InvoiceNumber") or ""),
@@ -566,4 +430,4 @@ def _detail(response: httpx.Response) -> str:
     return str(body.get("Detail") or body.get("Message") or body.get("Title") or response.reason_phrase)
 
 
-__all__ = ["DEFAULT_ACCOUNT", "IDENTITY_URL", "LOGIN_URL", "SCOPES", "XeroConnector", "batch_key"]
+__all__ = ["DEFAULT_ACCOUNT", "IDENTITY_URL", "LOGIN_URL", "SCOPES", "XeroConnector", "batch_key", "xero_quote"]

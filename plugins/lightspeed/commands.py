@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import time
-import urllib.parse
 from typing import Any
 
 import click
-import httpx
 
-from tillbridge import AuthError, ConfigError
+from tillbridge import ConfigError
 from tillbridge.oauth import authorize_in_browser
 
-SECURE_AUTHORIZE = "https://secure.retail.lightspeed.app/connect"  # notes §1.1
-DEFAULT_HOST = "https://{domain_prefix}.retail.lightspeed.app"
-
-
-def exchange_code(token_url: str, code: str, client_id: str, client_secret: str, redirect_uri: str) -> dict[str, Any]:
-    """``POST /api/1.0/token`` with the code in a form body (notes §1.2; never in the URL since 2017)."""
-    try:
-        response = httpx.post(token_url, data={"code": code, "client_id": client_id, "client_secret": client_secret,
-                                               "grant_type": "authorization_code", "redirect_uri": redirect_uri},
-                              timeout=30)
-    except httpx.TransportError as exc:
-        raise ConfigError(f"cannot reach Lightspeed at {token_url}: {type(exc).__name__}") from None
-    if response.status_code != 200:
-        raise AuthError(f"Lightspeed refused the authorization code (HTTP {response.status_code})",
-                        fix="check the client id and secret of your app, then try again")
-    body = response.json()
-    return {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
-            "expires": body.get("expires") or time.time() + float(body.get("expires_in") or 0),
-            "domain_prefix": body.get("domain_prefix"), "client_id": client_id, "client_secret": client_secret}
+from . import oauth
+from .oauth import DEFAULT_HOST
 
 
 def register(connect: click.Group) -> None:
@@ -67,23 +47,15 @@ def register(connect: click.Group) -> None:
                 raise ConfigError("installing the app needs the app's client id and secret",
                                   fix="pass --client-id/--client-secret (or LIGHTSPEED_CLIENT_ID/SECRET), "
                                       "or use --personal-token")
-            authorize = authorize_url or (SECURE_AUTHORIZE if "{domain_prefix}" in base or
-                                          base.endswith(".retail.lightspeed.app") else base.rstrip("/") + "/connect")
+            authorize = authorize_url or oauth.authorize_page(base)
 
             def build(redirect_uri: str, state_value: str) -> str:
-                query = urllib.parse.urlencode({"response_type": "code", "client_id": client_id,
-                                                "redirect_uri": redirect_uri, "state": state_value})
-                return f"{authorize}?{query}"
+                return oauth.authorize_url(authorize, client_id=client_id, redirect_uri=redirect_uri, state=state_value)
 
             params, redirect_uri = authorize_in_browser(build, port=port, open_browser=not no_browser,
                                                         announce=click.echo)
-            prefix = params.get("domain_prefix")
-            if "{domain_prefix}" in base:
-                if not prefix:
-                    raise AuthError("Lightspeed did not say which store was connected (no domain_prefix)")
-                base = DEFAULT_HOST.format(domain_prefix=prefix)
-            values = exchange_code(base.rstrip("/") + "/api/1.0/token", params["code"], client_id, client_secret,
-                                   redirect_uri)
+            base = oauth.store_base(base, params)
+            values = oauth.exchange_code(oauth.token_url(base), params["code"], client_id, client_secret, redirect_uri)
         # One call with the new credentials before anything is saved: a refused token leaves
         # the connection as it was (notes §1: both kinds of token are Bearer tokens).
         description = services.check_credentials(app, connection_name, "lightspeed", base, values)

@@ -99,28 +99,17 @@ class LightspeedConnector(Connector):
 
     @classmethod
     def oauth_authorize_url(cls, base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str:
-        # Notes §1.1: real stores approve on secure.retail.lightspeed.app; an emulator serves /connect.
-        from urllib.parse import urlencode
+        from .oauth import authorize_page, authorize_url
 
-        from .commands import SECURE_AUTHORIZE
-
-        base = base_url.rstrip("/")
-        real = "{domain_prefix}" in base or base.endswith(".retail.lightspeed.app")
-        query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-                           "state": state})
-        return f"{SECURE_AUTHORIZE if real else base + '/connect'}?{query}"
+        return authorize_url(authorize_page(base_url), client_id=client_id, redirect_uri=redirect_uri, state=state)
 
     @classmethod
     def oauth_exchange(cls, base_url: str, callback: Any, *, client_id: str, client_secret: str,
                        redirect_uri: str) -> tuple[str, dict[str, Any]]:
-        from .commands import DEFAULT_HOST, exchange_code
+        from .oauth import exchange_code, store_base, token_url
 
-        if "{domain_prefix}" in base_url:  # the callback names the store that approved (notes §1.1)
-            if not callback.get("domain_prefix"):
-                raise AuthError("Lightspeed did not say which store was connected (no domain_prefix)")
-            base_url = DEFAULT_HOST.format(domain_prefix=callback["domain_prefix"])
-        token_url = base_url.rstrip("/") + "/api/1.0/token"
-        return base_url, exchange_code(token_url, callback["code"], client_id, client_secret, redirect_uri)
+        base_url = store_base(base_url, callback)  # the callback names the store that approved
+        return base_url, exchange_code(token_url(base_url), callback["code"], client_id, client_secret, redirect_uri)
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)

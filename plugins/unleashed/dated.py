@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from tillbridge import DatedRecord
 
 from . import convert
-from .connector import _last_page
+from .wire import last_page
 
 
 def orders_of_day(connector: Any, start: datetime, end: datetime, references: Sequence[str]) -> list[DatedRecord]:
@@ -36,6 +36,6 @@ def orders_of_day(connector: Any, start: datetime, end: datetime, references: Se
                 id=str(order.get("Guid")), number=str(order.get("OrderNumber") or order.get("Guid")), sale_number=ref,
                 total=Decimal(str(order.get("Total") or 0)), status=str(order.get("OrderStatus") or "").lower(),
                 location_id=(order.get("Warehouse") or {}).get("Guid"), when=when))
-        if _last_page(body, page):
+        if last_page(body, page):
             return out
         page += 1
