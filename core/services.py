@@ -15,14 +15,10 @@ from sqlalchemy import delete, or_, update
 from .app import App, ConnectionRuntime
 from .entities import Location, SalesGroup, Tax
 from .errors import ConfigError, SettingError, TillbridgeError, UnknownConnection
-from .flows import Flow
+from .flows import Flow, order_flows
 from .runner import FlowRunner, ProgressCallback, RunResult
 from .storage.models import Binding, Connection, KnownLocation, LogEntry
 from .wiring import wire_connector
-
-#: The order flows run in: what others reference goes first.
-FLOW_ORDER = ("products", "opening_stock", "customers", "export_products", "export_customers", "sales", "stock")
-
 
 def parse_date(text: str) -> datetime:
     """``YYYY-MM-DD`` (midnight UTC) or an ISO timestamp; a clear error otherwise."""
@@ -291,9 +287,8 @@ def mappings(app: App, name: str) -> list[tuple[KnownLocation | None, KnownLocat
 
 # --- running flows -------------------------------------------------------------------------------
 def ordered_flows(app: App) -> list[Flow]:
-    flows = app.flows()
-    order = {name: i for i, name in enumerate(FLOW_ORDER)}
-    return sorted(flows.values(), key=lambda f: (order.get(f.name, len(order)), f.name))
+    """The flows in dependency order: each after the flows its ``after`` names."""
+    return order_flows(app.flows().values())
 
 
 def sync_once(app: App, name: str, *, only: Sequence[str] | None = None,
