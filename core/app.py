@@ -10,17 +10,18 @@ from typing import Any, Callable
 
 import httpx
 
-from .connector import Connector, ConnectorContext
+from .connector import Connector
 from .crypto import SecretBox
 from .errors import ConfigError, SettingError
 from .events import SyncEvent
 from .flows import Flow
-from .http import AppRateLimit, build_client
+from .http import AppRateLimit
 from .plugins import Plugins, Registries
 from .state import ConnectionState
 from .storage.db import database_url, open_database
 from .storage.models import Connection
 from .storage.store import Store, SystemRef
+from .wiring import wire_connector
 
 TransportFactory = Callable[[str, str], httpx.BaseTransport | None]
 #: ``(system, the connector's app-wide limits) -> a callable that blocks until a call may go``.
@@ -153,27 +154,30 @@ class ConnectionRuntime:
         with self._lock:
             if role in self._connectors:
                 return self._connectors[role]
-            ref = self.systems.get(role)
-            if ref is None:
-                raise ConfigError(
-                    f"connection {self.name!r} has no {role} system",
-                    fix=f"connect one, e.g. `tillbridge connect <system> --connection {self.name}`",
-                )
-            connector = self._build(ref)
+            connector = self.build_connector(role)
             self._connectors[role] = connector
             return connector
 
-    def _build(self, ref: SystemRef) -> Connector:
+    def mapped_locations(self, role: str) -> Callable[[], set[str]]:
+        """The ids of the ``role`` system's locations that are mapped (outlets or warehouses)."""
+        def mapped() -> set[str]:
+            mapping = self.location_map()
+            return set(mapping) if role == "pos" else set(mapping.values())
+        return mapped
+
+    def build_connector(self, role: str, **http_options: Any) -> Connector:
+        """A new connector for ``role``, not kept by the runtime (the caller closes its client).
+
+        ``http_options`` override the sync's ``build_client`` options (a quick probe tries once).
+        """
+        ref = self.systems.get(role)
+        if ref is None:
+            raise ConfigError(
+                f"connection {self.name!r} has no {role} system",
+                fix=f"connect one, e.g. `tillbridge connect <system> --connection {self.name}`",
+            )
         cls = self.app.connector_class(ref.system)
         store, conn_id, system = self.app.store, self.id, ref.system
-        credentials = store.credentials(conn_id, system)
-        lock = threading.Lock()
-
-        def save(values: dict[str, Any]) -> None:
-            with lock:
-                credentials.clear()
-                credentials.update(values)
-                store.save_credentials(conn_id, system, values)
 
         def observe(request: httpx.Request, response: httpx.Response | None, seconds: float) -> None:
             self.app.emit(SyncEvent(
@@ -187,22 +191,17 @@ class ConnectionRuntime:
         transport = self.app.transport_factory(system, ref.base_url) if self.app.transport_factory else None
         shared = (self.app.shared_limiter(system, cls.app_rate_limits)
                   if self.app.shared_limiter is not None and cls.app_rate_limits else None)
-        http = build_client(
-            ref.base_url, auth=cls.make_auth(credentials, save), headers=dict(cls.default_headers),
-            rate_limit_headers=cls.rate_limit_headers, max_concurrency=cls.max_concurrency,
-            observer=observe, transport=transport, backoff=self.app.http_backoff, shared_limit=shared,
-        )
-        def mapped() -> set[str]:
-            mapping = self.location_map()
-            return set(mapping) if ref.role == "pos" else set(mapping.values())
-
-        context = ConnectorContext(
-            connection=self.name, system=system, base_url=ref.base_url, credentials=credentials,
-            save_credentials=save, settings=self.settings, http=http, mapped_locations=mapped,
+        options: dict[str, Any] = {"observer": observe, "transport": transport, "backoff": self.app.http_backoff,
+                                   "shared_limit": shared, **http_options}
+        return wire_connector(
+            cls, connection=self.name, system=system, base_url=ref.base_url,
+            credentials=store.credentials(conn_id, system),
+            persist=lambda values: store.save_credentials(conn_id, system, values),
+            settings=self.settings, mapped_locations=self.mapped_locations(ref.role),
             # Durable state of the connector's own (the accounting outbox) goes through this.
             state=ConnectionState(store, conn_id, self.name, system), peers=self.peer_names(),
+            http_options=options,
         )
-        return cls(context)
 
     def peer_names(self) -> dict[str, str]:
         """Role → the name people call the system filling it (``short_title``, else ``title``)."""

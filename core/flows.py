@@ -2,12 +2,66 @@
 
 A flow names roles, not vendors, so the engine stays vendor-free: ``products`` moves products from
 whatever fills the ``pos`` role to whatever fills ``inventory``. Plugins add flows of their own
-(the accounting plugin adds ``invoices``) through ``register_flows``.
+(the accounting plugin adds ``invoices``) through ``register_flows``. What a flow needs beyond
+fetch and push is declared on it, for a third party's flow as for the core's: the flows it runs
+after (``after``), its own step between fetch and push (``prepare``), its polling interval.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .entities import Entity, Sale
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .app import App, ConnectionRuntime
+    from .connector import Connector
+    from .plugins import Plugins
+    from .storage.store import Store
+
+
+@dataclass
+class PrepareContext:
+    """What a flow's preparation may use during one run: the explicit interface between the
+    runner and a :class:`Preparation` (which never reaches into the runner itself)."""
+
+    app: App
+    runtime: ConnectionRuntime
+    flow: Flow
+    source: Connector
+    #: the run reads from the start (no cursor, no ``since``): every record of the source comes
+    full_read: bool = False
+    #: kept for the length of one run (e.g. what the source's other side sold, peeked once)
+    state: dict[str, Any] = field(default_factory=dict)
+    #: record id → fingerprint compared and stored instead of the record's own; per page
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    #: the flow's own line for summaries (``"opening stock: 12 products, 3 warehouses"``)
+    summary: str | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def plugins(self) -> Plugins:
+        return self.app.plugins
+
+
+class Preparation:
+    """A flow's own step between fetch and push (``Flow.prepare``); subclass and override.
+
+    ``page`` turns each fetched page into the records to push (fewer is fine: the rest count as
+    skipped); ``finish`` yields pages of records the source never reported, pushed after the
+    last page of a run that read to the end (the stock export publishes those levels as 0).
+    """
+
+    def page(self, context: PrepareContext, records: Sequence[Entity]) -> Sequence[Entity]:
+        return records
+
+    def finish(self, context: PrepareContext) -> Iterable[list[Entity]]:
+        return ()
 
 
 @dataclass(frozen=True)
@@ -23,6 +77,12 @@ class Flow:
     :param master_fields: fields that only the master system may overwrite on existing records;
         the ``product_master`` setting decides who the master is.
     :param description: one line for ``tillbridge flows`` and the console.
+    :param after: names of flows that run before this one in a sync pass (what it references or
+        must see first); see :func:`order_flows`.
+    :param prepare: the flow's own step between fetch and push (``None``: records go as read).
+    :param interval: the daemon's polling interval (seconds) when ``interval_setting`` is unset.
+    :param reread_after: flows whose newly created records make this flow read again from the
+        start (levels read before their product existed were skipped).
     """
 
     name: str
@@ -33,25 +93,105 @@ class Flow:
     interval_setting: str | None = None
     master_fields: frozenset[str] = frozenset()
     description: str = ""
+    after: tuple[str, ...] = ()
+    prepare: Preparation | None = None
+    interval: float | None = None
+    reread_after: tuple[str, ...] = ()
+
+
+def order_flows(flows: Iterable[Flow]) -> list[Flow]:
+    """The flows in a sync pass's order: each after the flows its ``after`` names.
+
+    A stable topological sort: among flows free to go, the core's own keep their declared order
+    and the others follow by name. A name in ``after`` that no flow has, or flows waiting for
+    each other, is a :class:`ConfigError` naming them.
+    """
+    core = {f.name: i for i, f in enumerate(CORE_FLOWS)}
+    pending = sorted(flows, key=lambda f: (core.get(f.name, len(core)), f.name))
+    names = {f.name for f in pending}
+    for flow in pending:
+        unknown = [n for n in flow.after if n not in names]
+        if unknown:
+            raise ConfigError(f"flow {flow.name!r} runs after {', '.join(map(repr, unknown))}, which no plugin provides",
+                              fix="install the plugin that provides it, or drop it from the flow's `after`")
+    done: set[str] = set()
+    out: list[Flow] = []
+    while pending:
+        ready = next((f for f in pending if all(n in done for n in f.after)), None)
+        if ready is None:
+            stuck = ", ".join(f"{f.name} (after {', '.join(n for n in f.after if n not in done)})" for f in pending)
+            raise ConfigError(f"flows wait for each other and cannot be ordered: {stuck}",
+                              fix="remove one of the names from the flows' `after` to break the cycle")
+        pending.remove(ready)
+        done.add(ready.name)
+        out.append(ready)
+    return out
+
+
+def admit(record: Entity, flow: Flow) -> str | None | bool:
+    """Should the flow write this record? ``None``: yes. A string: no, logged with that reason.
+    ``False``: no, silently (it will come back in a later state)."""
+    if isinstance(record, Sale):
+        if record.status == "open":
+            return False
+        if record.status == "voided":
+            return (f"sale {record.number} was voided: voids are not imported as orders "
+                    "(a void of an already imported sale must be reversed in the inventory system)")
+        if record.is_return:
+            return (f"sale {record.number} is a return: returns are not imported as orders "
+                    "(negative quantities are impossible on an invoice; enter a credit note)")
+    return None
 
 
 PRODUCT_DETAIL_FIELDS = frozenset({"sell_price", "notes", "description"})
 
+
+class _StockExport(Preparation):
+    """Available quantities, mapped, minus what tills sold meanwhile; unreported levels as 0
+    (core/stock.py, imported when first used: it builds on this module)."""
+
+    def page(self, context: PrepareContext, records: Sequence[Entity]) -> Sequence[Entity]:
+        from .stock import prepare_stock
+
+        return prepare_stock(context, records)
+
+    def finish(self, context: PrepareContext) -> Iterable[list[Entity]]:
+        from .stock import unreported_levels
+
+        return unreported_levels(context)
+
+
+class _OpeningStock(Preparation):
+    """The POS's stock on hand of newly imported products, once (core/opening_stock.py)."""
+
+    def page(self, context: PrepareContext, records: Sequence[Entity]) -> Sequence[Entity]:
+        from .opening_stock import prepare_opening_stock
+
+        return prepare_opening_stock(context, records)
+
+
+#: The core's flows, in the order a sync pass runs them when ``after`` leaves a choice.
 CORE_FLOWS: tuple[Flow, ...] = (
     Flow("products", "product", "pos", "inventory", interval_setting="interval_products",
-         master_fields=PRODUCT_DETAIL_FIELDS, description="New and changed POS products become inventory products"),
+         master_fields=PRODUCT_DETAIL_FIELDS, interval=900.0,
+         description="New and changed POS products become inventory products"),
     Flow("opening_stock", "stock", "pos", "inventory", switch="import_opening_stock",
-         interval_setting="interval_products",
+         interval_setting="interval_products", after=("products",), prepare=_OpeningStock(),
+         reread_after=("products",),
          description="Stock on hand of newly imported products is taken from the POS once, with its value"),
-    Flow("customers", "customer", "pos", "inventory", interval_setting="interval_customers",
+    Flow("customers", "customer", "pos", "inventory", interval_setting="interval_customers", interval=900.0,
          description="New and changed POS customers become inventory customers"),
-    Flow("sales", "sale", "pos", "inventory", interval_setting="interval_sales",
-         description="Closed POS sales become sales orders in the mapped warehouse"),
-    Flow("export_customers", "customer", "inventory", "pos", switch="export_customers",
-         interval_setting="interval_customers", description="Inventory customers are exported to the POS"),
     Flow("export_products", "product", "inventory", "pos", switch="export_products",
-         interval_setting="interval_products", master_fields=PRODUCT_DETAIL_FIELDS,
+         interval_setting="interval_products", master_fields=PRODUCT_DETAIL_FIELDS, interval=900.0,
          description="Inventory products are exported to the POS"),
+    Flow("export_customers", "customer", "inventory", "pos", switch="export_customers",
+         interval_setting="interval_customers", interval=900.0,
+         description="Inventory customers are exported to the POS"),
+    Flow("sales", "sale", "pos", "inventory", interval_setting="interval_sales", interval=60.0,
+         after=("products", "opening_stock", "customers", "export_products", "export_customers"),
+         description="Closed POS sales become sales orders in the mapped warehouse"),
     Flow("stock", "stock", "inventory", "pos", switch="export_stock", interval_setting="interval_stock",
+         interval=60.0, after=("sales", "export_products"), prepare=_StockExport(),
+         reread_after=("export_products",),
          description="Available stock (on hand − allocated) is set on the POS outlets"),
 )

@@ -24,13 +24,11 @@ from typing import TYPE_CHECKING, Sequence
 
 from sqlmodel import select
 
-from .connector import Connector
 from .entities import Entity, StockLevel
 from .storage.models import Binding
 
 if TYPE_CHECKING:
-    from .flows import Flow
-    from .runner import FlowRunner
+    from .flows import Flow, PrepareContext
 
 #: Compared instead of each level's own fingerprint: a level taken in once is never sent again.
 TAKEN = "opening-stock"
@@ -40,24 +38,24 @@ PEEK_PAGES = 50
 FROM_BINDING = "opening_stock.from_binding"
 
 
-def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
-                          records: Sequence[Entity]) -> list[StockLevel]:
-    rt = runner.rt
+def prepare_opening_stock(ctx: PrepareContext, records: Sequence[Entity]) -> list[StockLevel]:
+    """A page of the POS's levels → opening-stock records (the opening_stock flow's ``prepare``)."""
+    rt, flow, source = ctx.runtime, ctx.flow, ctx.source
     levels = [r for r in records if isinstance(r, StockLevel)]
     if not levels:
         return []
     target_system = rt.system_of(flow.target_role) or ""
-    warehouses = {oid: runner.plugins.map_location(rt.name, oid, source.system, target_system)
+    warehouses = {oid: ctx.plugins.map_location(rt.name, oid, source.system, target_system)
                   for oid in {lvl.location_id for lvl in levels}}
     keys = [f"{lvl.product_id}@{lvl.location_id}" for lvl in levels]
-    first = _first_qualifying_binding(runner, flow, source.system, target_system)
-    with runner.store.session() as s:
-        imported = runner.store.bindings(s, rt.id, "product", source.system, target_system,
+    first = _first_qualifying_binding(ctx, flow, source.system, target_system)
+    with ctx.store.session() as s:
+        imported = ctx.store.bindings(s, rt.id, "product", source.system, target_system,
                                          sorted({lvl.product_id for lvl in levels}))
         products = {pid: b.target_id for pid, b in imported.items() if (b.id or 0) >= first}
-        taken = runner.store.bindings(s, rt.id, flow.entity_type, source.system, target_system, keys)
-    pending = _pending(runner, flow.source_role) if any(key not in taken for key in keys) else {}
-    seen: tuple[set[str], set[str]] = runner.run_state.setdefault("opening_stock", (set(), set()))
+        taken = ctx.store.bindings(s, rt.id, flow.entity_type, source.system, target_system, keys)
+    pending = _pending(ctx, flow.source_role) if any(key not in taken for key in keys) else {}
+    seen: tuple[set[str], set[str]] = ctx.state.setdefault("opening_stock", (set(), set()))
     out: list[StockLevel] = []
     for lvl, key in zip(levels, keys):
         warehouse, product = warehouses.get(lvl.location_id), products.get(lvl.product_id)
@@ -66,16 +64,16 @@ def prepare_opening_stock(runner: FlowRunner, flow: Flow, source: Connector,
             continue
         quantity = lvl.on_hand + pending.get((lvl.product_id, lvl.location_id), Decimal(0))
         out.append(lvl.model_copy(update={"id": key, "on_hand": quantity, "available": quantity}))
-        runner.fingerprint_overrides[key] = TAKEN
+        ctx.fingerprints[key] = TAKEN
         if key not in taken and quantity > 0:
             seen[0].add(lvl.product_id)
             seen[1].add(warehouse)
     if seen[0]:
-        runner.run_state["summary"] = f"opening stock: {len(seen[0])} products, {len(seen[1])} warehouses"
+        ctx.summary = f"opening stock: {len(seen[0])} products, {len(seen[1])} warehouses"
     return out
 
 
-def awaiting_opening_stock(runner: FlowRunner, pos: str, inventory: str,
+def awaiting_opening_stock(ctx: PrepareContext, pos: str, inventory: str,
                            levels: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
     """Of these (POS product, POS outlet) levels, those whose opening stock is still to be taken.
 
@@ -84,30 +82,30 @@ def awaiting_opening_stock(runner: FlowRunner, pos: str, inventory: str,
     take that in instead of what the shelves hold. Only products the products flow imported from
     the POS, from the first one that qualifies on, wait; with ``import_opening_stock`` off none do.
     """
-    rt = runner.rt
+    rt = ctx.runtime
     if not rt.settings.get("import_opening_stock") or not levels:
         return set()
-    known = runner.store.cursor(rt.id, FROM_BINDING)
+    known = ctx.store.cursor(rt.id, FROM_BINDING)
     first = int(known) if known is not None else 0
-    with runner.store.session() as s:
-        imported = runner.store.bindings(s, rt.id, "product", pos, inventory, sorted({p for p, _ in levels}))
+    with ctx.store.session() as s:
+        imported = ctx.store.bindings(s, rt.id, "product", pos, inventory, sorted({p for p, _ in levels}))
         qualifying = {pid for pid, b in imported.items() if (b.id or 0) >= first}
         keys = [f"{p}@{o}" for p, o in levels if p in qualifying]
-        taken = runner.store.bindings(s, rt.id, "stock", pos, inventory, keys) if keys else {}
+        taken = ctx.store.bindings(s, rt.id, "stock", pos, inventory, keys) if keys else {}
     return {(p, o) for p, o in levels if p in qualifying and f"{p}@{o}" not in taken}
 
 
-def _first_qualifying_binding(runner: FlowRunner, flow: Flow, pos: str, inventory: str) -> int:
+def _first_qualifying_binding(ctx: PrepareContext, flow: Flow, pos: str, inventory: str) -> int:
     """Product bindings from this id on qualify: all on a new connection; on one that imported
     sales before the opening stock first ran, only those its last products run made and later
     ones (the products flow, the only one binding POS products to inventory ones, runs first)."""
-    rt, store = runner.rt, runner.store
+    rt, store = ctx.runtime, ctx.store
     known = store.cursor(rt.id, FROM_BINDING)
     if known is not None:
         return int(known)
-    sales_flow = next((f for f in runner.app.flows().values()
+    sales_flow = next((f for f in ctx.app.flows().values()
                        if f.entity_type == "sale" and f.source_role == flow.source_role), None)
-    products_flow = next((f for f in runner.app.flows().values()
+    products_flow = next((f for f in ctx.app.flows().values()
                           if f.entity_type == "product" and f.source_role == flow.source_role
                           and f.target_role == flow.target_role), None)
     with store.session() as s:
@@ -126,7 +124,7 @@ def _first_qualifying_binding(runner: FlowRunner, flow: Flow, pos: str, inventor
     return first
 
 
-def _pending(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
+def _pending(ctx: PrepareContext, pos_role: str) -> dict[tuple[str, str], Decimal]:
     """(POS product, POS outlet) → quantity of closed POS sales not imported yet.
 
     Looked at for each page, right after the page of levels was read: a sale rung between the
@@ -135,4 +133,4 @@ def _pending(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal
     """
     from .stock import pending_pos_quantities
 
-    return pending_pos_quantities(runner, pos_role, from_start=True, pages=PEEK_PAGES)
+    return pending_pos_quantities(ctx, pos_role, from_start=True, pages=PEEK_PAGES)

@@ -34,7 +34,7 @@ from .errors import (
     TransientError,
 )
 from .events import SyncEvent
-from .flows import Flow
+from .flows import Flow, PrepareContext, admit
 from .storage.models import SyncRun
 
 log = logging.getLogger("tillbridge.runner")
@@ -83,12 +83,8 @@ class FlowRunner:
         self.stop = stop or threading.Event()
         self.progress = progress
         self._force = False
-        #: record id → fingerprint to compare and store instead of the record's own (the stock
-        #: preparation compares the inventory's level, not the number published after subtraction)
-        self.fingerprint_overrides: dict[str, str] = {}
-        #: what a flow's preparation keeps for the length of one run (the stock export's till
-        #: quantities not yet imported); emptied when a run starts
-        self.run_state: dict[str, Any] = {}
+        #: what the running flow's ``prepare`` works with (a new one for each run)
+        self._prepared: PrepareContext | None = None
 
     # --- entry points ---------------------------------------------------------------------------
     def enabled(self, flow: Flow) -> bool:
@@ -106,20 +102,14 @@ class FlowRunner:
         """
         result = RunResult(flow.name)
         self._force = force
-        self.run_state.clear()
+        self._prepared = None
         run = self.store.start_run(self.rt.id, flow.name, trigger)
         self.app.emit(SyncEvent("run_started", self.rt.name, flow=flow.name, detail={"trigger": trigger}))
         try:
             source = self.rt.connector(flow.source_role)
             target = self.rt.connector(flow.target_role)
             cursor = None if since else self.store.cursor(self.rt.id, flow.name)
-            # The stock export: a read from the start also learns which levels are 0 (not the
-            # opening stock, the other direction, where a level not read is simply not taken in).
-            zero_fill = flow.entity_type == "stock" and flow.target_role != "inventory"
-            if zero_fill:
-                from .stock import FULL_READ
-
-                self.run_state[FULL_READ] = cursor is None and since is None
+            self._prepared = PrepareContext(self.app, self.rt, flow, source, full_read=cursor is None and since is None)
             while True:
                 page = self.plugins.fetch_entities(source, flow.entity_type, cursor, since)
                 since = None  # only the first page restarts from the date; then the cursor leads
@@ -133,13 +123,13 @@ class FlowRunner:
                 if self.stop.is_set():
                     result.notes.append("stopped between pages; resumes from the stored cursor")
                     break
-            if zero_fill and not page.more:
-                from .stock import unreported_levels
-
-                for zeros in unreported_levels(self, flow, source):
-                    self._process(flow, source, target, Page(records=zeros, cursor=page.cursor, more=False),
+            if flow.prepare is not None and not page.more:
+                # Records the source never reported, after a read to the end (the stock
+                # export's levels of 0): pushed like a page, not counted as read.
+                for extra in flow.prepare.finish(self._prepared):
+                    self._process(flow, source, target, Page(records=extra, cursor=page.cursor, more=False),
                                   result, run)
-                    result.fetched -= len(zeros)  # published as 0, not read
+                    result.fetched -= len(extra)
         except (RateLimited, QuotaExhausted) as exc:
             result.status, result.error = "deferred", str(exc)
             result.retry_after = getattr(exc, "retry_after", None)
@@ -155,9 +145,9 @@ class FlowRunner:
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            result.summary = self.run_state.get("summary")
+            result.summary = self._prepared.summary if self._prepared is not None else None
             if result.created:
-                self._restart_stock_for_new_products(flow)
+                self._reread_after_new(flow)
             for name in ("fetched", "created", "updated", "unchanged", "skipped", "held", "failed"):
                 setattr(run, name, getattr(result, name))
             self.store.finish_run(run, result.status, result.error)
@@ -174,6 +164,7 @@ class FlowRunner:
         try:
             source = self.rt.connector(flow.source_role)
             target = self.rt.connector(flow.target_role)
+            self._prepared = PrepareContext(self.app, self.rt, flow, source)
             page = Page(records=list(records), cursor=None, more=False)
             self._process(flow, source, target, page, result, run, move_cursor=False)
         except TillbridgeError as exc:
@@ -188,15 +179,13 @@ class FlowRunner:
             self.store.finish_run(run, result.status, result.error)
         return result
 
-    def _restart_stock_for_new_products(self, flow: Flow) -> None:
-        """Products just created on a system that receives stock: its stock export re-reads
-        every level once, since levels read before the product existed were skipped and the
-        stock cursor has moved past them (unchanged levels are not sent again)."""
-        if flow.entity_type != "product":
-            return
+    def _reread_after_new(self, flow: Flow) -> None:
+        """Records just created (products on a system that receives stock): the flows that say
+        so (``reread_after``) read everything again once, since what they read before the
+        record existed was skipped and their cursor has moved past it (unchanged records are
+        not sent again)."""
         for other in self.app.flows().values():
-            if (other.entity_type == "stock" and other.source_role == flow.source_role
-                    and other.target_role == flow.target_role):
+            if flow.name in other.reread_after:
                 self.store.reset_cursor(self.rt.id, other.name)
 
     def _log_flow_error(self, flow: Flow, exc: TillbridgeError, level: str = "error") -> None:
@@ -210,20 +199,18 @@ class FlowRunner:
     def _process(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult,
                  run: SyncRun, *, move_cursor: bool = True) -> None:
         result.fetched += len(page.records)
-        self.fingerprint_overrides.clear()
-        if flow.entity_type == "stock":
-            from .stock import prepare_stock  # the stock export has its own preparation
-
-            records: Sequence[Entity] = prepare_stock(self, flow, source, page.records)
+        prepared = self._prepared or PrepareContext(self.app, self.rt, flow, source)
+        prepared.fingerprints.clear()
+        records: Sequence[Entity] = page.records
+        if flow.prepare is not None:  # the flow's own step (the stock export subtracts till sales)
+            records = flow.prepare.page(prepared, page.records)
             result.skipped += max(0, len(page.records) - len(records))
-        else:
-            records = page.records
-        plan = self._plan(flow, source, target, records, result)
+        plan = self._plan(flow, source, target, records, result, prepared.fingerprints)
         results = self._push(target, flow.entity_type, plan.outgoing)
         self._commit(flow, source, target, plan, results, page.cursor, result, move_cursor=move_cursor)
 
     def _plan(self, flow: Flow, source: Connector, target: Connector, records: Sequence[Entity],
-              result: RunResult) -> "_Plan":
+              result: RunResult, fingerprints: dict[str, str]) -> "_Plan":
         plan = _Plan()
         src, tgt = source.system, target.system
         admitted: list[Entity] = []
@@ -275,7 +262,7 @@ class FlowRunner:
             return mapped
 
         for record in admitted:
-            fingerprint = self.fingerprint_overrides.pop(record.id, None) or record.fingerprint()
+            fingerprint = fingerprints.pop(record.id, None) or record.fingerprint()
             bound, echo = own.get(record.id), echoes.get(record.id)
             if bound is not None and bound.fingerprint == fingerprint and not self._force:
                 result.unchanged += 1
@@ -481,21 +468,6 @@ class _Plan:
     fingerprints: dict[str, str] = field(default_factory=dict)
     sources: dict[str, Entity] = field(default_factory=dict)
     echo_ids: dict[str, int] = field(default_factory=dict)
-
-
-def admit(record: Entity, flow: Flow) -> str | None | bool:
-    """Should the flow write this record? ``None``: yes. A string: no, logged with that reason.
-    ``False``: no, silently (it will come back in a later state)."""
-    if isinstance(record, Sale):
-        if record.status == "open":
-            return False
-        if record.status == "voided":
-            return (f"sale {record.number} was voided: voids are not imported as orders "
-                    "(a void of an already imported sale must be reversed in the inventory system)")
-        if record.is_return:
-            return (f"sale {record.number} is a return: returns are not imported as orders "
-                    "(negative quantities are impossible on an invoice; enter a credit note)")
-    return None
 
 
 def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:

@@ -13,17 +13,13 @@ import httpx
 from sqlalchemy import delete, or_, update
 
 from .app import App, ConnectionRuntime
-from .connector import ConnectorContext
 from .entities import Location
-from .errors import ConfigError, SettingError, TillbridgeError
-from .flows import Flow
-from .http import build_client
+from .errors import ConfigError, SettingError, TillbridgeError, UnknownConnection
+from .flows import Flow, order_flows
 from .runner import FlowRunner, ProgressCallback, RunResult
 from .settings import SettingSpec
 from .storage.models import Binding, Connection, KnownLocation, LogEntry
-
-#: The order flows run in: what others reference goes first.
-FLOW_ORDER = ("products", "opening_stock", "customers", "export_products", "export_customers", "sales", "stock")
+from .wiring import wire_connector
 
 
 def parse_date(text: str) -> datetime:
@@ -78,17 +74,30 @@ def save_credentials(app: App, name: str, system: str, values: dict[str, Any], *
 
 
 def check_credentials(app: App, name: str, system: str, base_url: str, values: dict[str, Any]) -> str:
+    """One cheap call with ``values`` before they are saved; refreshed tokens land in ``values``.
+
+    The connector is built as a sync builds it (settings, mapped locations, peers), except that
+    it has no ``state``: these credentials are not the connection's yet, so a connector must
+    not bind its token refresh to the stored ones.
+    """
     cls = app.connector_class(system)
+    try:
+        rt: ConnectionRuntime | None = app.runtime(name)
+    except UnknownConnection:
+        rt = None  # connecting a system is how a connection starts
+    role = next((r for r, ref in rt.systems.items() if ref.system == system), None) if rt else None
     scratch = dict(values)
     transport = app.transport_factory(system, base_url) if app.transport_factory else None
-    http = build_client(base_url, auth=cls.make_auth(scratch, scratch.update), headers=dict(cls.default_headers),
-                        attempts=2, transport=transport)
+    connector = wire_connector(
+        cls, connection=name, system=system, base_url=base_url, credentials=scratch,
+        settings=rt.settings if rt else {}, peers=rt.peer_names() if rt else None,
+        mapped_locations=rt.mapped_locations(role) if rt and role else None,
+        http_options={"attempts": 2, "transport": transport},
+    )
     try:
-        context = ConnectorContext(connection=name, system=system, base_url=base_url, credentials=scratch,
-                                   save_credentials=scratch.update, settings={}, http=http)
-        description = cls(context).check()
+        description = connector.check()
     finally:
-        http.close()
+        connector.http.close()
     values.update(scratch)  # keep refreshed tokens
     return description
 
@@ -174,21 +183,7 @@ def _check_remotely(app: App, name: str, wanted: dict[str, tuple[SettingSpec, An
 def _probe_connector(app: App, rt: ConnectionRuntime, role: str) -> Any:
     """A connector for one quick look (one attempt, short timeout): a settings check must not
     keep the user waiting through the sync's retries when the remote is down."""
-    ref = rt.systems[role]
-    cls = app.connector_class(ref.system)
-    credentials = app.store.credentials(rt.id, ref.system)
-
-    def save(values: dict[str, Any]) -> None:  # a refreshed token is kept, as in a sync
-        credentials.clear()
-        credentials.update(values)
-        app.store.save_credentials(rt.id, ref.system, values)
-
-    transport = app.transport_factory(ref.system, ref.base_url) if app.transport_factory else None
-    http = build_client(ref.base_url, auth=cls.make_auth(credentials, save), headers=dict(cls.default_headers),
-                        attempts=1, timeout=10.0, transport=transport)
-    context = ConnectorContext(connection=rt.name, system=ref.system, base_url=ref.base_url,
-                               credentials=credentials, save_credentials=save, settings=rt.settings, http=http)
-    return cls(context)
+    return rt.build_connector(role, attempts=1, timeout=10.0)
 
 
 def read_all(app: App, connector: Any, entity_type: str) -> list[Any]:
@@ -284,9 +279,8 @@ def mappings(app: App, name: str) -> list[tuple[KnownLocation | None, KnownLocat
 
 # --- running flows -------------------------------------------------------------------------------
 def ordered_flows(app: App) -> list[Flow]:
-    flows = app.flows()
-    order = {name: i for i, name in enumerate(FLOW_ORDER)}
-    return sorted(flows.values(), key=lambda f: (order.get(f.name, len(order)), f.name))
+    """The flows in dependency order: each after the flows its ``after`` names."""
+    return order_flows(app.flows().values())
 
 
 def sync_once(app: App, name: str, *, only: Sequence[str] | None = None,

@@ -21,50 +21,43 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from sqlmodel import or_, select
 
-from .connector import Connector
 from .entities import Entity, Sale, StockLevel
+from .flows import admit
+from .opening_stock import awaiting_opening_stock
 from .storage.models import Binding
 
 if TYPE_CHECKING:
-    from .flows import Flow
-    from .runner import FlowRunner
+    from .flows import PrepareContext
 
 PEEK_PAGES = 5
 #: How long one look at the POS's pending sales serves the pages of a stock export.
 PENDING_FRESH_SECONDS = 30.0
 #: Levels per page of the zeros published after a read from the start (a product's outlets together).
 UNREPORTED_PAGE = 1000
-#: ``run_state`` key: the run reads every level from the start (set by the runner).
-FULL_READ = "stock_full_read"
 _SEEN = "stock_seen"
 
 
-def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Sequence[Entity]) -> list[StockLevel]:
-    if flow.target_role == "inventory":  # the other direction: the POS's opening stock
-        from .opening_stock import prepare_opening_stock
-
-        return prepare_opening_stock(runner, flow, source, records)
-    rt = runner.rt
+def prepare_stock(ctx: PrepareContext, records: Sequence[Entity]) -> list[StockLevel]:
+    """A page of the inventory's levels → the levels to set on the POS (the stock flow's ``prepare``)."""
+    rt, flow, source = ctx.runtime, ctx.flow, ctx.source
     levels = [r for r in records if isinstance(r, StockLevel)]
     if not levels:
         return []
-    levels = runner.plugins.compute_available(source, levels, bool(rt.settings.get("include_assembled")))
-    if runner.run_state.get(FULL_READ):
-        seen = _seen(runner, flow, source)
+    levels = ctx.plugins.compute_available(source, levels, bool(rt.settings.get("include_assembled")))
+    if ctx.full_read:
+        seen = _seen(ctx)
         for lvl in levels:
             seen.saw(lvl.product_id, lvl.location_id)
     target_system = rt.system_of(flow.target_role) or ""
     outlets = {
-        wid: runner.plugins.map_location(rt.name, wid, source.system, target_system)
+        wid: ctx.plugins.map_location(rt.name, wid, source.system, target_system)
         for wid in {lvl.location_id for lvl in levels}
     }
-    with runner.store.session() as s:
-        pos_products = runner.store.resolve_ids(
+    with ctx.store.session() as s:
+        pos_products = ctx.store.resolve_ids(
             s, rt.id, "product", source.system, target_system, sorted({lvl.product_id for lvl in levels}))
-    taken = _pending_for_run(runner, flow.target_role)
-    from .opening_stock import awaiting_opening_stock
-
-    waiting = awaiting_opening_stock(runner, target_system, source.system, [
+    taken = _pending_for_run(ctx, flow.target_role)
+    waiting = awaiting_opening_stock(ctx, target_system, source.system, [
         (pos_products[lvl.product_id], outlets[lvl.location_id]) for lvl in levels  # type: ignore[misc]
         if outlets.get(lvl.location_id) and pos_products.get(lvl.product_id)])
     out: list[StockLevel] = []
@@ -82,25 +75,25 @@ def prepare_stock(runner: FlowRunner, flow: Flow, source: Connector, records: Se
         # equal the last one published while the POS holds less; and the inventory figure alone
         # is not either: a receipt that cancels out an imported sale leaves it unchanged while
         # the POS, having counted the sale, is one short.
-        runner.fingerprint_overrides[key] = (
+        ctx.fingerprints[key] = (
             f"{lvl.model_copy(update={'id': key}).fingerprint()[:40]}:{format(pending.normalize(), 'f')}")
     # A product's outlets side by side: the POS takes them in one request per product.
     out.sort(key=lambda lvl: (lvl.product_id, lvl.location_id))
     return out
 
 
-def _pending_for_run(runner: FlowRunner, pos_role: str) -> dict[tuple[str, str], Decimal]:
+def _pending_for_run(ctx: PrepareContext, pos_role: str) -> dict[tuple[str, str], Decimal]:
     """The till quantities not yet imported, peeked once per run and again when
     :data:`PENDING_FRESH_SECONDS` old: a long export (many pages) still catches a sale made
     during it, without a request to the POS for every page."""
     now = time.monotonic()
-    peeked = runner.run_state.get("pending_pos")
+    peeked = ctx.state.get("pending_pos")
     if peeked is None or now - peeked[0] >= PENDING_FRESH_SECONDS:
-        peeked = runner.run_state["pending_pos"] = (now, pending_pos_quantities(runner, pos_role))
+        peeked = ctx.state["pending_pos"] = (now, pending_pos_quantities(ctx, pos_role))
     return peeked[1]  # type: ignore[no-any-return]
 
 
-def pending_pos_quantities(runner: FlowRunner, pos_role: str, *, from_start: bool = False,
+def pending_pos_quantities(ctx: PrepareContext, pos_role: str, *, from_start: bool = False,
                            pages: int = PEEK_PAGES) -> dict[tuple[str, str], Decimal]:
     """(POS product id, POS outlet id) → quantity sold at the POS that inventory does not know yet.
 
@@ -108,9 +101,9 @@ def pending_pos_quantities(runner: FlowRunner, pos_role: str, *, from_start: boo
         (they are all still to be imported) instead of counting none.
     :param pages: at most this many pages of sales are looked at.
     """
-    rt, store = runner.rt, runner.store
+    rt, store = ctx.runtime, ctx.store
     taken = store.held_quantities(rt.id)
-    sales_flow = next((f for f in runner.app.flows().values()
+    sales_flow = next((f for f in ctx.app.flows().values()
                        if f.entity_type == "sale" and f.source_role == pos_role), None)
     if sales_flow is None:
         return taken
@@ -119,10 +112,8 @@ def pending_pos_quantities(runner: FlowRunner, pos_role: str, *, from_start: boo
         return taken  # the sales flow has not run yet: nothing to compare against
     pos = rt.connector(pos_role)
     inventory_system = rt.system_of(sales_flow.target_role) or ""
-    from .runner import admit
-
     for _ in range(pages):
-        page = runner.plugins.fetch_entities(pos, "sale", cursor, None)
+        page = ctx.plugins.fetch_entities(pos, "sale", cursor, None)
         sales = [r for r in page.records if isinstance(r, Sale) and admit(r, sales_flow) is None]
         with store.session() as s:
             imported = store.bindings(s, rt.id, "sale", pos.system, inventory_system, [x.id for x in sales])
@@ -161,21 +152,22 @@ class _Seen:
                                      on_hand=zero, allocated=zero, available=zero, product_code=code)
 
 
-def _seen(runner: FlowRunner, flow: Flow, source: Connector) -> _Seen:
-    seen = runner.run_state.get(_SEEN)
+def _seen(ctx: PrepareContext) -> _Seen:
+    seen = ctx.state.get(_SEEN)
     if seen is None:
-        target_system = runner.rt.system_of(flow.target_role) or ""
+        source = ctx.source
+        target_system = ctx.runtime.system_of(ctx.flow.target_role) or ""
         warehouses = sorted(source.context.mapped_locations())
-        seen = runner.run_state[_SEEN] = _Seen(_bound_products(runner, source.system, target_system), warehouses)
+        seen = ctx.state[_SEEN] = _Seen(_bound_products(ctx, source.system, target_system), warehouses)
     return seen  # type: ignore[no-any-return]
 
 
-def _bound_products(runner: FlowRunner, inventory: str, pos: str) -> dict[str, str | None]:
+def _bound_products(ctx: PrepareContext, inventory: str, pos: str) -> dict[str, str | None]:
     """Inventory products that have a POS twin (bound in either direction) → their code."""
     out: dict[str, str | None] = {}
-    with runner.store.session() as s:
+    with ctx.store.session() as s:
         rows = s.exec(select(Binding.source_system, Binding.source_id, Binding.target_id, Binding.source_key).where(
-            Binding.connection_id == runner.rt.id, Binding.entity_type == "product",
+            Binding.connection_id == ctx.runtime.id, Binding.entity_type == "product",
             or_(Binding.source_system == inventory, Binding.source_system == pos),  # type: ignore[arg-type]
             or_(Binding.target_system == inventory, Binding.target_system == pos),  # type: ignore[arg-type]
             Binding.source_system != Binding.target_system))
@@ -185,13 +177,13 @@ def _bound_products(runner: FlowRunner, inventory: str, pos: str) -> dict[str, s
     return dict(sorted(out.items(), key=lambda item: (item[1] or "", item[0])))
 
 
-def unreported_levels(runner: FlowRunner, flow: Flow, source: Connector) -> Iterator[list[Entity]]:
+def unreported_levels(ctx: PrepareContext) -> Iterator[list[Entity]]:
     """After a read from the start: the levels it never got, as 0, a page at a time."""
-    if not runner.run_state.get(FULL_READ):
+    if not ctx.full_read:
         return
     page: list[Entity] = []
     last_product = None
-    for level in _seen(runner, flow, source).unreported():
+    for level in _seen(ctx).unreported():
         if len(page) >= UNREPORTED_PAGE and level.product_id != last_product:
             yield page
             page = []

@@ -42,7 +42,7 @@ from ..app import App, ConnectionRuntime
 from ..errors import TillbridgeError, Unsupported
 from ..flows import Flow
 from ..runner import FlowRunner, RunResult
-from ..services import FLOW_ORDER
+from ..services import ordered_flows
 from .backoff import BackoffPolicy, FlowState, job_id
 from .freshness import measuring
 from .options import DaemonOptions
@@ -371,11 +371,11 @@ class FlowJobs:
         """Has a flow that comes earlier in the dependency order not finished its first run yet?
 
         Only for a flow's first run after the daemon starts (or the flow appears): the first pass
-        then runs in ``FLOW_ORDER``, like ``sync --once``. It matters after a crash: a sales page
+        then runs in dependency order (``Flow.after``), like ``sync --once``. It matters after a crash: a sales page
         pushed but not committed is committed by the sales flow's first run, before the stock
         export could count its sale as not yet imported.
         """
-        order = {name: i for i, name in enumerate(FLOW_ORDER)}
+        order = {flow.name: i for i, flow in enumerate(ordered_flows(self.app))}
         mine = order.get(state.flow, len(order))
         return any(other.connection == state.connection and order.get(other.flow, len(order)) < mine
                    and not other.runs for other in self.states())

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Polling intervals (seconds) of flows whose ``interval_setting`` is unset or unknown.
-DEFAULT_INTERVALS = {"sales": 60.0, "stock": 60.0, "products": 900.0, "customers": 900.0,
-                     "export_products": 900.0, "export_customers": 900.0}
-#: Flows that write to an accounting system (e.g. the accounting plugin's invoices).
+#: Polling interval (seconds) of flows whose ``interval_setting`` is unset and that declare no
+#: ``interval`` of their own, when they write to an accounting system (e.g. the accounting plugin's invoices).
 ACCOUNTING_INTERVAL = 300.0
 #: Any other plugin flow without an interval setting.
 FALLBACK_INTERVAL = 300.0

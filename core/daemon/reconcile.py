@@ -25,7 +25,7 @@ from ..flows import Flow
 from ..services import ordered_flows
 from ..storage.models import Credential
 from .jobs import FlowJobs, first_runs
-from .options import ACCOUNTING_INTERVAL, DEFAULT_INTERVALS, FALLBACK_INTERVAL, DaemonOptions
+from .options import ACCOUNTING_INTERVAL, FALLBACK_INTERVAL, DaemonOptions
 from .runtimes import RuntimePool
 from .scheduler import Scheduler
 
@@ -33,11 +33,12 @@ log = logging.getLogger("tillbridge.daemon.reconcile")
 
 
 def interval_for(flow: Flow, settings: Mapping[str, Any]) -> float:
-    """The flow's polling interval: its ``interval_setting``, else the documented default."""
+    """The flow's polling interval: its ``interval_setting``, else its own ``interval``, else
+    the daemon's default."""
     if flow.interval_setting and settings.get(flow.interval_setting) is not None:
         return float(settings[flow.interval_setting])
-    if flow.name in DEFAULT_INTERVALS:
-        return DEFAULT_INTERVALS[flow.name]
+    if flow.interval is not None:
+        return float(flow.interval)
     if flow.target_role == "accounting":
         return ACCOUNTING_INTERVAL
     return FALLBACK_INTERVAL

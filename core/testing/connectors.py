@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..connector import Connector, ConnectorContext, Page
+from ..connector import Connector, Page
 from ..entities import Entity
-from ..http import build_client
+from ..wiring import wire_connector
 
 
 def build_connector(
@@ -25,30 +25,21 @@ def build_connector(
     settings: Mapping[str, Any] | None = None,
     page_size: int | None = None,
     mapped_locations: Callable[[], set[str]] | None = None,
+    extras: Mapping[str, Any] | None = None,
     sleep: Callable[[float], None] | None = None,
     attempts: int = 5,
 ) -> Connector:
     """A connector instance wired like the engine wires one, on its own HTTP client.
 
+    :param extras: what the engine puts in ``ConnectorContext.extras`` (``"store"``,
+        ``"connection_id"``), for a connector that keeps durable state.
     :param sleep: called instead of ``time.sleep`` for retry and pacing waits (``None``: sleep).
     :param attempts: tries per request before the last answer is handed to the connector.
     """
-    values = dict(credentials)
-
-    def save(new: dict[str, Any]) -> None:
-        values.clear()
-        values.update(new)
-
-    kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-    http = build_client(base_url, auth=cls.make_auth(values, save), headers=dict(cls.default_headers),
-                        rate_limit_headers=cls.rate_limit_headers, max_concurrency=cls.max_concurrency,
-                        attempts=attempts, **kwargs)
-    context = ConnectorContext(
-        connection=connection, system=cls.system, base_url=base_url, credentials=values,
-        save_credentials=save, settings=dict(settings or {}), http=http, page_size=page_size,
-        mapped_locations=mapped_locations or set,
-    )
-    return cls(context)
+    options: dict[str, Any] = {"attempts": attempts, **({"sleep": sleep} if sleep is not None else {})}
+    return wire_connector(cls, connection=connection, base_url=base_url, credentials=dict(credentials),
+                          settings=dict(settings or {}), page_size=page_size, mapped_locations=mapped_locations,
+                          extras=extras, http_options=options)
 
 
 def close_connector(connector: Connector) -> None:
