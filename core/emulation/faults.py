@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+#: The ASGI ``send`` callable (what an emulator's raw responders write to).
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -181,4 +182,4 @@ def fault_config_from(values: dict[str, Any] | None) -> FaultConfig:
     return config
 
 
-__all__ = ["ConnectionDropped", "FaultConfig", "FaultCounters", "FaultMiddleware", "drop_connection", "fault_config_from"]
+__all__ = ["ConnectionDropped", "FaultConfig", "FaultCounters", "FaultMiddleware", "Send", "drop_connection", "fault_config_from"]
