@@ -3,6 +3,8 @@
 Listens on a loopback port for the redirect (RFC 8252 §7.3: loopback redirect for native apps),
 opens the authorize URL in a browser (or prints it), checks ``state`` and returns the callback's
 query parameters. The token exchange is the connector's business.
+
+Public (``from tillbridge.oauth import authorize_in_browser``): plugins' ``connect`` commands use it.
 """
 
 from __future__ import annotations
@@ -85,3 +87,6 @@ def authorize_in_browser(
         raise AuthError("the authorization answer did not carry our state value (possible forgery)",
                         fix="run the command again")
     return result, redirect_uri
+
+
+__all__ = ["authorize_in_browser"]

@@ -10,6 +10,7 @@ import httpx
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
+from ..admin import Admin
 from ..app import App
 from ..errors import ConfigError, TillbridgeError
 from ..storage.db import check_database_file, database_url, explain
@@ -90,6 +91,15 @@ class CliState:
         if self._app is None:
             self._app = App(self.database_url, create_database=self.create_database)
         return self._app
+
+    @property
+    def admin(self) -> Admin:
+        """The administration API of the app (what plugin commands use; opens the app)."""
+        return Admin(self.app)
+
+    def connection_name(self, name: str | None) -> str:
+        """The name of the connection to act on: ``name``, ``$TILLBRIDGE_CONNECTION`` or the only one."""
+        return self.connection(name).name
 
     def check_database(self) -> None:
         """Refuse a missing, folder or non-SQLite database file now, for a command that opens the

@@ -3,7 +3,7 @@
 from .activity import StoreActivity
 from .base import CountingMiddleware, Emulator, RequestStats, route_key
 from .clock import ScaledClock
-from .faults import ConnectionDropped, FaultConfig, FaultMiddleware, drop_connection
+from .faults import ConnectionDropped, FaultConfig, FaultMiddleware, Send, drop_connection
 from .ratelimit import FixedWindowCounter, WindowState
 from .server import BackgroundServer
 
@@ -17,6 +17,7 @@ __all__ = [
     "FixedWindowCounter",
     "RequestStats",
     "ScaledClock",
+    "Send",
     "StoreActivity",
     "WindowState",
     "drop_connection",

@@ -178,4 +178,4 @@ def fault_config_from(values: dict[str, Any] | None) -> FaultConfig:
     return config
 
 
-__all__ = ["ConnectionDropped", "FaultConfig", "FaultCounters", "FaultMiddleware", "drop_connection", "fault_config_from"]
+__all__ = ["ConnectionDropped", "FaultConfig", "FaultCounters", "FaultMiddleware", "Send", "drop_connection", "fault_config_from"]

@@ -1,7 +1,8 @@
 """Which imports of a plugin reach past tillbridge's public surface.
 
-Public: the names in ``tillbridge.__all__``, and the modules ``tillbridge.emulation`` and
-``tillbridge.testing`` with the names in their ``__all__``. Everything else under
+Public: the names in ``tillbridge.__all__``, and the modules of :data:`PUBLIC_MODULES`
+(``tillbridge.emulation``, ``tillbridge.testing``; for commands ``tillbridge.admin``,
+``tillbridge.cli`` and ``tillbridge.oauth``) with the names in their ``__all__``. Everything else under
 ``tillbridge.`` is private, and so is every other plugin (``tillbridge_*`` packages): a plugin
 built on them breaks when they change. Plugin authors can run this over their own package::
 
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-PUBLIC_MODULES: tuple[str, ...] = ("tillbridge", "tillbridge.emulation", "tillbridge.testing")
+PUBLIC_MODULES: tuple[str, ...] = ("tillbridge", "tillbridge.admin", "tillbridge.cli", "tillbridge.emulation",
+                                   "tillbridge.oauth", "tillbridge.testing")
 
 
 @dataclass(frozen=True)

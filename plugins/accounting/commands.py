@@ -9,9 +9,8 @@ from typing import Any
 
 import click
 
-from tillbridge.cli.base import CliState, TillbridgeGroup, connection_option, console, pass_state
-from tillbridge.cli.commands_data import print_results
-from tillbridge.services import parse_date
+from tillbridge.admin import parse_date
+from tillbridge.cli import CliState, TillbridgeGroup, connection_option, console, pass_state, print_results
 
 from . import services
 from .config import FLOW_NAME
@@ -92,15 +91,15 @@ def accounting() -> None:
 @pass_state
 def enable_command(state: CliState, connection_name: str | None, provider: str | None, force: bool) -> None:
     """Send invoices from now on (earlier ones only with `accounting send --since`)."""
-    conn = state.connection(connection_name)
-    result = services.enable(state.app, conn.name, provider=provider, force=force)
+    name = state.connection_name(connection_name)
+    result = services.enable(state.app, name, provider=provider, force=force)
     if result.already:
-        console.print(f"Accounting invoices were already on for {conn.name} (invoices made from "
+        console.print(f"Accounting invoices were already on for {name} (invoices made from "
                       f"{result.since:%Y-%m-%d %H:%M:%S} UTC go to {result.provider}).")
         return
     if result.doctor is not None and result.doctor.note:
         console.print(f"[yellow]Note:[/] {result.doctor.note}")
-    console.print(f"Accounting invoices are [green]on[/] for {conn.name}: invoices made from "
+    console.print(f"Accounting invoices are [green]on[/] for {name}: invoices made from "
                   f"{result.since:%Y-%m-%d %H:%M:%S} UTC go to {result.provider}.")
 
 
@@ -109,9 +108,9 @@ def enable_command(state: CliState, connection_name: str | None, provider: str |
 @pass_state
 def disable_command(state: CliState, connection_name: str | None) -> None:
     """Stop sending invoices at once."""
-    conn = state.connection(connection_name)
-    services.disable(state.app, conn.name)
-    console.print(f"Accounting invoices are [yellow]off[/] for {conn.name}: nothing more is sent.")
+    name = state.connection_name(connection_name)
+    services.disable(state.app, name)
+    console.print(f"Accounting invoices are [yellow]off[/] for {name}: nothing more is sent.")
 
 
 @accounting.command("send")
@@ -120,8 +119,8 @@ def disable_command(state: CliState, connection_name: str | None) -> None:
 @pass_state
 def send_command(state: CliState, since: str, connection_name: str | None) -> None:
     """Send invoices dated from DATE that the provider does not have yet (never twice)."""
-    conn = state.connection(connection_name)
-    print_results([services.send_since(state.app, conn.name, parse_date(since))])
+    name = state.connection_name(connection_name)
+    print_results([services.send_since(state.app, name, parse_date(since))])
 
 
 @accounting.command("status")
@@ -130,18 +129,18 @@ def send_command(state: CliState, since: str, connection_name: str | None) -> No
 @pass_state
 def status_command(state: CliState, offline: bool, connection_name: str | None) -> None:
     """Sent, pending and failed invoices, and the provider's remaining daily budget."""
-    conn = state.connection(connection_name)
-    st = services.status(state.app, conn.name, live=not offline)
+    name = state.connection_name(connection_name)
+    st = services.status(state.app, name, live=not offline)
     switch = "[green]on[/]" if st.enabled else "[yellow]off[/]"
-    console.print(f"Accounting invoices for {conn.name}: {switch} → {st.provider or 'no provider connected'}")
+    console.print(f"Accounting invoices for {name}: {switch} → {st.provider or 'no provider connected'}")
     if st.since:
         console.print(f"  sending invoices made from {st.since:%Y-%m-%d %H:%M:%S} UTC")
     c = st.counts
     console.print(f"  sent {c.get('sent', 0)} · pending {c.get('pending', 0)} · deferred {c.get('deferred', 0)} · "
                   f"failed {c.get('failed', 0)} (open in the log: {st.open_failures})")
     if st.open_failures:
-        console.print(f"  why: `tillbridge log --level error --entity invoice -c {conn.name}`; "
-                      f"retry: `tillbridge reimport --entity invoice -c {conn.name}`")
+        console.print(f"  why: `tillbridge log --level error --entity invoice -c {name}`; "
+                      f"retry: `tillbridge reimport --entity invoice -c {name}`")
     if st.budget is not None:
         b = st.budget
         if b.day_remaining is not None:
@@ -168,8 +167,8 @@ def map_account_command(state: CliState, key: str, code: str | None, remove: boo
     """
     if not remove and not code:
         raise click.UsageError("give the account CODE, or --remove")
-    conn = state.connection(connection_name)
-    services.map_account(state.app, conn.name, key, None if remove else code, check=not no_check)
+    name = state.connection_name(connection_name)
+    services.map_account(state.app, name, key, None if remove else code, check=not no_check)
     console.print(f"{key} → {'(provider default)' if remove else code}")
 
 
@@ -185,8 +184,8 @@ def map_tax_command(state: CliState, inventory_code: str, provider_code: str | N
     """Send lines of inventory tax INVENTORY_CODE with the provider's PROVIDER_CODE (Xero TaxType)."""
     if not remove and not provider_code:
         raise click.UsageError("give the PROVIDER_CODE, or --remove")
-    conn = state.connection(connection_name)
-    services.map_tax(state.app, conn.name, inventory_code, None if remove else provider_code, check=not no_check)
+    name = state.connection_name(connection_name)
+    services.map_tax(state.app, name, inventory_code, None if remove else provider_code, check=not no_check)
     console.print(f"{inventory_code} → {'(matched by rate)' if remove else provider_code}")
 
 
@@ -196,8 +195,8 @@ def map_tax_command(state: CliState, inventory_code: str, provider_code: str | N
 @pass_state
 def doctor_command(state: CliState, days: int, connection_name: str | None) -> None:
     """Check for the double-posting trap: our sales already in the provider, made by another app."""
-    conn = state.connection(connection_name)
-    report = services.doctor(state.app, conn.name, days=days)
+    name = state.connection_name(connection_name)
+    report = services.doctor(state.app, name, days=days)
     if report.note:
         console.print(report.note)
     if report.risky:

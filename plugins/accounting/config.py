@@ -50,13 +50,13 @@ def _moment_or_none(text: Any) -> datetime | None:
 
 def _inventory_taxes(app: Any, name: str) -> list[tuple[str, str]]:
     """The inventory system's tax codes, ``[(code, "code — name rate%")]``."""
-    from tillbridge.services import read_all
+    from tillbridge.admin import Admin
 
-    rt = app.runtime(name)
-    if not rt.has_role("inventory"):
+    admin = Admin.of(app)
+    if not admin.connection(name).has_role("inventory"):
         return []
     out = {(t.code, f"{t.code} — {t.name} {(t.rate * 100).normalize():f}%")
-           for t in read_all(app, rt.connector("inventory"), "tax") if getattr(t, "code", None)}
+           for t in admin.read_all(name, "inventory", "tax") if getattr(t, "code", None)}
     return sorted(out)
 
 

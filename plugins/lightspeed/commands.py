@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from tillbridge import ConfigError
+from tillbridge.admin import Admin
+from tillbridge.cli import CliState, pass_state
 from tillbridge.oauth import authorize_in_browser
 
 from . import oauth
@@ -26,17 +28,15 @@ def register(connect: click.Group) -> None:
     @click.option("--authorize-url", default=None, help="Authorize page (default: Lightspeed's, or the emulator's).")
     @click.option("--port", default=0, help="Loopback port for the redirect (0: any).")
     @click.option("--no-browser", is_flag=True, help="Print the address instead of opening a browser.")
-    @click.pass_obj
-    def connect_lightspeed(state: Any, connection_name: str, base_url: str | None, domain_prefix: str | None,
+    @pass_state
+    def connect_lightspeed(state: CliState, connection_name: str, base_url: str | None, domain_prefix: str | None,
                            personal_token: str | None, client_id: str | None, client_secret: str | None,
                            authorize_url: str | None, port: int, no_browser: bool) -> None:
         """Install the tillbridge app on a Lightspeed store (OAuth 2.0), or use a personal token."""
-        from tillbridge import services
-
-        app = state.app
+        admin = state.admin
         if base_url is None and domain_prefix:
             base_url = DEFAULT_HOST.format(domain_prefix=domain_prefix)
-        base = base_url or _current_base_url(app, connection_name) or DEFAULT_HOST
+        base = base_url or _current_base_url(admin, connection_name) or DEFAULT_HOST
         if personal_token:
             if "{domain_prefix}" in base:
                 raise ConfigError("a personal token needs to know which store it opens",
@@ -58,32 +58,12 @@ def register(connect: click.Group) -> None:
             values = oauth.exchange_code(oauth.token_url(base), params["code"], client_id, client_secret, redirect_uri)
         # One call with the new credentials before anything is saved: a refused token leaves
         # the connection as it was (notes §1: both kinds of token are Bearer tokens).
-        description = services.check_credentials(app, connection_name, "lightspeed", base, values)
-        _ensure_connection(app, connection_name, base)
-        services.set_system(app, connection_name, "pos", "lightspeed", base)
-        services.save_credentials(app, connection_name, "lightspeed", values, check=False)
+        description = admin.check_credentials(connection_name, "lightspeed", base, values)
+        admin.ensure_system(connection_name, "pos", "lightspeed", base)
+        admin.save_credentials(connection_name, "lightspeed", values, check=False)
         click.echo(f"Connected: {description}. Next: `tillbridge outlets reload -c {connection_name}`.")
 
 
-def _current_base_url(app: Any, name: str) -> str | None:
-    from tillbridge import UnknownConnection
-
-    try:
-        conn = app.store.connection(name)
-    except UnknownConnection:
-        return None
-    ref = app.store.systems(conn.id).get("pos")
-    return ref.base_url if ref is not None and ref.system == "lightspeed" else None
-
-
-def _ensure_connection(app: Any, name: str, base_url: str | None) -> None:
-    from tillbridge import UnknownConnection, services
-
-    try:
-        app.store.connection(name)
-    except UnknownConnection:
-        services.add_connection(app, name, {"pos": ("lightspeed", base_url)})
-        return
-    systems = app.store.systems(app.store.connection(name).id)
-    if "pos" not in systems:
-        services.set_system(app, name, "pos", "lightspeed", base_url)
+def _current_base_url(admin: Admin, name: str) -> str | None:
+    current = admin.find_connection(name)
+    return current.base_url_of("pos", "lightspeed") if current is not None else None

@@ -1,5 +1,7 @@
 """One import surface: a plugin author needs ``tillbridge``, ``tillbridge.emulation`` and
-``tillbridge.testing``, and nothing else — no private module, no built-in plugin."""
+``tillbridge.testing`` (and, for commands, ``tillbridge.admin``, ``tillbridge.cli`` and
+``tillbridge.oauth``), and nothing else — no private module, no built-in plugin. The built-in
+plugins are held to the same rule."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from pathlib import Path
 import pytest
 
 import tillbridge
+import tillbridge.admin
+import tillbridge.cli
 import tillbridge.emulation
+import tillbridge.oauth
 import tillbridge.testing
 from tillbridge import connector, entities, errors
 from tillbridge.daemon import handlers
@@ -25,14 +30,20 @@ NEEDED = {
         "JsonCursor", "version_cursor", "RateLimitHeaders", "check_response", "SettingSpec", "Flow",
         "SyncEvent", "WebhookHandler",
     ],
-    "tillbridge.emulation": ["Emulator", "BackgroundServer", "ScaledClock"],
+    "tillbridge.admin": ["Admin", "ConnectionInfo", "RunResult", "parse_date"],
+    "tillbridge.cli": ["CliState", "TillbridgeGroup", "connection_option", "console", "pass_state", "print_results"],
+    "tillbridge.emulation": ["Emulator", "BackgroundServer", "ScaledClock", "Send"],
+    "tillbridge.oauth": ["authorize_in_browser"],
     "tillbridge.testing": [
         "ConnectorConformance", "ConnectionHarness", "SystemUnderTest", "temporary_app", "running_emulator",
         "start_emulated_system", "build_connector", "read_feed", "private_imports",
     ],
 }
-MODULES = {"tillbridge": tillbridge, "tillbridge.emulation": tillbridge.emulation,
+MODULES = {"tillbridge": tillbridge, "tillbridge.admin": tillbridge.admin, "tillbridge.cli": tillbridge.cli,
+           "tillbridge.emulation": tillbridge.emulation, "tillbridge.oauth": tillbridge.oauth,
            "tillbridge.testing": tillbridge.testing}
+#: Every built-in plugin, emulators included.
+PLUGIN_DIRS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists())
 
 
 @pytest.mark.parametrize("module", sorted(NEEDED))
@@ -63,6 +74,18 @@ def test_all_is_sorted_constants_then_classes_then_functions() -> None:
 def test_the_example_plugin_imports_only_public_modules() -> None:
     project = ROOT / "examples" / "tillbridge-csv"
     assert [str(v) for v in private_imports(project, own=["tillbridge_csv"])] == []
+
+
+def test_the_public_modules_are_the_scanners_public_modules() -> None:
+    assert set(tillbridge.testing.PUBLIC_MODULES) == set(MODULES)
+    assert {"accounting", "lightspeed", "unleashed"} <= {p.name for p in PLUGIN_DIRS}
+
+
+@pytest.mark.parametrize("plugin", PLUGIN_DIRS, ids=lambda p: p.name)
+def test_the_builtin_plugins_import_only_public_modules(plugin: Path) -> None:
+    """A built-in plugin uses nothing a third-party plugin could not: no private door."""
+    found = [str(v) for v in private_imports(plugin, own=[f"tillbridge_{plugin.name}"])]
+    assert found == [], "private imports (use tillbridge, tillbridge.admin, tillbridge.cli...):\n" + "\n".join(found)
 
 
 def test_the_scanner_finds_each_kind_of_private_door(tmp_path: Path) -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
-from tillbridge.emulation import Emulator, FixedWindowCounter
-from tillbridge.emulation.faults import Send
+from tillbridge.emulation import Emulator, FixedWindowCounter, Send
 
 from ._http import dumps, to_plain
 from .api_limits import Limiter, wait_until

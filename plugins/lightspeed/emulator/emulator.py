@@ -17,8 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tillbridge.emulation import Emulator
-from tillbridge.emulation.faults import Send
+from tillbridge.emulation import Emulator, Send
 
 from . import consignments, register_sales, routes_oauth, routes_read, routes_search, routes_webhooks, routes_write
 from .auth import TokenStore

@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 
 from starlette.routing import BaseRoute, Route
 
-from tillbridge.emulation import Emulator
-from tillbridge.emulation.faults import Send
+from tillbridge.emulation import Emulator, Send
 
 from . import boms, customers, products, sales_orders, stock_on_hand
 from .adjustments import create_adjustment
