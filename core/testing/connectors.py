@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 
 from ..connector import Connector, Page
 from ..entities import Entity
+from ..state import ConnectionState
 from ..wiring import wire_connector
 
 
@@ -26,20 +27,24 @@ def build_connector(
     page_size: int | None = None,
     mapped_locations: Callable[[], set[str]] | None = None,
     extras: Mapping[str, Any] | None = None,
+    state: ConnectionState | None = None,
+    peers: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] | None = None,
     attempts: int = 5,
 ) -> Connector:
     """A connector instance wired like the engine wires one, on its own HTTP client.
 
-    :param extras: what the engine puts in ``ConnectorContext.extras`` (``"store"``,
-        ``"connection_id"``), for a connector that keeps durable state.
+    :param extras: ``ConnectorContext.extras`` (the app's own extras, if any).
+    :param state: ``ConnectorContext.state``, for a connector that keeps durable state (a
+        ``ConnectionState`` of a ``temporary_app``'s connection, e.g. ``Admin(app).state(...)``).
+    :param peers: ``ConnectorContext.peers`` (role → the other systems' names).
     :param sleep: called instead of ``time.sleep`` for retry and pacing waits (``None``: sleep).
     :param attempts: tries per request before the last answer is handed to the connector.
     """
     options: dict[str, Any] = {"attempts": attempts, **({"sleep": sleep} if sleep is not None else {})}
     return wire_connector(cls, connection=connection, base_url=base_url, credentials=dict(credentials),
                           settings=dict(settings or {}), page_size=page_size, mapped_locations=mapped_locations,
-                          extras=extras, http_options=options)
+                          extras=extras, state=state, peers=peers, http_options=options)
 
 
 def close_connector(connector: Connector) -> None:

@@ -46,7 +46,7 @@ def _transport(system: str, base_url: str) -> httpx.BaseTransport:
 def _fields(context: ConnectorContext) -> dict[str, Any]:
     return {"connection": context.connection, "system": context.system, "base_url": context.base_url,
             "credentials": dict(context.credentials), "settings": dict(context.settings),
-            "mapped": context.mapped_locations(), "store": context.extras.get("store")}
+            "mapped": context.mapped_locations(), "peers": dict(context.peers)}
 
 
 def test_every_entry_point_builds_the_same_context(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -65,17 +65,20 @@ def test_every_entry_point_builds_the_same_context(tmp_path) -> None:  # type: i
         probe.http.close()
         tested = build_connector(Probe, "http://probe.test", {"key": "k"}, connection="shop",
                                  settings=rt.settings, mapped_locations=rt.mapped_locations("inventory"),
-                                 extras={"store": app.store, "connection_id": rt.id})
+                                 state=rt.connector("inventory").context.state, peers=rt.peer_names())
         tested.http.close()
 
         check, sync, quick, kit = SEEN
         assert _fields(sync)["mapped"] == {"w1"}
-        assert _fields(sync)["store"] is app.store
+        assert _fields(sync)["peers"] == {"inventory": "probe"}  # no title: its system name
         assert _fields(check) == _fields(sync) == _fields(quick) == _fields(kit)
-        # A sync, a probe and a test build reach the connection's database; a credentials check
-        # reaches the store but not the connection's stored credentials (they are being replaced).
-        assert sync.extras == quick.extras == kit.extras == {"store": app.store, "connection_id": rt.id}
-        assert check.extras == {"store": app.store}
+        # A sync, a probe and a test build have the connection's durable state; a credentials
+        # check has none: its credentials are not the connection's yet (they are being replaced).
+        assert sync.state is not None and quick.state is not None and kit.state is not None
+        assert (sync.state.connection, sync.state.namespace) == ("shop", "probe")
+        assert (quick.state.connection_id, quick.state.namespace) == (sync.state.connection_id, "probe")
+        assert check.state is None
+        assert sync.extras == quick.extras == check.extras == kit.extras == {}
         assert synced.context is sync
     finally:
         app.close()
