@@ -8,7 +8,7 @@ from typing import Any, Callable
 import httpx
 from cryptography.fernet import Fernet
 
-from tillbridge import Connector, ConnectorContext, CredentialField, hookimpl, services
+from tillbridge import Connector, ConnectorContext, CredentialField, configure, hookimpl, services
 from tillbridge.app import App
 from tillbridge.plugins import Plugins
 from tillbridge.testing import build_connector
@@ -62,7 +62,7 @@ def test_every_entry_point_builds_the_same_context(tmp_path) -> None:  # type: i
         services.save_credentials(app, "shop", "probe", {"key": "k"})  # the credentials check
         rt = app.runtime("shop")
         synced = rt.connector("inventory")  # the sync's connector
-        probe = services._probe_connector(app, rt, "inventory")
+        probe = configure._probe_connector(app, rt, "inventory")
         probe.http.close()
         tested = build_connector(Probe, "http://probe.test", {"key": "k"}, connection="shop",
                                  settings=rt.settings, mapped_locations=rt.mapped_locations("inventory"),
