@@ -40,7 +40,8 @@ def test_connect_checks_the_folder_then_saves_it_and_the_setting(tmp_path: Path)
         assert "tillbridge connect unleashed -c shop" in result.output  # no inventory yet: says what is next
         shop = admin.connection("shop")
         assert shop.system_of("pos") == "csv" and shop.base_url_of("pos") == str(folder.resolve())
-        assert admin.settings("shop")["csv_stock_file"] is True
+        settings = admin.settings("shop")
+        assert settings["csv_stock_file"] is True and settings["import_opening_stock"] is False
 
 
 def test_connect_refuses_a_missing_folder_and_saves_nothing(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Built only on the public command toolkit (``tillbridge.cli``) and the administration API
 (``tillbridge.admin``), as a built-in connector's ``connect`` command is: the folder is checked
 first (the connector's own ``check``, nothing saved when it fails), then saved as the URL of the
-connection's POS, with the plugin's setting if one was given.
+connection's POS, with the settings a drop folder needs (and the plugin's, if given).
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ def register(connect: click.Group) -> None:
         # The connector's check reads the folder: a missing folder or a broken table is refused here.
         description = admin.check_credentials(connection_name, "csv", path, {})
         admin.ensure_system(connection_name, "pos", "csv", path)
+        # A drop folder holds no stock on hand, so the core's opening-stock import (on by default)
+        # has nothing to read from it: turned off, a sync pass does not fail on it.
+        settings: dict[str, object] = {"import_opening_stock": False}
         if stock_file is not None:
-            admin.set_settings(connection_name, {STOCK_SWITCH: stock_file})
+            settings[STOCK_SWITCH] = stock_file
+        admin.set_settings(connection_name, settings)
         console.print(f"Connected: {description}.", soft_wrap=True)
         current = admin.connection(connection_name)
         if not current.has_role("inventory"):
