@@ -4,7 +4,7 @@ It reads products, customers, outlets and sales from files (see ``folder.py`` fo
 and, for the export flows, writes products and customers back into the CSV tables, and stock
 levels into ``stock.csv`` (the plugin's own flow ``csv_stock``, see ``plugin.py``). Which file
 content it has read is remembered in the connection's durable state (``stamps.py``). The folder
-is the connection's URL: ``tillbridge connections add shop --pos csv --pos-url /srv/drop``.
+is the connection's URL: ``tillbridge connect csv /srv/drop -c shop`` (``commands.py``).
 
 There is no HTTP here, so no credentials and no rate limits; everything else — cursors,
 bindings, fingerprints, the connection log, retries of held records — is the engine's, exactly
