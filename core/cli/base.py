@@ -85,6 +85,16 @@ class CliState:
             create_database = os.environ.get("TILLBRIDGE_CREATE_DATABASE", "").lower() in {"1", "true", "yes", "on"}
         self.create_database = create_database or not database_url
         self._app: App | None = None
+        self._owned = True
+
+    @classmethod
+    def for_app(cls, app: App) -> "CliState":
+        """The state of a command run against an app already open (a plugin's test invokes its
+        command with click's ``CliRunner``: ``runner.invoke(group, args, obj=CliState.for_app(app))``).
+        The app stays the caller's: :meth:`close` leaves it open."""
+        state = cls(app.database_url)
+        state._app, state._owned = app, False
+        return state
 
     @property
     def app(self) -> App:
@@ -120,7 +130,7 @@ class CliState:
                           fix="--connection NAME (one of: " + ", ".join(c.name for c in connections) + ")")
 
     def close(self) -> None:
-        if self._app is not None:
+        if self._app is not None and self._owned:
             self._app.close()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tillbridge import hookspecs
+from tillbridge import ROLES, Connector, ConnectorContext, hookspecs
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 HEADING = re.compile(r"^### (\w+)\(([^)]*)\)\s*$", re.M)
@@ -89,3 +89,42 @@ def test_example_hook_implementations_accept_only_spec_arguments() -> None:
                     allowed = set(inspect.signature(SPECS[node.name]).parameters) | {"self"}
                     used = {a.arg for a in node.args.args}
                     assert used <= allowed, f"{name} example: {node.name}({', '.join(sorted(used - allowed))}) is not in the spec"
+
+
+# --- the connector contract: every public member is documented (issue 16) ---------------------------
+def _public_members(cls: type) -> set[str]:
+    names = {n for n in vars(cls) if not n.startswith("_")}
+    names |= set(getattr(cls, "__dataclass_fields__", {}))
+    return names
+
+
+@pytest.mark.parametrize("cls", [Connector, ConnectorContext], ids=lambda c: c.__name__)
+def test_every_public_member_of_the_connector_contract_is_documented(cls: type) -> None:
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    members = _public_members(cls)
+    assert members, f"no public members found on {cls.__name__}"
+    missing = sorted(n for n in members if not re.search(rf"`{re.escape(n)}[`(]", text))
+    assert not missing, (f"docs/plugins.md does not name these {cls.__name__} members (as `name` or "
+                         f"`name(...)`, in \"Writing a connector\"): {missing}")
+
+
+def _role_table() -> dict[str, tuple[str, str]]:
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    start = text.index("### What each role must serve")
+    rows = re.findall(r"^\| `(\w+)` \| (.*?) \| (.*?) \| .*\|$", text[start:text.index("\n## ", start)], re.M)
+    return {role: (reads, writes) for role, reads, writes in rows}
+
+
+def test_the_role_table_names_what_the_core_flows_read_and_write() -> None:
+    from tillbridge.flows import CORE_FLOWS
+    from tillbridge_accounting.config import INVOICES_FLOW
+
+    table = _role_table()
+    assert set(table) == set(ROLES), f"the role table must have one row per role {sorted(ROLES)}: {sorted(table)}"
+    for flow in (*CORE_FLOWS, INVOICES_FLOW):
+        reads, _ = table[flow.source_role]
+        _, writes = table[flow.target_role]
+        assert f"`{flow.entity_type}`" in reads, f"flow {flow.name}: {flow.source_role} must read {flow.entity_type}"
+        assert f"`{flow.entity_type}`" in writes, f"flow {flow.name}: {flow.target_role} must write {flow.entity_type}"
+        if flow.switch:
+            assert f"`{flow.switch}`" in reads + writes, f"flow {flow.name}: name its switch {flow.switch}"

@@ -61,7 +61,7 @@ def test_a_generated_plugin_installs_and_passes_its_tests(tmp_path: Path, monkey
                       "-e", "./acme"], tmp_path)
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
-    tested = _run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path / "acme")
+    tested = _run([str(python), "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider"], tmp_path / "acme")
     assert tested.returncode == 0, tested.stdout[-4000:] + tested.stderr[-2000:]
     assert " passed" in tested.stdout and "skipped" not in tested.stdout and "failed" not in tested.stdout
 
@@ -70,7 +70,15 @@ def test_a_generated_plugin_installs_and_passes_its_tests(tmp_path: Path, monkey
     assert listed.returncode == 0, listed.stderr
     acme = {p["name"]: p for p in json.loads(listed.stdout)}["acme"]
     assert acme["error"] is None and acme["source"] == "entry point"
-    assert {"register_connectors", "register_emulators"} <= set(acme["hooks"])
+    # A connect command, a setting and a flow of its own, as a built-in plugin has (issue 16).
+    assert {"register_connectors", "register_emulators", "register_flows", "register_settings",
+            "register_commands"} <= set(acme["hooks"])
+    for test in ("test_connect_checks_the_key_then_saves_it", "test_the_connector_remembers_the_last_version_it_read",
+                 "test_the_export_flow_runs_after_products"):
+        assert f"PASSED tests/test_plugin_kit.py::{test}" in tested.stdout, tested.stdout[-4000:]
+    helped = _run([str(python), "-c", "from tillbridge.cli.main import main; main()", "connect", "acme", "--help"],
+                  tmp_path)
+    assert helped.returncode == 0 and "--api-key" in helped.stdout, helped.stdout + helped.stderr
 
 
 def test_the_generated_project_imports_only_public_modules(tmp_path: Path) -> None:
@@ -87,11 +95,15 @@ def test_the_generated_project_is_named_after_the_plugin(tmp_path: Path) -> None
     written = render(names, tmp_path / "my-shop", tillbridge_version="0.1.0")
     relative = sorted(p.relative_to(tmp_path / "my-shop").as_posix() for p in written)
     assert "src/tillbridge_my_shop/connector.py" in relative and ".gitignore" in relative
+    assert {"src/tillbridge_my_shop/commands.py", "tests/test_plugin_kit.py"} <= set(relative)
     pyproject = (tmp_path / "my-shop" / "pyproject.toml").read_text()
     assert '[project.entry-points.tillbridge]\nmy_shop = "tillbridge_my_shop.plugin"' in pyproject
     text = "\n".join(p.read_text() for p in written)
     assert "{{" not in text, "every placeholder is replaced"
     assert "class MyShopConnector(Connector)" in text and "class MyShopEmulator(Emulator)" in text
+    # The three things a built-in plugin does: its own connect command, durable state, a flow after another.
+    assert '@connect.command("my_shop")' in text and "self.context.state" in text
+    assert 'Flow("my_shop_export"' in text and 'after=("products",)' in text
 
 
 @pytest.mark.parametrize("args, message", [

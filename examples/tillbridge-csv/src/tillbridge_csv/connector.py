@@ -1,8 +1,10 @@
 """``CsvFolderConnector``: a drop folder as the point of sale of a connection.
 
 It reads products, customers, outlets and sales from files (see ``folder.py`` for the layout)
-and, for the export flows, writes products and customers back into the CSV tables. The folder
-is the connection's URL: ``tillbridge connections add shop --pos csv --pos-url /srv/drop``.
+and, for the export flows, writes products and customers back into the CSV tables, and stock
+levels into ``stock.csv`` (the plugin's own flow ``csv_stock``, see ``plugin.py``). Which file
+content it has read is remembered in the connection's durable state (``stamps.py``). The folder
+is the connection's URL: ``tillbridge connect csv /srv/drop -c shop`` (``commands.py``).
 
 There is no HTTP here, so no credentials and no rate limits; everything else — cursors,
 bindings, fingerprints, the connection log, retries of held records — is the engine's, exactly
@@ -24,16 +26,19 @@ from tillbridge import (
     Product,
     PushResult,
     RecordRejected,
+    StockLevel,
     Unsupported,
 )
 
 from . import convert
 from .folder import DropFolder
 from .paging import page_after
+from .stamps import FileTimes
 
 ROW_WRITERS: dict[str, tuple[str, Callable[[Any, str, datetime], dict[str, str]]]] = {
     "product": ("products", convert.product_row),
     "customer": ("customers", convert.customer_row),
+    "stock": ("stock", convert.stock_row),
 }
 
 
@@ -48,7 +53,8 @@ class CsvFolderConnector(Connector):
 
     def __init__(self, context: ConnectorContext) -> None:
         super().__init__(context)
-        self.folder = DropFolder.at(context.base_url)
+        self.times = FileTimes(context.state)
+        self.folder = DropFolder.at(context.base_url, self.times)
 
     # --- reads ----------------------------------------------------------------------------------
     def check(self) -> str:
@@ -59,6 +65,12 @@ class CsvFolderConnector(Connector):
                 f"{counts['customers']} customers, {sales} sales")
 
     def _all(self, entity_type: str) -> list[Entity]:
+        self.times.load()
+        records = self._read(entity_type)
+        self.times.save()
+        return records
+
+    def _read(self, entity_type: str) -> list[Entity]:
         if entity_type == "product":
             return [convert.product(row) for row in self.folder.rows("products")]
         if entity_type == "customer":
@@ -66,7 +78,9 @@ class CsvFolderConnector(Connector):
         if entity_type == "location":
             return [convert.outlet(row) for row in self.folder.rows("outlets")]
         if entity_type == "sale":
-            return [convert.sale(doc, where, modified) for doc, where, modified in self.folder.sale_documents()]
+            documents = self.folder.sale_documents()
+            self.times.forget("sales/", {where for _, where, _ in documents})
+            return [convert.sale(doc, where, modified) for doc, where, modified in documents]
         raise Unsupported(f"a drop folder holds no {entity_type}")
 
     def fetch(self, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
@@ -87,23 +101,27 @@ class CsvFolderConnector(Connector):
         with self.folder.lock:
             rows = [dict(row) for row in self.folder.rows(table)]
             by_id = {row["id"]: row for row in rows}
-            by_code = {row["code"]: row for row in rows if row.get("code")}
+            # A row is known by its id, or by its natural key: a product's or customer's code, a
+            # stock level's product and location.
+            by_code = {_natural(row): row for row in rows if _natural(row)}
             results = []
             for o in records:
                 entity = o.entity
-                assert isinstance(entity, (Product, Customer))
-                if not entity.code:
+                assert isinstance(entity, (Product, Customer, StockLevel))
+                natural = (f"{entity.product_id}@{entity.location_id}" if isinstance(entity, StockLevel)
+                           else entity.code)
+                if not natural:
                     results.append(PushResult(o.source_id, "failed", error=RecordRejected(
                         f"{entity_type} {o.source_key} has no code", key=o.source_key,
                         fix="give it a code in the source system")))
                     continue
                 # The same id again (a retry), or a row that already has this code: update it in
                 # place, so writing twice never leaves two rows.
-                current = by_id.get(o.target_id) or by_code.get(entity.code)
+                current = by_id.get(o.target_id) or by_code.get(natural)
                 row = to_row(entity, current["id"] if current else o.target_id, now)
                 if current is None:
                     rows.append(row)
-                    by_id[row["id"]] = by_code[entity.code] = row
+                    by_id[row["id"]] = by_code[natural] = row
                     results.append(PushResult(o.source_id, "created", target_id=row["id"]))
                     continue
                 allowed = None if o.update_fields is None else {
@@ -113,6 +131,12 @@ class CsvFolderConnector(Connector):
                 results.append(PushResult(o.source_id, "updated", target_id=current["id"]))
             self.folder.replace_rows(table, rows)
         return results
+
+
+def _natural(row: dict[str, str]) -> str:
+    if "product_id" in row:
+        return f"{row['product_id']}@{row['location_id']}" if row.get("product_id") else ""
+    return row.get("code", "")
 
 
 __all__ = ["CsvFolderConnector"]

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, TypeVar
 
-from tillbridge import ConfigError, Customer, Entity, Location, Product, Sale, SaleLine, utc
+from tillbridge import ConfigError, Customer, Entity, Location, Product, Sale, SaleLine, StockLevel, utc
 
 from .folder import Row
 
@@ -132,6 +132,11 @@ def customer_row(c: Customer, record_id: str, updated: datetime) -> dict[str, st
             "company_name": c.company_name or "", "obsolete": "yes" if c.obsolete else "", "updated_at": stamp(updated)}
 
 
+def stock_row(level: StockLevel, record_id: str, updated: datetime) -> dict[str, str]:
+    return {"id": record_id, "product_id": level.product_id, "location_id": level.location_id,
+            "on_hand": str(level.on_hand), "available": str(level.available), "updated_at": stamp(updated)}
+
+
 #: Canonical field -> CSV column, for partial updates (``Outgoing.update_fields``).
 COLUMNS = {"code": "code", "description": "description", "sell_price": "sell_price", "cost_price": "cost_price",
            "barcode": "barcode", "obsolete": "obsolete", "name": "name", "first_name": "first_name",
@@ -143,4 +148,4 @@ def stamp(value: datetime) -> str:
     return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-__all__ = ["COLUMNS", "customer", "customer_row", "outlet", "product", "product_row", "sale", "stamp"]
+__all__ = ["COLUMNS", "customer", "customer_row", "outlet", "product", "product_row", "sale", "stamp", "stock_row"]

@@ -7,7 +7,7 @@ from typing import Callable
 
 import click
 
-from tillbridge import Connector, hookimpl
+from tillbridge import Connector, Flow, SettingSpec, hookimpl
 
 
 @hookimpl
@@ -18,7 +18,27 @@ def register_connectors(register: Callable[[type[Connector]], None]) -> None:
 
 
 @hookimpl
+def register_flows(register: Callable[[Flow], None]) -> None:
+    from .flows import STOCK_FLOW
+
+    register(STOCK_FLOW)
+
+
+@hookimpl
+def register_settings(register: Callable[[SettingSpec], None]) -> None:
+    from .flows import STOCK_SETTING
+
+    register(STOCK_SETTING)
+
+
+@hookimpl
 def register_commands(cli: click.Group) -> None:
+    from .commands import register
+
+    connect = cli.commands.get("connect")  # the core's `tillbridge connect` group
+    if isinstance(connect, click.Group):
+        register(connect)
+
     @cli.group("csv")
     def csv_group() -> None:
         """The CSV/JSON drop-folder point of sale (plugin tillbridge-csv)."""
@@ -31,4 +51,4 @@ def register_commands(cli: click.Group) -> None:
 
         path = write_sample(folder).resolve()  # the connection keeps the path: make it absolute
         click.echo(f"Wrote a sample drop folder to {path}. Next: "
-                   f"`tillbridge connections add shop --pos csv --pos-url {path} --inventory unleashed`.")
+                   f"`tillbridge connect csv {path} -c shop`.")
