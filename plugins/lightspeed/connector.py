@@ -122,7 +122,7 @@ class LightspeedConnector(RecordWrites, Connector):
                             fix=f"run `tillbridge connect lightspeed -c {self.context.connection}`")
         return super().request(method, path, what=what, json=json, **kwargs)
 
-    def encode_json(self, body: Any) -> str:
+    def encode_json(self, body: Any) -> bytes:
         return wire.dumps(body)  # Decimal money as exact JSON numbers, not json's floats
 
     def _get(self, path: str, **params: Any) -> Any:

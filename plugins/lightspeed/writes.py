@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import httpx
 
@@ -42,10 +42,11 @@ class RecordWrites(Connector):
 
     _untracked: set[str]
     _counts_checked: set[str]
+    _get: Callable[..., Any]
 
     def _guard(self, outgoing: Outgoing, write: Any) -> PushResult:
         try:
-            return write(outgoing)  # type: ignore[no-any-return]
+            return write(outgoing)
         except RecordRejected as exc:
             exc.key = outgoing.source_key
             return PushResult(outgoing.source_id, "failed", error=exc)
@@ -84,11 +85,11 @@ class RecordWrites(Connector):
                     del details["price_excluding_tax"]
                 if "description" in common and convert.plain(current.get("description")) == (product.notes or None):
                     del common["description"]
-            body = {k: v for k, v in (("common", common), ("details", details)) if v}
-            if not body:
+            update = {k: v for k, v in (("common", common), ("details", details)) if v}
+            if not update:
                 # Lightspeed holds these values already, or only fields it is master of changed.
                 return PushResult(o.source_id, "unchanged", target_id=o.target_id)
-            self.request("PUT", f"/api/2.1/products/{o.target_id}", json=body, what="updating a product")
+            self.request("PUT", f"/api/2.1/products/{o.target_id}", json=update, what="updating a product")
             # what Lightspeed holds now (its own name kept): the products flow reads it back as ours
             stored = convert.product({**current, **common, **details}) if current is not None else None
             return PushResult(o.source_id, "updated", target_id=o.target_id, stored=stored)
@@ -204,7 +205,7 @@ class RecordWrites(Connector):
             big = {outlet_id: levels for outlet_id, levels in by_outlet.items()
                    if len({o.entity.product_id for o in levels}) > threshold}  # type: ignore[attr-defined]
             if big:
-                counted = InventoryCounts(self, self._counts_checked).set_levels(big)
+                counted = InventoryCounts(self, self._counts_checked).set_levels(big)  # type: ignore[arg-type]
                 results.update({o.source_id: PushResult(o.source_id, "updated",
                                                         target_id=f"{o.entity.product_id}@{outlet_id}")  # type: ignore[attr-defined]
                                 for outlet_id, levels in big.items() for o in levels if o.source_id in counted})
