@@ -8,6 +8,7 @@ the configured HTTP client, retries, pacing, cursors, bindings, the connection l
 
 from __future__ import annotations
 
+import json as jsonlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 import httpx
 
 from .entities import Entity, Location
-from .http import AppRateLimit, RateLimitHeaders
-from .errors import Unsupported
+from .http import AppRateLimit, RateLimitHeaders, check_response, describe_transport_error
+from .errors import TillbridgeError, Unsupported
 
 if TYPE_CHECKING:
     from .state import ConnectionState
@@ -193,7 +194,12 @@ class ConnectorContext:
 
 
 class Connector:
-    """Base class of connectors. Subclass, set the class attributes, implement what you support."""
+    """Base class of connectors. Subclass, set the class attributes, implement what you support.
+
+    Calls to the remote go through :meth:`request`, which maps failures to the framework's
+    errors; a vendor's own error answers (a quota word in a 429 body, a validation report in a
+    400) are read by overriding :meth:`classify`, and an unusual JSON body by :meth:`encode_json`.
+    """
 
     #: Unique system name (``"lightspeed"``); also the credential and binding namespace.
     system: ClassVar[str] = ""
@@ -210,6 +216,9 @@ class Connector:
     manual_credentials: ClassVar[bool] = True
     #: The name people call the system by, for buttons ("Lightspeed"); default: ``title``.
     short_title: ClassVar[str | None] = None
+    #: How :meth:`request`'s error messages name the system ("QuickBooks"); default: ``short_title``,
+    #: else ``title``.
+    message_name: ClassVar[str | None] = None
     default_base_url: ClassVar[str] = ""
     #: Largest page the remote allows; the runner asks for this much.
     max_page_size: ClassVar[int] = 200
@@ -261,6 +270,53 @@ class Connector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
         self.http = context.http
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, what: str = "", json: Any = None,
+                accept: Callable[[httpx.Response], bool] | None = None, **kwargs: Any) -> httpx.Response:
+        """Send one request through ``context.http`` and return its answer, or raise the
+        framework's error for it, so every connector reports failures alike.
+
+        :param what: what the call does ("updating a product"), for messages.
+        :param json: a body, encoded by :meth:`encode_json` and sent as ``application/json``.
+        :param accept: says which error answers the caller reads itself (a validation report it
+            takes apart): those come back as they are, once :meth:`classify` found no error.
+        :param kwargs: the rest of ``httpx.Client.request`` (``params``, ``headers``, ``extensions``).
+
+        A transport failure raises :class:`~tillbridge.errors.TransientError` ("cannot reach...").
+        Every answer then goes to :meth:`classify`; an error it returns is raised. Otherwise
+        :func:`~tillbridge.http.check_response` decides: 401/403 ``AuthError``, 429 ``RateLimited``,
+        5xx ``TransientError``, another 4xx ``RemoteError`` (with ``status``); below 400 the answer.
+        """
+        if json is not None:
+            kwargs["content"] = self.encode_json(json)
+            kwargs["headers"] = {"Content-Type": "application/json", **(kwargs.get("headers") or {})}
+        name = self.message_name or self.short_title or self.title or self.system
+        try:
+            response = self.context.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise describe_transport_error(exc, name, self.context.base_url) from None
+        error = self.classify(response, what=what)
+        if error is not None:
+            raise error
+        if accept is not None and accept(response):
+            return response
+        return check_response(response, name, what=what)
+
+    def classify(self, response: httpx.Response, *, what: str = "") -> TillbridgeError | None:
+        """The vendor's own reading of an answer (every answer, successful or not): the error to
+        raise, or ``None`` to leave it to the common mapping (``check_response``).
+
+        Override for what only this vendor says: a monthly quota in a 429 body
+        (``QuotaExhausted``, not a short wait), a fault inside an HTTP 200, a validation report
+        worth quoting. It may also note what every answer carries (a budget header).
+        """
+        return None
+
+    def encode_json(self, body: Any) -> str | bytes:
+        """The wire form of a ``json=`` body; override for values ``json.dumps`` cannot take
+        (``Decimal`` money as exact numbers, dates in the vendor's format)."""
+        return jsonlib.dumps(body)
 
     # --- reads --------------------------------------------------------------------------------
     def check(self) -> str:

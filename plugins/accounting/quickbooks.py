@@ -37,9 +37,9 @@ from tillbridge import (
     RecordRejected,
     RemoteError,
     Tax,
+    TillbridgeError,
     TransientError,
     Unsupported,
-    describe_transport_error,
     parse_retry_after,
 )
 
@@ -84,6 +84,7 @@ def fix_for(fault: QboFault, draft: DraftInvoice) -> str | None:
 class QuickBooksConnector(QboCustomers, AccountingConnector):
     system: ClassVar[str] = "quickbooks"
     title: ClassVar[str] = "QuickBooks Online"
+    message_name: ClassVar[str | None] = "QuickBooks"
     credential_fields = (
         CredentialField("client_id", "Client id", help="developer.intuit.com → your app → Keys & credentials"),
         CredentialField("client_secret", "Client secret", secret=True),
@@ -158,35 +159,36 @@ class QuickBooksConnector(QboCustomers, AccountingConnector):
 
     def _call(self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None,
               body: Any = None) -> dict[str, Any]:
-        """One API call; returns the JSON body or raises (a ``Fault`` raises :class:`QboFault`)."""
+        """One API call to the company; returns the JSON body or raises (a ``Fault`` raises
+        :class:`QboFault`, see :meth:`classify`)."""
         query = {"minorversion": str(self.context.credentials.get("minorversion") or MINOR_VERSION), **(params or {})}
-        try:
-            response = self.http.request(method, f"/v3/company/{self.realm}{path}", params=query,
-                                         json=body if body is not None else None)
-        except httpx.TransportError as exc:
-            raise describe_transport_error(exc, "QuickBooks", self.context.base_url) from None
+        response = self.request(method, f"/v3/company/{self.realm}{path}", what=what, params=query, json=body)
+        data = _body(response)
+        return data if isinstance(data, dict) else {}
+
+    def classify(self, response: httpx.Response, *, what: str = "") -> TillbridgeError | None:
+        """QuickBooks reports in a ``Fault`` body, inside a 200 too: a throttle (code 3001), an
+        auth or system fault, or a refusal of the request (:class:`QboFault`). Every error answer
+        is read here (the common mapping would quote the raw body)."""
         self._last_seen = datetime.now(timezone.utc)
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
+        data = _body(response)
         fault = data.get("Fault") if isinstance(data, dict) else None
         if response.status_code == 429 or (fault and str((fault.get("Error") or [{}])[0].get("code")) == "3001"):
             wait = parse_retry_after(response.headers.get("Retry-After")) or 60.0
-            raise RateLimited(f"QuickBooks rate limit reached {what}; retry in {wait:.0f}s", retry_after=wait)
+            return RateLimited(f"QuickBooks rate limit reached {what}; retry in {wait:.0f}s", retry_after=wait)
         if response.status_code in (401, 403) or (fault and fault.get("type") in ("AuthenticationFault",
                                                                                   "AuthorizationFault")):
-            raise AuthError(f"QuickBooks refused our access {what} (HTTP {response.status_code})",
-                            fix=f"connect the company again: `tillbridge connect quickbooks -c {self.context.connection}`")
+            return AuthError(f"QuickBooks refused our access {what} (HTTP {response.status_code})",
+                             fix=f"connect the company again: `tillbridge connect quickbooks -c {self.context.connection}`")
         if response.status_code >= 500 or (fault and fault.get("type") == "SystemFault"):
-            raise TransientError(f"QuickBooks had a server error {what} (HTTP {response.status_code})",
-                                 status=response.status_code)
+            return TransientError(f"QuickBooks had a server error {what} (HTTP {response.status_code})",
+                                  status=response.status_code)
         if fault:
-            raise QboFault(fault, response.status_code)
+            return QboFault(fault, response.status_code)
         if response.status_code >= 400:
-            raise RemoteError(f"QuickBooks refused the request {what} (HTTP {response.status_code})",
-                              status=response.status_code)
-        return data if isinstance(data, dict) else {}
+            return RemoteError(f"QuickBooks refused the request {what} (HTTP {response.status_code})",
+                               status=response.status_code)
+        return None
 
     def query(self, text: str, what: str) -> list[dict[str, Any]]:
         data = self._call("GET", "/query", params={"query": text}, what=what)
@@ -410,6 +412,13 @@ class QuickBooksConnector(QboCustomers, AccountingConnector):
                               "MAXRESULTS 1000", "looking for invoices of other apps")
             found.extend(_remote(r) for r in rows)
         return found
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {}
 
 
 def _remote(row: dict[str, Any]) -> RemoteInvoice:

@@ -18,7 +18,6 @@ Facts followed (shared/api-notes/accounting-and-peers.md §A1, xero_accounting.y
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -39,6 +38,7 @@ from tillbridge import (
     RateLimitHeaders,
     RecordRejected,
     Tax,
+    TillbridgeError,
     Unsupported,
     check_response,
     describe_transport_error,
@@ -171,38 +171,35 @@ class XeroConnector(XeroContacts, XeroPayload, AccountingConnector):
 
     def _request(self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None,
                  body: Any = None, headers: dict[str, str] | None = None, validation: bool = False) -> httpx.Response:
+        """:meth:`request` to the organisation: its tenant header and the API prefix added.
+        ``validation``: a 400 carrying Xero's per-element report comes back to be read."""
         tenant = self.context.credentials.get("tenant_id")
         if not tenant or not self.context.credentials.get("refresh_token") and not self.context.credentials.get(
                 "access_token"):
             raise AuthError("Xero is not connected for this connection",
                             fix=f"run `tillbridge connect xero -c {self.context.connection}`")
-        sent_headers = {"xero-tenant-id": str(tenant), **(headers or {})}
-        content = None
-        if body is not None:
-            content = json.dumps(body)
-            sent_headers["Content-Type"] = "application/json"
-        try:
-            response = self.http.request(method, self._path(path), params=params, content=content,
-                                         headers=sent_headers)
-        except httpx.TransportError as exc:
-            raise describe_transport_error(exc, "Xero", self.context.base_url) from None
+        return self.request(method, self._path(path), what=what, params=params, json=body,
+                            headers={"xero-tenant-id": str(tenant), **(headers or {})},
+                            accept=_validation_report if validation else None)
+
+    def classify(self, response: httpx.Response, *, what: str = "") -> TillbridgeError | None:
+        """Notes the budget every answer carries; a 429 says which limit (the day's is a quota:
+        no short wait helps); 401/403 quote Xero's reason."""
         self._observe(response)
         if response.status_code == 429:
             problem = response.headers.get("X-Rate-Limit-Problem", "").lower()
             wait = parse_retry_after(response.headers.get("Retry-After")) or 60.0
             if problem == "day":
-                raise QuotaExhausted(
+                return QuotaExhausted(
                     "Xero's daily API limit for this organisation is used up: invoices wait for the reset",
                     status=429, fix="nothing to do: the next run after the reset sends them")
-            raise RateLimited(f"Xero rate limit reached ({problem or 'unknown limit'}) {what}; retry in {wait:.0f}s",
-                              retry_after=wait)
+            return RateLimited(f"Xero rate limit reached ({problem or 'unknown limit'}) {what}; retry in {wait:.0f}s",
+                               retry_after=wait)
         if response.status_code in (401, 403):
-            raise AuthError(f"Xero refused our access {what} (HTTP {response.status_code}: "
-                            f"{_detail(response)})",
-                            fix=f"connect the organisation again: `tillbridge connect xero -c {self.context.connection}`")
-        if validation and response.status_code == 400 and _json(response).get("Elements") is not None:
-            return response
-        return check_response(response, "Xero", what=what)
+            return AuthError(f"Xero refused our access {what} (HTTP {response.status_code}: "
+                             f"{_detail(response)})",
+                             fix=f"connect the organisation again: `tillbridge connect xero -c {self.context.connection}`")
+        return None
 
     def _observe(self, response: httpx.Response) -> None:
         day = response.headers.get("X-DayLimit-Remaining")
@@ -423,6 +420,10 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _validation_report(response: httpx.Response) -> bool:
+    return response.status_code == 400 and _json(response).get("Elements") is not None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -114,7 +114,7 @@ class InventoryCounts:
                          "type": "STOCKTAKE", "status": "STOCKTAKE_IN_PROGRESS",
                          "filters": [{"type": "product", "value": pid} for pid in c.counts]}}
         try:
-            c.consignment = self.conn._request("POST", "/api/2.0/consignments", json=body,
+            c.consignment = self.conn.request("POST", "/api/2.0/consignments", json=body,
                                                what="opening an inventory count", extensions=NO_RETRY).json()["data"]
         except RemoteError as exc:
             if exc.status in (400, 404, 422):
@@ -126,7 +126,7 @@ class InventoryCounts:
     def _bulk(self, consignment: dict[str, Any], counts: dict[str, Decimal]) -> None:
         items = [{"product_id": pid, "received": str(qty)} for pid, qty in counts.items()]
         for start in range(0, len(items), COUNT_BULK_LIMIT):
-            self.conn._request("POST", f"/api/2.0/consignments/{consignment['id']}/bulk",
+            self.conn.request("POST", f"/api/2.0/consignments/{consignment['id']}/bulk",
                                json=items[start:start + COUNT_BULK_LIMIT], what="counting stock", extensions=NO_RETRY)
 
     def _fill(self, c: _Count, counts: dict[str, Decimal]) -> None:
@@ -207,6 +207,6 @@ class InventoryCounts:
 
     def _set_status(self, c: dict[str, Any], status: str) -> dict[str, Any]:
         body = {"data": {"name": c["name"], "outlet_id": c["outlet_id"], "type": "STOCKTAKE", "status": status}}
-        data = self.conn._request("PUT", f"/api/2.0/consignments/{c['id']}", json=body,
+        data = self.conn.request("PUT", f"/api/2.0/consignments/{c['id']}", json=body,
                                   what="changing an inventory count").json().get("data")
         return data if isinstance(data, dict) else {**c, "status": status}

@@ -31,10 +31,9 @@ from tillbridge import (
     RecordRejected,
     RemoteError,
     Sale,
+    TillbridgeError,
     Unsupported,
-    check_response,
     command,
-    describe_transport_error,
 )
 
 from . import convert
@@ -113,31 +112,34 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
         self._stock_page: tuple[str, list[list[tuple[str, dict[str, Any]]]], set[str]] | None = None
 
     # --- plumbing -------------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, *, what: str = "", json: Any = None, **kwargs: Any) -> httpx.Response:
+        """:meth:`Connector.request`, refused before anything is sent when there are no keys to sign with."""
         if not self.context.credentials.get("api_id") or not self.context.credentials.get("api_key"):
             raise AuthError("Unleashed is not connected for this connection",
                             fix=f"run `tillbridge connect unleashed -c {self.context.connection}`")
-        if "json" in kwargs:
-            kwargs["content"] = json.dumps(kwargs.pop("json"), default=_json_default)
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise describe_transport_error(exc, "Unleashed", self.context.base_url) from None
+        return super().request(method, path, what=what, json=json, **kwargs)
+
+    def encode_json(self, body: Any) -> str:
+        return json.dumps(body, default=_json_default)
+
+    def classify(self, response: httpx.Response, *, what: str = "") -> TillbridgeError | None:
+        """A 429 that names the monthly quota (no short wait helps), 403 as bad keys, and a 400's
+        validation messages quoted (the common mapping would quote the raw body)."""
         if response.status_code == 429 and "quota" in response.text.lower():
-            raise QuotaExhausted("the Unleashed monthly API quota is used up; calls resume after the reset",
-                                 status=429, fix="wait for the reset (1st of the month, 00:00 UTC) or buy more calls")
+            return QuotaExhausted("the Unleashed monthly API quota is used up; calls resume after the reset",
+                                  status=429, fix="wait for the reset (1st of the month, 00:00 UTC) or buy more calls")
         if response.status_code == 403:
-            raise AuthError("Unleashed refused the API id and key (HTTP 403)",
-                            fix="check them in Unleashed (Integration → API Access) and run "
-                                f"`tillbridge connect unleashed -c {self.context.connection}` again")
+            return AuthError("Unleashed refused the API id and key (HTTP 403)",
+                             fix="check them in Unleashed (Integration → API Access) and run "
+                                 f"`tillbridge connect unleashed -c {self.context.connection}` again")
         if response.status_code == 400:
             action = f" {what}" if what else ""
-            raise RemoteError(f"Unleashed refused the request{action} (HTTP 400: {_validation_detail(response)})",
-                              status=400)
-        return check_response(response, "Unleashed", what=what)
+            return RemoteError(f"Unleashed refused the request{action} (HTTP 400: {_validation_detail(response)})",
+                               status=400)
+        return None
 
     def _get(self, path: str, **params: Any) -> Any:
-        return self._request("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
 
     def det_id(self, kind: str, key: str) -> str:
         return str(uuid.uuid5(ID_NAMESPACE, f"{self.context.connection}/unleashed/{kind}/{key}"))

@@ -246,7 +246,7 @@ class SalesOrders:
         sale = o.entity
         assert isinstance(sale, Sale)
         try:
-            self._request("POST", f"/SalesOrders/{o.target_id}/Complete", what="completing a sales order")
+            self.request("POST", f"/SalesOrders/{o.target_id}/Complete", what="completing a sales order")
         except RemoteError as exc:
             if exc.status != 400:
                 raise

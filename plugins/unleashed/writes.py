@@ -26,7 +26,7 @@ class RecordWrites:
     """Products, customers, opening stock: the per-record writes of :class:`UnleashedConnector`."""
 
     def _post(self, path: str, body: dict[str, Any], what: str) -> httpx.Response:
-        return self._request("POST", path, json=body, what=what)
+        return self.request("POST", path, json=body, what=what)
     def _push_product(self, o: Outgoing) -> PushResult:
         p = o.entity
         assert isinstance(p, Product)
