@@ -48,14 +48,14 @@ def check_tax_codes(connector: Connector, value: Any) -> dict[str, str]:
 def tax_options(app: Any, name: str, role: str) -> list[tuple[str, str]]:
     """Tax codes of the system in ``role`` to pick from: ``[(code, "code — name 15%")]``; the
     point of sale's are keyed by rate ("15%"), as ``tax_map`` matches them."""
-    from tillbridge.services import read_all
+    from tillbridge.admin import Admin
 
-    rt = app.runtime(name)
-    system = rt.system_of(role)
-    if system is None or "tax" not in app.connector_class(system).reads:
+    admin = Admin.of(app)
+    system = admin.connection(name).system_of(role)
+    if system is None or "tax" not in admin.connector_class(system).reads:
         return []
     out = set()
-    for record in read_all(app, rt.connector(role), "tax"):
+    for record in admin.read_all(name, role, "tax"):
         rate = getattr(record, "rate", None)
         pct = f"{(rate * 100).normalize():f}%" if rate is not None else ""
         label = f"{getattr(record, 'name', '') or ''} {pct}".strip()
