@@ -89,3 +89,14 @@ def test_example_hook_implementations_accept_only_spec_arguments() -> None:
                     allowed = set(inspect.signature(SPECS[node.name]).parameters) | {"self"}
                     used = {a.arg for a in node.args.args}
                     assert used <= allowed, f"{name} example: {node.name}({', '.join(sorted(used - allowed))}) is not in the spec"
+
+
+def test_the_admin_calls_in_the_plugin_docs_exist() -> None:
+    """The `connect` example and the API table name only methods `tillbridge.admin.Admin` has."""
+    from tillbridge.admin import Admin
+
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    called = set(re.findall(r"\badmin\.(\w+)\(", text)) | set(re.findall(r"`Admin\.(\w+)\(", text))
+    assert {"check_credentials", "ensure_system", "save_credentials"} <= called
+    missing = sorted(name for name in called if not callable(getattr(Admin, name, None)))
+    assert not missing, f"docs/plugins.md calls Admin methods that do not exist: {missing}"
