@@ -79,6 +79,16 @@ def test_settings_and_state_round_trip(setup: tuple[Admin, SystemUnderTest, Syst
     assert admin.connector(NAME, "pos").context.state.get("seen") == 1  # the connector's own namespace
 
 
+def test_a_connectors_state_rereads_the_stored_credentials(setup: tuple[Admin, SystemUnderTest, SystemUnderTest]) -> None:
+    """What an OAuth refresh re-reads under its lock: the credentials as saved now, not the context's."""
+    admin = connected(*setup)
+    state = admin.connector(NAME, "inventory").context.state
+    assert state is not None and state.credentials("unleashed")["api_id"] == setup[2].credentials["api_id"]
+    assert state.credentials("xero") == {}
+    admin.save_credentials(NAME, "unleashed", {**setup[2].credentials, "api_id": "rotated"}, check=False)
+    assert state.credentials("unleashed")["api_id"] == "rotated"
+
+
 def test_run_flow_writes_what_it_fetched_and_moves_the_cursor(
         setup: tuple[Admin, SystemUnderTest, SystemUnderTest]) -> None:
     admin = connected(*setup)
