@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tillbridge import Connector, SalesGroup, SettingError, SettingSpec, Tax
+from tillbridge.admin import Admin
 
 MAX_PAGES = 20  # these lists are short; a bound keeps a misbehaving API from looping
 
@@ -48,8 +49,6 @@ def check_tax_codes(connector: Connector, value: Any) -> dict[str, str]:
 def tax_options(app: Any, name: str, role: str) -> list[tuple[str, str]]:
     """Tax codes of the system in ``role`` to pick from: ``[(code, "code — name 15%")]``; the
     point of sale's are keyed by rate ("15%"), as ``tax_map`` matches them."""
-    from tillbridge.admin import Admin
-
     admin = Admin.of(app)
     system = admin.connection(name).system_of(role)
     if system is None or "tax" not in admin.connector_class(system).reads:

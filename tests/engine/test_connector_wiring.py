@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import httpx
+from cryptography.fernet import Fernet
 
 from tillbridge import Connector, ConnectorContext, CredentialField, hookimpl, services
 from tillbridge.app import App
 from tillbridge.plugins import Plugins
 from tillbridge.testing import build_connector
 
-from conftest import KEY
+KEY = Fernet.generate_key()
 
 SEEN: list[ConnectorContext] = []
 
