@@ -293,13 +293,24 @@ def check_response(response: httpx.Response, system: str, *, what: str = "") -> 
     action = f" {what}" if what else ""
     if status in (401, 403):
         raise AuthError(f"{system} refused our credentials{action} (HTTP {status}: {body})",
-                        fix=f"reconnect {system} (`tillbridge connect {system}`) or check the API key")
+                        fix=reconnect_hint(system))
     if status == 429:
         wait = parse_retry_after(response.headers.get("retry-after")) or 60.0
         raise RateLimited(f"{system} rate limit reached{action}; retry in {wait:.0f}s", retry_after=wait)
     if status >= 500:
         raise TransientError(f"{system} had a server error{action} (HTTP {status}: {body})", status=status)
     raise RemoteError(f"{system} refused the request{action} (HTTP {status}: {body})", status=status)
+
+
+def reconnect_hint(system: str) -> str:
+    """What to run when ``system`` refuses our credentials: its ``tillbridge connect`` command.
+
+    ``system`` is the name or title a connector passes ("Unleashed", "QuickBooks"); commands are
+    the lowercase system name (``tillbridge connect unleashed``). Nothing about how the system
+    authenticates is assumed: Lightspeed's command installs an OAuth app, Unleashed's asks for
+    an API id and key."""
+    command = re.sub(r"[^a-z0-9_-]+", "", system.lower())
+    return f"connect {system} again: `tillbridge connect {command}` (with `-c NAME` for another connection)"
 
 
 def _short_body(response: httpx.Response, limit: int = 300) -> str:

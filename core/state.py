@@ -89,6 +89,11 @@ class ConnectionState:
         off in another process (the CLI) is seen by the next call."""
         return self.store.settings(self.connection_id)
 
+    def credentials(self, system: str) -> dict[str, Any]:
+        """``system``'s credentials for this connection as stored right now (decrypted; ``{}`` when
+        none): what another worker saved after rotating a refresh token, re-read under :meth:`lock`."""
+        return self.store.credentials(self.connection_id, system)
+
     # --- coordination -------------------------------------------------------------------------------
     def lock(self, name: str) -> StateLock:
         """A lock named ``name`` that every thread and process on this database shares.

@@ -47,7 +47,7 @@ def connect_xero(state: CliState, connection_name: str, client_id: str, client_s
                  no_browser: bool) -> None:
     """Connect a Xero organisation (OAuth 2.0; the organisation comes from Xero's connections)."""
     urls = {"api_url": api_url, "identity_url": identity_url, **_emulator_urls(emulator)}
-    result = services.connect_xero(state.app, connection_name, client_id=client_id, client_secret=client_secret,
+    result = services.connect_xero(state.admin, connection_name, client_id=client_id, client_secret=client_secret,
                                    tenant=tenant, port=port, open_browser=not no_browser, announce=click.echo,
                                    **{k: v for k, v in urls.items() if v})
     click.echo(f"Connected: {result.description}. Next: `tillbridge accounting doctor -c {connection_name}`, "
@@ -72,7 +72,7 @@ def connect_quickbooks(state: CliState, connection_name: str, client_id: str, cl
         root = emulator.rstrip("/")
         urls = {"api_url": root, "token_url": f"{root}/oauth2/v1/tokens/bearer",
                 "authorize_url": f"{root}/connect/oauth2"}
-    result = services.connect_quickbooks(state.app, connection_name, client_id=client_id,
+    result = services.connect_quickbooks(state.admin, connection_name, client_id=client_id,
                                          client_secret=client_secret, port=port, open_browser=not no_browser,
                                          announce=click.echo, **{k: v for k, v in urls.items() if v})
     click.echo(f"Connected: {result.description}. Next: `tillbridge accounting enable -c {connection_name}`.")
@@ -92,7 +92,7 @@ def accounting() -> None:
 def enable_command(state: CliState, connection_name: str | None, provider: str | None, force: bool) -> None:
     """Send invoices from now on (earlier ones only with `accounting send --since`)."""
     name = state.connection_name(connection_name)
-    result = services.enable(state.app, name, provider=provider, force=force)
+    result = services.enable(state.admin, name, provider=provider, force=force)
     if result.already:
         console.print(f"Accounting invoices were already on for {name} (invoices made from "
                       f"{result.since:%Y-%m-%d %H:%M:%S} UTC go to {result.provider}).")
@@ -109,7 +109,7 @@ def enable_command(state: CliState, connection_name: str | None, provider: str |
 def disable_command(state: CliState, connection_name: str | None) -> None:
     """Stop sending invoices at once."""
     name = state.connection_name(connection_name)
-    services.disable(state.app, name)
+    services.disable(state.admin, name)
     console.print(f"Accounting invoices are [yellow]off[/] for {name}: nothing more is sent.")
 
 
@@ -120,7 +120,7 @@ def disable_command(state: CliState, connection_name: str | None) -> None:
 def send_command(state: CliState, since: str, connection_name: str | None) -> None:
     """Send invoices dated from DATE that the provider does not have yet (never twice)."""
     name = state.connection_name(connection_name)
-    print_results([services.send_since(state.app, name, parse_date(since))])
+    print_results([services.send_since(state.admin, name, parse_date(since))])
 
 
 @accounting.command("status")
@@ -130,7 +130,7 @@ def send_command(state: CliState, since: str, connection_name: str | None) -> No
 def status_command(state: CliState, offline: bool, connection_name: str | None) -> None:
     """Sent, pending and failed invoices, and the provider's remaining daily budget."""
     name = state.connection_name(connection_name)
-    st = services.status(state.app, name, live=not offline)
+    st = services.status(state.admin, name, live=not offline)
     switch = "[green]on[/]" if st.enabled else "[yellow]off[/]"
     console.print(f"Accounting invoices for {name}: {switch} → {st.provider or 'no provider connected'}")
     if st.since:
@@ -168,7 +168,7 @@ def map_account_command(state: CliState, key: str, code: str | None, remove: boo
     if not remove and not code:
         raise click.UsageError("give the account CODE, or --remove")
     name = state.connection_name(connection_name)
-    services.map_account(state.app, name, key, None if remove else code, check=not no_check)
+    services.map_account(state.admin, name, key, None if remove else code, check=not no_check)
     console.print(f"{key} → {'(provider default)' if remove else code}")
 
 
@@ -185,7 +185,7 @@ def map_tax_command(state: CliState, inventory_code: str, provider_code: str | N
     if not remove and not provider_code:
         raise click.UsageError("give the PROVIDER_CODE, or --remove")
     name = state.connection_name(connection_name)
-    services.map_tax(state.app, name, inventory_code, None if remove else provider_code, check=not no_check)
+    services.map_tax(state.admin, name, inventory_code, None if remove else provider_code, check=not no_check)
     console.print(f"{inventory_code} → {'(matched by rate)' if remove else provider_code}")
 
 
@@ -196,7 +196,7 @@ def map_tax_command(state: CliState, inventory_code: str, provider_code: str | N
 def doctor_command(state: CliState, days: int, connection_name: str | None) -> None:
     """Check for the double-posting trap: our sales already in the provider, made by another app."""
     name = state.connection_name(connection_name)
-    report = services.doctor(state.app, name, days=days)
+    report = services.doctor(state.admin, name, days=days)
     if report.note:
         console.print(report.note)
     if report.risky:

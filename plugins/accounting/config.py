@@ -61,9 +61,11 @@ def _inventory_taxes(app: Any, name: str) -> list[tuple[str, str]]:
 
 
 def _provider_options(app: Any, name: str, what: str) -> list[tuple[str, str]]:
+    from tillbridge.admin import Admin
+
     from .services import provider_of
 
-    if not app.runtime(name).has_role("accounting"):
+    if not Admin.of(app).connection(name).has_role("accounting"):
         return []
     provider = provider_of(app, name)
     return provider.account_options() if what == "account" else provider.tax_options()

@@ -145,7 +145,7 @@ class QuickBooksConnector(QboCustomers, AccountingConnector):
         link = find_link(context)
         self._link = link
         if link is not None and isinstance(self.http.auth, OAuth2Auth):
-            self.http.auth.bind(lambda: link.store.credentials(link.connection_id, self.system),
+            self.http.auth.bind(lambda: link.credentials(self.system),
                                 link.lock(REFRESH_LOCK))
 
     # --- plumbing -------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ class XeroConnector(XeroContacts, XeroPayload, AccountingConnector):
         self._tenant_name: str | None = None
         link = find_link(context)
         if link is not None and isinstance(self.http.auth, OAuth2Auth):
-            self.http.auth.bind(lambda: link.store.credentials(link.connection_id, self.system),
+            self.http.auth.bind(lambda: link.credentials(self.system),
                                 link.lock(REFRESH_LOCK))
 
     # --- plumbing -------------------------------------------------------------------------------

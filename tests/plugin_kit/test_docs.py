@@ -128,3 +128,14 @@ def test_the_role_table_names_what_the_core_flows_read_and_write() -> None:
         assert f"`{flow.entity_type}`" in writes, f"flow {flow.name}: {flow.target_role} must write {flow.entity_type}"
         if flow.switch:
             assert f"`{flow.switch}`" in reads + writes, f"flow {flow.name}: name its switch {flow.switch}"
+
+
+def test_the_admin_calls_in_the_plugin_docs_exist() -> None:
+    """The `connect` example and the API table name only methods `tillbridge.admin.Admin` has."""
+    from tillbridge.admin import Admin
+
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    called = set(re.findall(r"\badmin\.(\w+)\(", text)) | set(re.findall(r"`Admin\.(\w+)\(", text))
+    assert {"check_credentials", "ensure_system", "save_credentials"} <= called
+    missing = sorted(name for name in called if not callable(getattr(Admin, name, None)))
+    assert not missing, f"docs/plugins.md calls Admin methods that do not exist: {missing}"
