@@ -58,6 +58,7 @@ class Preparation:
     ``page`` turns each fetched page into the records to push (fewer is fine: the rest count as
     skipped); ``finish`` yields pages of records the source never reported, pushed after the
     last page of a run that read to the end (the stock export publishes those levels as 0).
+    Those pages go through ``page`` like fetched ones, but do not count as read.
     """
 
     def page(self, context: PrepareContext, records: Sequence[Entity]) -> Sequence[Entity]:
