@@ -10,11 +10,12 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import pytest
 
-from tillbridge import Connector, Flow, Outgoing, Page, Product, PushResult, SettingSpec, hookimpl
+from tillbridge import (Connector, Flow, Outgoing, Page, Preparation, PrepareContext, Product, PushResult,
+                        SettingSpec, hookimpl, line_quantities)
 from tillbridge import services
 from tillbridge.app import App
 from tillbridge.entities import Entity, Sale, SaleLine
-from tillbridge.flows import CORE_FLOWS, PrepareContext, Preparation, admit, line_quantities
+from tillbridge.flows import CORE_FLOWS, admit
 from tillbridge.plugins import Plugins
 from tillbridge.runner import FlowRunner
 
