@@ -4,7 +4,7 @@
 
 Pushes k stock levels (k / outlets products, each at ``outlets`` outlets, as the bench's stock
 scenario moves them) through the Lightspeed connector to its emulator, cut into the runner's push
-batches (``tillbridge.runner._batches``), once with counts off (``stock_count_threshold`` 0: one
+batches (``tillbridge.push._batches``), once with counts off (``stock_count_threshold`` 0: one
 PUT per product) and once with the default threshold; prints the calls, the seconds, and checks
 every level is exact. No Unleashed and no database: the Lightspeed side of the stock export only.
 """
@@ -19,7 +19,7 @@ import httpx
 
 from tillbridge import ConnectorContext, Outgoing, StockLevel
 from tillbridge.emulation import BackgroundServer
-from tillbridge.runner import _batches
+from tillbridge.push import _batches
 from tillbridge_lightspeed.connector import LightspeedConnector
 from tillbridge_lightspeed.emulator import LightspeedEmulator
 

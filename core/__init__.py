@@ -69,7 +69,7 @@ from .errors import (
     command,
 )
 from .events import SyncEvent
-from .flows import Flow
+from .flows import Flow, Preparation, PrepareContext, admit_sale, line_quantities
 from .hookspecs import hookimpl, hookspec
 from .http import AppRateLimit, RateLimitHeaders, check_response, describe_transport_error, parse_retry_after
 from .settings import SettingSpec
@@ -102,6 +102,8 @@ __all__ = [
     "OutboxEntry",
     "Outgoing",
     "Page",
+    "Preparation",
+    "PrepareContext",
     "Product",
     "PushResult",
     "QuotaExhausted",
@@ -132,6 +134,7 @@ __all__ = [
     "WebhookRejected",
     "WebhookRequest",
     "WebhookUnverifiable",
+    "admit_sale",
     "body_digest",
     "check_response",
     "command",
@@ -139,6 +142,7 @@ __all__ = [
     "hmac_sha256",
     "hookimpl",
     "hookspec",
+    "line_quantities",
     "parse_retry_after",
     "signature_matches",
     "utc",

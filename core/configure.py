@@ -24,8 +24,6 @@ class SettingsChange:
     notes: list[str] = field(default_factory=list)
 
 
-#: Settings that change every published stock level.
-RESTART_STOCK = ("export_stock", "include_assembled")
 
 
 def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
@@ -47,12 +45,11 @@ def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
         raw = {**raw, **normalised}
     before = app.settings(conn)
     change.values = app.set_settings(conn, dict(raw))
-    if any(before.get(key) != change.values.get(key) for key in RESTART_STOCK):
-        # What is published changed for every level, not only for the ones modified since the
-        # last export: read them all again (unchanged levels are still not sent).
-        for flow in app.flows().values():
-            if flow.entity_type == "stock":
-                app.store.reset_cursor(conn.id or 0, flow.name)
+    for flow in app.flows().values():
+        if any(before.get(key) != change.values.get(key) for key in flow.reread_on_settings):
+            # What the flow writes changed for every record, not only for the ones modified since
+            # its last run: read them all again (unchanged records are still not sent).
+            app.store.reset_cursor(conn.id or 0, flow.name)
     if before.get("product_master") != change.values.get("product_master"):
         _forget_written_content(app, conn.id or 0, "product")
     return change

@@ -4,13 +4,16 @@ A flow names roles, not vendors, so the engine stays vendor-free: ``products`` m
 whatever fills the ``pos`` role to whatever fills ``inventory``. Plugins add flows of their own
 (the accounting plugin adds ``invoices``) through ``register_flows``. What a flow needs beyond
 fetch and push is declared on it, for a third party's flow as for the core's: the flows it runs
-after (``after``), its own step between fetch and push (``prepare``), its polling interval.
+after (``after``), its own step between fetch and push (``prepare``), which records it writes
+(``admit``), the stock its held records take (``held_quantities``), the settings that make it
+read everything again (``reread_on_settings``), its polling interval.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .entities import Entity, Sale
 from .errors import ConfigError
@@ -55,6 +58,7 @@ class Preparation:
     ``page`` turns each fetched page into the records to push (fewer is fine: the rest count as
     skipped); ``finish`` yields pages of records the source never reported, pushed after the
     last page of a run that read to the end (the stock export publishes those levels as 0).
+    Those pages go through ``page`` like fetched ones, but do not count as read.
     """
 
     def page(self, context: PrepareContext, records: Sequence[Entity]) -> Sequence[Entity]:
@@ -83,6 +87,15 @@ class Flow:
     :param interval: the daemon's polling interval (seconds) when ``interval_setting`` is unset.
     :param reread_after: flows whose newly created records make this flow read again from the
         start (levels read before their product existed were skipped).
+    :param admit: which fetched records the flow writes: called with each record, returns
+        ``None`` (write it), a reason (skip it, logged) or ``False`` (skip it silently: it comes
+        back in a later state, like a parked sale). ``None``: every record is written.
+    :param held_quantities: what a record the flow holds (an unmapped outlet, an unknown
+        product) takes from stock, as (product id, location id, quantity) rows. The runner keeps
+        them while the record is held and drops them once it is written or skipped; the stock
+        export subtracts them from what it publishes. ``None``: the flow's records take no stock.
+    :param reread_on_settings: settings whose change makes the flow read everything again from
+        the start (what it writes changed for every record, not only for those changed since).
     """
 
     name: str
@@ -97,6 +110,9 @@ class Flow:
     prepare: Preparation | None = None
     interval: float | None = None
     reread_after: tuple[str, ...] = ()
+    admit: Callable[[Entity], str | None | bool] | None = None
+    held_quantities: Callable[[Entity], Iterable[tuple[str, str, Decimal]]] | None = None
+    reread_on_settings: frozenset[str] = frozenset()
 
 
 def order_flows(flows: Iterable[Flow]) -> list[Flow]:
@@ -130,7 +146,12 @@ def order_flows(flows: Iterable[Flow]) -> list[Flow]:
 
 def admit(record: Entity, flow: Flow) -> str | None | bool:
     """Should the flow write this record? ``None``: yes. A string: no, logged with that reason.
-    ``False``: no, silently (it will come back in a later state)."""
+    ``False``: no, silently (it will come back in a later state). The flow's ``admit`` decides."""
+    return flow.admit(record) if flow.admit is not None else None
+
+
+def admit_sale(record: Entity) -> str | None | bool:
+    """The sales flow's rule: closed sales only; voids and returns are logged and left out."""
     if isinstance(record, Sale):
         if record.status == "open":
             return False
@@ -141,6 +162,16 @@ def admit(record: Entity, flow: Flow) -> str | None | bool:
             return (f"sale {record.number} is a return: returns are not imported as orders "
                     "(negative quantities are impossible on an invoice; enter a credit note)")
     return None
+
+
+def line_quantities(record: Entity) -> list[tuple[str, str, Decimal]]:
+    """(product id, location id, quantity) per product of a record with ``lines`` (each with
+    ``product_id`` and ``quantity``) and a ``location_id``: what a held sale takes from stock."""
+    per_product: dict[str, Decimal] = {}
+    for line in getattr(record, "lines", ()):
+        per_product[line.product_id] = per_product.get(line.product_id, Decimal(0)) + line.quantity
+    location = getattr(record, "location_id")
+    return [(pid, location, qty) for pid, qty in per_product.items()]
 
 
 PRODUCT_DETAIL_FIELDS = frozenset({"sell_price", "notes", "description"})
@@ -189,9 +220,10 @@ CORE_FLOWS: tuple[Flow, ...] = (
          description="Inventory customers are exported to the POS"),
     Flow("sales", "sale", "pos", "inventory", interval_setting="interval_sales", interval=60.0,
          after=("products", "opening_stock", "customers", "export_products", "export_customers"),
+         admit=admit_sale, held_quantities=line_quantities,
          description="Closed POS sales become sales orders in the mapped warehouse"),
     Flow("stock", "stock", "inventory", "pos", switch="export_stock", interval_setting="interval_stock",
          interval=60.0, after=("sales", "export_products"), prepare=_StockExport(),
-         reread_after=("export_products",),
+         reread_after=("export_products",), reread_on_settings=frozenset({"export_stock", "include_assembled"}),
          description="Available stock (on hand − allocated) is set on the POS outlets"),
 )

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from .app import App, ConnectionRuntime
 from .connector import Connector, Outgoing, Page, PushResult
-from .entities import Entity, Sale, StockLevel
+from .entities import Entity
 from .errors import (
     command,
     AuthError,
@@ -28,13 +26,13 @@ from .errors import (
     QuotaExhausted,
     RateLimited,
     RecordHeld,
-    RecordRejected,
     RemoteError,
     TillbridgeError,
     TransientError,
 )
 from .events import SyncEvent
 from .flows import Flow, PrepareContext, admit
+from .push import push_page
 from .storage.models import SyncRun
 
 log = logging.getLogger("tillbridge.runner")
@@ -324,61 +322,8 @@ class FlowRunner:
         return "a new outlet", location_id
 
     def _push(self, target: Connector, entity_type: str, outgoing: Sequence[Outgoing]) -> list[PushResult]:
-        """Every write of a page, in batches; results in the order of ``outgoing``.
-
-        With ``target.push_concurrency`` > 1, batches go out side by side, at most that many at
-        once: records of one lane (``target.push_lane``) stay in sequence, records without one are
-        independent. An error stops what has not started and is raised once the started batches
-        are done (the page is then not committed; every write is idempotent, so it is redone)."""
-        size = max(1, int(target.push_batch_limit(entity_type)))
-        width = max(1, int(target.push_concurrency))
-        chains = _push_chains(target, entity_type, outgoing, size) if width > 1 else []
-        if len(chains) <= 1:  # one at a time, as a connector without concurrency expects
-            chains = [[list(range(start, end)) for start, end in _batches(outgoing, size)]]
-            width = 1
-        slots: list[PushResult | None] = [None] * len(outgoing)
-
-        abort = threading.Event()  # a batch failed, or Ctrl-C: start no further batch
-
-        def run(chain: list[list[int]]) -> None:
-            for where in chain:
-                if abort.is_set():
-                    return
-                batch = [outgoing[i] for i in where]
-                try:
-                    answer = self.plugins.push_entities(target, entity_type, batch)
-                except RecordRejected as exc:  # a connector that rejects the whole batch: per record
-                    answer = [PushResult(o.source_id, "failed", error=exc) for o in batch]
-                if len(answer) != len(batch):
-                    raise RemoteError(f"{target.system} returned {len(answer)} results for {len(batch)} records")
-                for i, res in zip(where, answer):
-                    slots[i] = res
-                # when stopping, finish the page anyway: a half-committed page would only be redone
-
-        if width == 1:
-            run(chains[0])
-        else:
-            pool = ThreadPoolExecutor(max_workers=min(width, len(chains)),
-                                      thread_name_prefix=f"tillbridge-push-{target.system}")
-            futures = [pool.submit(run, chain) for chain in chains]
-            try:
-                pending = set(futures)
-                while pending and not abort.is_set():
-                    # Short waits, not one long one: a signal (Ctrl-C) that lands in a push thread
-                    # is only handled when the main thread runs Python code again.
-                    done, pending = wait(pending, timeout=0.01, return_when=FIRST_EXCEPTION)
-                    if any(f.exception() is not None for f in done):
-                        abort.set()
-            except BaseException:  # KeyboardInterrupt while waiting: the started writes end, no more
-                abort.set()
-                raise
-            finally:
-                pool.shutdown(wait=True, cancel_futures=abort.is_set())
-            for future in futures:
-                error = None if future.cancelled() else future.exception()
-                if error is not None:
-                    raise error
-        return [res for res in slots if res is not None]
+        """Every write of a page, in batches, side by side where the target allows (core/push.py)."""
+        return push_page(self.plugins, target, entity_type, outgoing)
 
     def _commit(self, flow: Flow, source: Connector, target: Connector, plan: "_Plan",
                 results: Sequence[PushResult], cursor: str | None, result: RunResult, *,
@@ -438,8 +383,8 @@ class FlowRunner:
                 self.store.log(s, conn_id, "warning", f"held: {held.message}", flow=flow.name,
                                entity_type=flow.entity_type, direction=direction, record_key=record.key,
                                source_id=record.id, fix=held.fix, category="held")
-                if isinstance(record, Sale):
-                    self.store.hold_quantities(s, conn_id, record.id, _sale_quantities(record))
+                if flow.held_quantities is not None:  # what it took stays off the stock export
+                    self.store.hold_quantities(s, conn_id, record.id, flow.held_quantities(record))
                 events.append(SyncEvent("record_held", self.rt.name, flow=flow.name, system=tgt,
                                         key=record.key, detail={"message": held.message}))
             for record, reason in plan.skipped:
@@ -450,7 +395,7 @@ class FlowRunner:
             self.store.touch_reverse_fingerprints(s, conn_id, flow.entity_type, echo_updates)
             done = succeeded + [r.id for r in plan.unchanged] + [r.id for r, _ in plan.skipped]
             self.store.resolve_log(s, conn_id, flow.name, done)
-            if flow.entity_type == "sale":
+            if flow.held_quantities is not None:
                 self.store.release_quantities(s, conn_id, done)
             if move_cursor:
                 self.store.set_cursor(s, conn_id, flow.name, cursor)
@@ -470,45 +415,6 @@ class _Plan:
     echo_ids: dict[str, int] = field(default_factory=dict)
 
 
-def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:
-    """(start, end) slices of at most ``size`` records, except that one product's stock levels
-    are never split: the POS takes all of a product's outlets in one request."""
-    start = 0
-    while start < len(outgoing):
-        end = min(start + size, len(outgoing))
-        while end < len(outgoing) and _stock_group(outgoing[end]) is not None \
-                and _stock_group(outgoing[end]) == _stock_group(outgoing[end - 1]):
-            end += 1
-        yield start, end
-        start = end
-
-
-def _push_chains(target: Connector, entity_type: str, outgoing: Sequence[Outgoing],
-                 size: int) -> list[list[list[int]]]:
-    """The page's writes as chains of batches (lists of indexes into ``outgoing``): a chain goes
-    in sequence, chains side by side. One chain per lane, holding that lane's records in their
-    order; every batch of records without a lane is a chain of its own."""
-    lanes: dict[str, list[int]] = {}
-    free: list[int] = []
-    for i, o in enumerate(outgoing):
-        lane = target.push_lane(entity_type, o)
-        (free if lane is None else lanes.setdefault(str(lane), [])).append(i)
-    chains: list[list[list[int]]] = []
-    for where in [*lanes.values(), free]:
-        part = [outgoing[i] for i in where]
-        batches = [where[start:end] for start, end in _batches(part, size)]
-        if where is free:
-            chains.extend([b] for b in batches)
-        elif batches:
-            chains.append(batches)
-    chains.sort(key=lambda chain: chain[0][0])  # roughly the page's order
-    return chains
-
-
-def _stock_group(o: Outgoing) -> str | None:
-    return o.entity.product_id if isinstance(o.entity, StockLevel) else None
-
-
 def reference_labels(record: Entity) -> dict[tuple[str, str], str]:
     """What a person calls the records ``record`` points at: ``{("product", id): "CODE"}`` from
     the ``X_code`` (else ``description``) field beside each ``X_id`` reference of its lines."""
@@ -524,13 +430,6 @@ def reference_labels(record: Entity) -> dict[tuple[str, str], str]:
             if rid and label and (etype, rid) not in out:
                 out[(etype, rid)] = str(label)
     return out
-
-
-def _sale_quantities(sale: Sale) -> Iterable[tuple[str, str, Decimal]]:
-    per_product: dict[str, Decimal] = {}
-    for line in sale.lines:
-        per_product[line.product_id] = per_product.get(line.product_id, Decimal(0)) + line.quantity
-    return [(pid, sale.location_id, qty) for pid, qty in per_product.items()]
 
 
 __all__ = ["FlowRunner", "RunResult", "StopRequested", "admit"]

@@ -12,14 +12,14 @@ is the one door callers (and plugins) import; the operations live by subject:
 
 from __future__ import annotations
 
-from .configure import RESTART_STOCK, SettingsChange, read_all, set_settings
+from .configure import SettingsChange, read_all, set_settings
 from .connections import (LocationCounts, add_connection, check_credentials, find_location, map_outlet,
                           mappings, reload_locations, save_credentials, set_system, unmap_outlet)
 from .syncing import (NOUNS, ProgressFactory, describe, export_products, flow_for_import, import_since,
                       ordered_flows, parse_date, prune_log, reimport, sync_once)
 
 __all__ = [
-    "NOUNS", "RESTART_STOCK", "LocationCounts", "ProgressFactory", "SettingsChange", "add_connection",
+    "NOUNS", "LocationCounts", "ProgressFactory", "SettingsChange", "add_connection",
     "check_credentials", "describe", "export_products", "find_location", "flow_for_import", "import_since",
     "map_outlet", "mappings", "ordered_flows", "parse_date", "prune_log", "read_all", "reimport",
     "reload_locations", "save_credentials", "set_settings", "set_system", "sync_once", "unmap_outlet",

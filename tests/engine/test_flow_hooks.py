@@ -1,0 +1,201 @@
+"""What a third party's flow declares is what the runner does: its own ``prepare`` in a sync
+pass, which records it writes (``admit``), the stock its held records take (``held_quantities``),
+the settings that make it read again (``reread_on_settings``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Sequence
+
+import pytest
+
+from tillbridge import (Connector, Flow, Outgoing, Page, Preparation, PrepareContext, Product, PushResult,
+                        SettingSpec, hookimpl, line_quantities)
+from tillbridge import services
+from tillbridge.app import App
+from tillbridge.entities import Entity, Sale, SaleLine
+from tillbridge.flows import CORE_FLOWS, admit
+from tillbridge.plugins import Plugins
+from tillbridge.runner import FlowRunner
+
+from conftest import KEY
+
+
+class Till(Connector):
+    """A POS whose records are given by the test; read two at a time."""
+
+    system = "till"
+    roles = frozenset({"pos"})
+    reads = frozenset({"product", "sale"})
+    writes = frozenset({"product"})
+    default_base_url = "http://till.invalid"
+    data: dict[str, list[Entity]] = {}
+    written: dict[str, Entity] = {}
+
+    def check(self) -> str:
+        return "ok"
+
+    def records(self, entity_type: str) -> list[Entity]:
+        return list(self.data.get(entity_type, []))
+
+    def fetch(self, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
+        start = int(cursor or 0)
+        chunk = self.records(entity_type)[start:start + 2]
+        return Page(chunk, str(start + len(chunk)), more=bool(chunk))
+
+    def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        out = []
+        for o in records:
+            out.append(PushResult(o.source_id, "updated" if o.target_id in self.written else "created",
+                                  target_id=o.target_id))
+            self.written[o.target_id] = o.entity
+        return out
+
+
+class Shelf(Till):
+    """The inventory system: reads back what was written to it (under its own ids)."""
+
+    system = "shelf"
+    roles = frozenset({"inventory"})
+    reads = writes = frozenset({"product", "sale"})
+    default_base_url = "http://shelf.invalid"
+
+    def records(self, entity_type: str) -> list[Entity]:
+        return [e.model_copy(update={"id": tid}) for tid, e in sorted(self.written.items())]
+
+
+class Ledger(Till):
+    system = "ledger"
+    roles = frozenset({"accounting"})
+    reads = writes = frozenset({"product"})
+    default_base_url = "http://ledger.invalid"
+
+
+class Labels(Preparation):
+    """Records each call; leaves C0 out, marks the rest, and adds one record of its own."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def page(self, context: PrepareContext, records: Sequence[Entity]) -> Sequence[Entity]:
+        # what the products flow wrote is already there: this flow runs after it
+        self.calls.append(("page", [r.code for r in records]))  # type: ignore[attr-defined]
+        return [r.model_copy(update={"description": f"{r.description} (label)"})  # type: ignore[attr-defined]
+                for r in records if r.code != "C0"]  # type: ignore[attr-defined]
+
+    def finish(self, context: PrepareContext) -> Iterable[list[Entity]]:
+        self.calls.append(("finish", context.full_read))
+        context.summary = "labels: 1 of our own"
+        yield [Product(id="extra", code="X", description="Extra label")]
+
+
+def reason_of(record: Entity) -> str | bool | None:
+    return OrdersPlugin.verdict
+
+
+class OrdersPlugin:
+    verdict: str | bool | None = None
+    labels = Labels()
+
+    @hookimpl
+    def register_connectors(self, register):  # type: ignore[no-untyped-def]
+        for cls in (Till, Shelf, Ledger):
+            register(cls)
+
+    @hookimpl
+    def register_settings(self, register):  # type: ignore[no-untyped-def]
+        register(SettingSpec("label_width", "int", 40, "How wide a label is.", minimum=1))
+
+    @hookimpl
+    def register_flows(self, register):  # type: ignore[no-untyped-def]
+        register(Flow("labels", "product", "inventory", "accounting", after=("products",), prepare=self.labels,
+                      reread_on_settings=frozenset({"label_width"}), description="Shelf labels"))
+        register(Flow("orders", "sale", "pos", "inventory", switch="label_width", admit=reason_of,
+                      held_quantities=line_quantities, description="Web orders"))
+        register(Flow("bare_orders", "sale", "pos", "inventory", switch="label_width", description="No hold"))
+
+
+@pytest.fixture
+def app(tmp_path) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    OrdersPlugin.labels = Labels()
+    OrdersPlugin.verdict = None
+    Till.data = {"product": [Product(id=f"p{i}", code=f"C{i}", description=f"Item {i}", sell_price=Decimal(i))
+                             for i in range(5)]}
+    Till.written, Shelf.written, Ledger.written = {}, {}, {}
+    app = App(f"sqlite:///{tmp_path / 'h.sqlite'}", plugins=Plugins(extra=[("orders", OrdersPlugin())]),
+              secret_key=KEY)
+    services.add_connection(app, "m", {"pos": ("till", None), "inventory": ("shelf", None),
+                                       "accounting": ("ledger", None)})
+    yield app
+    app.close()
+
+
+def test_a_third_party_flow_is_prepared_by_the_runner_in_a_sync(app: App) -> None:
+    results = services.sync_once(app, "m", only=["labels", "products"])
+    assert [r.flow for r in results] == ["products", "labels"]  # after=("products",)
+    labels = results[1]
+    prep = OrdersPlugin.labels
+    finish = prep.calls.index(("finish", True))  # once, after the last page of a read from the start
+    assert [kind for kind, _ in prep.calls].count("finish") == 1
+    read = [c for _, codes in prep.calls[:finish] for c in codes]
+    assert sorted(read) == ["C0", "C1", "C2", "C3", "C4"]  # what the products flow wrote
+    assert prep.calls[finish + 1:] == [("page", ["X"])]  # what finish adds goes through page() too
+    pushed = sorted(e.description for e in Ledger.written.values())  # type: ignore[attr-defined]
+    assert pushed == ["Extra label (label)", "Item 1 (label)", "Item 2 (label)", "Item 3 (label)", "Item 4 (label)"]
+    assert (labels.fetched, labels.created, labels.skipped) == (5, 5, 1)  # the extra is not "read"
+    assert labels.summary == "labels: 1 of our own"
+
+
+def test_a_settings_change_rereads_the_flows_that_name_it(app: App) -> None:
+    services.sync_once(app, "m", only=["labels", "products"])
+    conn_id = app.store.connection("m").id or 0
+    assert app.store.cursor(conn_id, "labels") and app.store.cursor(conn_id, "products")
+    services.set_settings(app, "m", {"label_width": "40"})  # the value it has: nothing to re-read
+    assert app.store.cursor(conn_id, "labels")
+    services.set_settings(app, "m", {"label_width": "60"})
+    assert app.store.cursor(conn_id, "labels") is None
+    assert app.store.cursor(conn_id, "products")  # declares nothing about label_width
+
+
+def sale(number: str, status: str = "closed") -> Sale:
+    lines = (SaleLine(product_id="p1", quantity=Decimal(2), unit_price=Decimal(5)),
+             SaleLine(product_id="p1", quantity=Decimal(1), unit_price=Decimal(5)),
+             SaleLine(product_id="p2", quantity=Decimal(4), unit_price=Decimal(1)))
+    return Sale(id=f"s{number}", number=number, location_id="outlet-1", status=status,  # type: ignore[arg-type]
+                sale_date=datetime(2026, 1, 1, tzinfo=timezone.utc), lines=lines, subtotal=Decimal(19),
+                tax_total=Decimal(0), total=Decimal(19))
+
+
+def test_held_records_keep_their_quantities_until_written_or_skipped(app: App) -> None:
+    Till.data["sale"] = [sale("1"), sale("2")]
+    flows = app.flows()
+    runner = FlowRunner(app, app.runtime("m"))
+    conn_id = app.store.connection("m").id or 0
+    first = runner.run(flows["orders"])  # outlet-1 is mapped to no warehouse: held
+    assert first.held == 2
+    assert app.store.held_quantities(conn_id) == {("p1", "outlet-1"): Decimal(6), ("p2", "outlet-1"): Decimal(8)}
+    OrdersPlugin.verdict = "cancelled on the web shop"
+    app.store.reset_cursor(conn_id, "orders")
+    second = runner.run(flows["orders"])
+    assert (second.skipped, second.held) == (2, 0)
+    assert app.store.held_quantities(conn_id) == {}  # skipped: they take nothing any more
+
+
+def test_a_flow_without_held_quantities_holds_none(app: App) -> None:
+    Till.data["sale"] = [sale("1")]
+    result = FlowRunner(app, app.runtime("m")).run(app.flows()["bare_orders"])
+    assert result.held == 1
+    assert app.store.held_quantities(app.store.connection("m").id or 0) == {}
+
+
+def test_admit_is_the_flows_own_rule(app: App) -> None:
+    flows = {f.name: f for f in CORE_FLOWS}
+    assert admit(sale("1", "open"), flows["sales"]) is False  # parked: it comes back when closed
+    assert "voided" in str(admit(sale("1", "voided"), flows["sales"]))
+    assert admit(sale("1", "open"), flows["products"]) is None  # no rule: everything goes
+    OrdersPlugin.verdict = False
+    Till.data["sale"] = [sale("1")]
+    result = FlowRunner(app, app.runtime("m")).run(app.flows()["orders"])
+    assert (result.skipped, result.held, result.fetched) == (1, 0, 1)
+    assert line_quantities(sale("1")) == [("p1", "outlet-1", Decimal(3)), ("p2", "outlet-1", Decimal(4))]
