@@ -24,8 +24,6 @@ class SettingsChange:
     notes: list[str] = field(default_factory=list)
 
 
-
-
 def set_settings(app: App, name: str, raw: Mapping[str, Any]) -> SettingsChange:
     """Validate and save settings of a connection (the CLI and the console both come here).
 
