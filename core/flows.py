@@ -10,7 +10,7 @@ after (``after``), its own step between fetch and push (``prepare``), its pollin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from .entities import Entity, Sale
 from .errors import ConfigError
@@ -128,7 +128,7 @@ def order_flows(flows: Iterable[Flow]) -> list[Flow]:
     return out
 
 
-def admit(record: Entity, flow: Flow) -> str | None | bool:
+def admit(record: Entity, flow: Flow) -> str | Literal[False] | None:
     """Should the flow write this record? ``None``: yes. A string: no, logged with that reason.
     ``False``: no, silently (it will come back in a later state)."""
     if isinstance(record, Sale):

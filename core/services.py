@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 from sqlalchemy import delete, or_, update
+from sqlmodel import col
 
 from .app import App, ConnectionRuntime
 from .entities import Location
@@ -149,8 +150,8 @@ def _forget_written_content(app: App, connection_id: int, entity_type: str) -> N
     """A new master: what was "already in step" under the old one is not any more (an edit the
     old master's side kept out was recorded as seen). Each record is compared afresh once."""
     with app.store.session() as s:
-        s.exec(update(Binding).where(Binding.connection_id == connection_id,  # type: ignore[call-overload]
-                                     Binding.entity_type == entity_type).values(fingerprint=None,
+        s.exec(update(Binding).where(col(Binding.connection_id) == connection_id,
+                                     col(Binding.entity_type) == entity_type).values(fingerprint=None,
                                                                                 target_fingerprint=None))
         s.commit()
 
@@ -210,11 +211,11 @@ def prune_log(app: App, name: str, *, days: int | None = None) -> int:
     if keep_days < 1:
         raise SettingError(f"a log must keep at least one day, not {keep_days}")
     cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)
-    still_open = LogEntry.resolved_at.is_(None) & LogEntry.category.in_(("failed", "held"))  # type: ignore[union-attr,attr-defined]
+    still_open = col(LogEntry.resolved_at).is_(None) & col(LogEntry.category).in_(("failed", "held"))
     with app.store.session() as s:
-        result = s.exec(delete(LogEntry).where(  # type: ignore[call-overload]
-            LogEntry.connection_id == rt.id, LogEntry.created_at < cutoff,
-            or_(~still_open, LogEntry.category.is_(None))))  # type: ignore[union-attr]
+        result = s.exec(delete(LogEntry).where(
+            col(LogEntry.connection_id) == rt.id, col(LogEntry.created_at) < cutoff,
+            or_(~still_open, col(LogEntry.category).is_(None))))
         s.commit()
         return int(result.rowcount or 0)
 

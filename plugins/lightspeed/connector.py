@@ -288,7 +288,7 @@ class LightspeedConnector(Connector):
 
     def _guard(self, outgoing: Outgoing, write: Any) -> PushResult:
         try:
-            return write(outgoing)  # type: ignore[no-any-return]
+            return write(outgoing)
         except RecordRejected as exc:
             exc.key = outgoing.source_key
             return PushResult(outgoing.source_id, "failed", error=exc)
@@ -327,7 +327,7 @@ class LightspeedConnector(Connector):
                     del details["price_excluding_tax"]
                 if "description" in common and convert.plain(current.get("description")) == (product.notes or None):
                     del common["description"]
-            body = {k: v for k, v in (("common", common), ("details", details)) if v}
+            body: dict[str, Any] = {k: v for k, v in (("common", common), ("details", details)) if v}
             if not body:
                 # Lightspeed holds these values already, or only fields it is master of changed.
                 return PushResult(o.source_id, "unchanged", target_id=o.target_id)
