@@ -58,8 +58,8 @@ def prepare_stock(ctx: PrepareContext, records: Sequence[Entity]) -> list[StockL
             s, rt.id, "product", source.system, target_system, sorted({lvl.product_id for lvl in levels}))
     taken = _pending_for_run(ctx, flow.target_role)
     waiting = awaiting_opening_stock(ctx, target_system, source.system, [
-        (pos_products[lvl.product_id], outlets[lvl.location_id]) for lvl in levels  # type: ignore[misc]
-        if outlets.get(lvl.location_id) and pos_products.get(lvl.product_id)])
+        (product, outlet) for lvl in levels
+        if (outlet := outlets.get(lvl.location_id)) and (product := pos_products.get(lvl.product_id))])
     out: list[StockLevel] = []
     for lvl in levels:
         outlet, product = outlets.get(lvl.location_id), pos_products.get(lvl.product_id)
