@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Sequence
 
 from .entities import Entity, Sale
 from .errors import ConfigError
@@ -144,13 +144,13 @@ def order_flows(flows: Iterable[Flow]) -> list[Flow]:
     return out
 
 
-def admit(record: Entity, flow: Flow) -> str | None | bool:
+def admit(record: Entity, flow: Flow) -> str | Literal[False] | None:
     """Should the flow write this record? ``None``: yes. A string: no, logged with that reason.
     ``False``: no, silently (it will come back in a later state). The flow's ``admit`` decides."""
     return flow.admit(record) if flow.admit is not None else None
 
 
-def admit_sale(record: Entity) -> str | None | bool:
+def admit_sale(record: Entity) -> str | Literal[False] | None:
     """The sales flow's rule: closed sales only; voids and returns are logged and left out."""
     if isinstance(record, Sale):
         if record.status == "open":

@@ -29,7 +29,7 @@ from .storage.db import sqlite_path
 try:
     import fcntl
 except ImportError:  # Windows: processes sharing a SQLite file are not serialised by this lock
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # typeshed types the name as the module, never None
 
 #: How often a bounded wait tries the other processes' half again.
 POLL_SECONDS = 0.05

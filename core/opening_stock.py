@@ -22,7 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Sequence
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from .entities import Entity, StockLevel
 from .storage.models import Binding
@@ -115,7 +115,7 @@ def _first_qualifying_binding(ctx: PrepareContext, flow: Flow, pos: str, invento
             ids = list(s.exec(select(Binding.id).where(
                 Binding.connection_id == rt.id, Binding.entity_type == "product",
                 Binding.source_system == pos, Binding.target_system == inventory,
-            ).order_by(Binding.id.desc()).limit(max(1, last_run.created if last_run else 0))))  # type: ignore[union-attr]
+            ).order_by(col(Binding.id).desc()).limit(max(1, last_run.created if last_run else 0))))
             fresh = last_run.created if last_run else 0
             first = (min(i for i in ids if i is not None) if fresh and ids
                      else max((i or 0 for i in ids), default=0) + 1)

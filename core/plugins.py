@@ -277,15 +277,15 @@ class Plugins:
             "fetch_entities", connector=connector, entity_type=entity_type, cursor=cursor, since=since
         )
         assert page is not None, "the core default always answers"
-        return page  # type: ignore[no-any-return]
+        return page
 
     def push_entities(self, connector: Connector, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         results = self._first_result("push_entities", connector=connector, entity_type=entity_type, records=records)
         assert results is not None, "the core default always answers"
-        return results  # type: ignore[no-any-return]
+        return results
 
     def map_location(self, connection: str, location_id: str, from_system: str, to_system: str) -> str | None:
-        return self._first_result(  # type: ignore[no-any-return]
+        return self._first_result(
             "map_location", connection=connection, location_id=location_id,
             from_system=from_system, to_system=to_system,
         )
@@ -297,7 +297,7 @@ class Plugins:
             "compute_available", connector=connector, levels=levels, include_assembled=include_assembled
         )
         assert result is not None, "the core default always answers"
-        return result  # type: ignore[no-any-return]
+        return result
 
     def complete_settings(self, connection: str, before: Mapping[str, Any],
                           changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -318,7 +318,7 @@ class Plugins:
     def fetch_dated(self, connector: Connector, entity_type: str, start: datetime, end: datetime,
                     references: Sequence[str] = ()) -> list[DatedRecord] | None:
         """A trading day's records (the reconciliation); ``None`` when no plugin answers."""
-        return self._first_result(  # type: ignore[no-any-return]
+        return self._first_result(
             "fetch_dated", connector=connector, entity_type=entity_type, start=start, end=end,
             references=list(references),
         )

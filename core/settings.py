@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .errors import SettingError
 
@@ -102,12 +102,12 @@ class SettingSpec:
                     )
                 return text
             if self.type == "map":
-                value = json.loads(raw) if isinstance(raw, str) else dict(raw)
-                if not isinstance(value, dict) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+                mapping = json.loads(raw) if isinstance(raw, str) else dict(raw)
+                if not isinstance(mapping, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
                 ):
                     raise ValueError
-                return value
+                return mapping
             return str(raw).strip()
         except SettingError:
             raise
@@ -141,7 +141,7 @@ class SettingsRegistry:
     def __contains__(self, name: str) -> bool:
         return name in self._specs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[SettingSpec]:
         return iter(self._specs.values())
 
     def spec(self, name: str) -> SettingSpec:

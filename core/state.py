@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from sqlalchemy import delete, func, update
-from sqlmodel import select
+from sqlalchemy import ColumnElement, delete, func, update
+from sqlmodel import col, select
 
 from .locks import StateLock
 from .storage.models import Outbox as OutboxRow
@@ -58,9 +58,9 @@ class ConnectionState:
         return f"ConnectionState({self.connection!r}, namespace={self.namespace!r})"
 
     # --- values ---------------------------------------------------------------------------------------
-    def _where(self, key: str):  # type: ignore[no-untyped-def]
-        return (StateValue.connection_id == self.connection_id, StateValue.namespace == self.namespace,
-                StateValue.key == key)
+    def _where(self, key: str) -> tuple[ColumnElement[bool], ...]:
+        return (col(StateValue.connection_id) == self.connection_id, col(StateValue.namespace) == self.namespace,
+                col(StateValue.key) == key)
 
     def get(self, key: str, default: Any = None) -> Any:
         """The JSON value stored under ``key``, or ``default``."""
@@ -80,7 +80,7 @@ class ConnectionState:
     def delete(self, key: str) -> bool:
         """Forget ``key``; ``True`` if it was there."""
         with self.store.session() as s:
-            done = s.exec(delete(StateValue).where(*self._where(key)))  # type: ignore[call-overload]
+            done = s.exec(delete(StateValue).where(*self._where(key)))
             s.commit()
         return bool(done.rowcount)
 
@@ -145,10 +145,10 @@ class Outbox:
         self.state = state
         self.kind = kind
 
-    def _where(self, record_keys: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
-        clauses = [OutboxRow.connection_id == self.state.connection_id, OutboxRow.kind == self.kind]
+    def _where(self, record_keys: Sequence[str] | None = None) -> list[ColumnElement[bool]]:
+        clauses = [col(OutboxRow.connection_id) == self.state.connection_id, col(OutboxRow.kind) == self.kind]
         if record_keys is not None:
-            clauses.append(OutboxRow.record_key.in_(list(record_keys)))  # type: ignore[attr-defined]
+            clauses.append(col(OutboxRow.record_key).in_(list(record_keys)))
         return clauses
 
     def idempotency_key(self, record_key: str, attempt: int) -> str:
@@ -167,11 +167,11 @@ class Outbox:
             return {}
         clauses = self._where(record_keys)
         if created_since is not None:
-            clauses.append(OutboxRow.created_at >= created_since)  # type: ignore[operator]
+            clauses.append(col(OutboxRow.created_at) >= created_since)
         if status is not None:
-            clauses.append(OutboxRow.status == status)
+            clauses.append(col(OutboxRow.status) == status)
         with self.state.store.session() as s:
-            rows = s.exec(select(OutboxRow).where(*clauses).order_by(OutboxRow.id))  # type: ignore[arg-type]
+            rows = s.exec(select(OutboxRow).where(*clauses).order_by(col(OutboxRow.id)))
             return {r.record_key: _entry(r) for r in rows}
 
     def counts(self) -> dict[str, int]:
@@ -203,7 +203,7 @@ class Outbox:
                 for key, text in texts.items()
             ], conflict=["connection_id", "kind", "record_key"], update=[])
             for key, text in texts.items():
-                s.exec(update(OutboxRow).where(*self._where([key]), OutboxRow.status != "sent")  # type: ignore[call-overload]
+                s.exec(update(OutboxRow).where(*self._where([key]), col(OutboxRow.status) != "sent")
                        .values(payload=text))
             s.commit()
         return self.entries(list(payloads))
@@ -238,7 +238,7 @@ class Outbox:
         if not record_keys:
             return
         with self.state.store.session() as s:
-            s.exec(update(OutboxRow).where(*self._where(record_keys), OutboxRow.status != "sent")  # type: ignore[call-overload]
+            s.exec(update(OutboxRow).where(*self._where(record_keys), col(OutboxRow.status) != "sent")
                    .values(**values))
             s.commit()
 

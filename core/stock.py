@@ -58,8 +58,8 @@ def prepare_stock(ctx: PrepareContext, records: Sequence[Entity]) -> list[StockL
             s, rt.id, "product", source.system, target_system, sorted({lvl.product_id for lvl in levels}))
     taken = _pending_for_run(ctx, flow.target_role)
     waiting = awaiting_opening_stock(ctx, target_system, source.system, [
-        (pos_products[lvl.product_id], outlets[lvl.location_id]) for lvl in levels  # type: ignore[misc]
-        if outlets.get(lvl.location_id) and pos_products.get(lvl.product_id)])
+        (product, outlet) for lvl in levels
+        if (outlet := outlets.get(lvl.location_id)) and (product := pos_products.get(lvl.product_id))])
     out: list[StockLevel] = []
     for lvl in levels:
         outlet, product = outlets.get(lvl.location_id), pos_products.get(lvl.product_id)
@@ -90,7 +90,7 @@ def _pending_for_run(ctx: PrepareContext, pos_role: str) -> dict[tuple[str, str]
     peeked = ctx.state.get("pending_pos")
     if peeked is None or now - peeked[0] >= PENDING_FRESH_SECONDS:
         peeked = ctx.state["pending_pos"] = (now, pending_pos_quantities(ctx, pos_role))
-    return peeked[1]  # type: ignore[no-any-return]
+    return peeked[1]
 
 
 def pending_pos_quantities(ctx: PrepareContext, pos_role: str, *, from_start: bool = False,
@@ -159,7 +159,7 @@ def _seen(ctx: PrepareContext) -> _Seen:
         target_system = ctx.runtime.system_of(ctx.flow.target_role) or ""
         warehouses = sorted(source.context.mapped_locations())
         seen = ctx.state[_SEEN] = _Seen(_bound_products(ctx, source.system, target_system), warehouses)
-    return seen  # type: ignore[no-any-return]
+    return seen
 
 
 def _bound_products(ctx: PrepareContext, inventory: str, pos: str) -> dict[str, str | None]:
@@ -168,8 +168,8 @@ def _bound_products(ctx: PrepareContext, inventory: str, pos: str) -> dict[str, 
     with ctx.store.session() as s:
         rows = s.exec(select(Binding.source_system, Binding.source_id, Binding.target_id, Binding.source_key).where(
             Binding.connection_id == ctx.runtime.id, Binding.entity_type == "product",
-            or_(Binding.source_system == inventory, Binding.source_system == pos),  # type: ignore[arg-type]
-            or_(Binding.target_system == inventory, Binding.target_system == pos),  # type: ignore[arg-type]
+            or_(Binding.source_system == inventory, Binding.source_system == pos),
+            or_(Binding.target_system == inventory, Binding.target_system == pos),
             Binding.source_system != Binding.target_system))
         for system, source_id, target_id, key in rows:
             if system == inventory or system == pos:  # a binding of the two systems, either way

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .backoff import FlowState
 from .reconcile import ConnectionView
@@ -20,7 +20,7 @@ def health_report(states: Iterable[FlowState], views: Mapping[str, ConnectionVie
                   next_run: Callable[[str], datetime | None]) -> tuple[dict[str, object], int]:
     """The JSON body and HTTP status of ``/healthz``."""
     now = time.time()
-    connections: dict[str, dict[str, object]] = {
+    connections: dict[str, dict[str, Any]] = {
         name: {"systems": dict(view.systems), "status": "idle", "flows": {}} for name, view in sorted(views.items())
     }
     for state in sorted(states, key=lambda s: (s.connection, s.flow)):
@@ -28,9 +28,9 @@ def health_report(states: Iterable[FlowState], views: Mapping[str, ConnectionVie
         flow = state.as_dict(now)
         when = next_run(state.job_id)
         flow["next_run"] = when.isoformat() if when else None
-        entry["flows"][state.flow] = flow  # type: ignore[index]
+        entry["flows"][state.flow] = flow
     for entry in connections.values():
-        flows = entry["flows"].values()  # type: ignore[attr-defined]
+        flows = entry["flows"].values()
         if any(f["consecutive_failures"] for f in flows):
             entry["status"] = "failing"
         elif any(f["last_status"] == "deferred" for f in flows):

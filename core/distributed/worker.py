@@ -93,6 +93,7 @@ class WorkerJobs(FlowJobs):
     """The daemon's job code, fed by the queue: a state per (connection, flow) this worker ran."""
 
     def __init__(self, worker: "Worker") -> None:
+        # _Requeue stands in for the Scheduler: FlowJobs calls only run_at and next_run in a worker.
         super().__init__(worker.app, _Requeue(worker), worker.pool, worker.options.daemon,  # type: ignore[arg-type]
                          worker.stop)
         self.worker = worker

@@ -46,7 +46,7 @@ def connect_xero(state: CliState, connection_name: str, client_id: str, client_s
                  emulator: str | None, api_url: str | None, identity_url: str | None, port: int,
                  no_browser: bool) -> None:
     """Connect a Xero organisation (OAuth 2.0; the organisation comes from Xero's connections)."""
-    urls = {"api_url": api_url, "identity_url": identity_url, **_emulator_urls(emulator)}
+    urls: dict[str, Any] = {"api_url": api_url, "identity_url": identity_url, **_emulator_urls(emulator)}
     result = services.connect_xero(state.admin, connection_name, client_id=client_id, client_secret=client_secret,
                                    tenant=tenant, port=port, open_browser=not no_browser, announce=click.echo,
                                    **{k: v for k, v in urls.items() if v})

@@ -38,10 +38,11 @@ implement ``push("invoice", ...)`` itself; the flow only needs the role and the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -83,8 +84,8 @@ class DraftInvoice:
     number: str
     reference: str | None
     contact: ContactRef
-    date: date
-    due_date: date
+    date: dt.date  # the field shadows the type in the class body: dt.date names the type
+    due_date: dt.date
     currency: str
     lines: tuple[DraftLine, ...]
     subtotal: Decimal
@@ -187,7 +188,7 @@ class AccountingConnector(Connector):
         from .sender import InvoiceSender
         from .store_link import require_link
 
-        return InvoiceSender(self, require_link(self.context)).push(records)  # type: ignore[arg-type]
+        return InvoiceSender(self, require_link(self.context)).push(records)
 
     # --- what providers implement (see AccountingProvider) ---------------------------------------
     def find_invoices(self, numbers: Sequence[str]) -> dict[str, RemoteInvoice]:

@@ -51,6 +51,7 @@ from .provider import (
     DraftInvoice,
     DraftLine,
     Outcome,
+    OutcomeStatus,
     RemoteInvoice,
     money,
     to_decimal,
@@ -324,7 +325,7 @@ class QuickBooksConnector(QboCustomers, AccountingConnector):
             try:
                 data = self._call("POST", "/invoice", params={"requestid": key}, body=body, what="creating an invoice")
             except QboFault as fault:
-                status = "duplicate" if fault.code == "6140" else "rejected"
+                status: OutcomeStatus = "duplicate" if fault.code == "6140" else "rejected"
                 messages = [f"{m} (code {fault.code}{', ' + fault.element if fault.element else ''})"
                             for m in fault.messages]
                 outcomes.append(Outcome(draft.number, status, messages=messages, fix=fix_for(fault, draft)))
@@ -404,7 +405,7 @@ class QuickBooksConnector(QboCustomers, AccountingConnector):
     def invoices_referencing(self, references: Sequence[str], since: datetime) -> list[RemoteInvoice]:
         """Invoices whose number is one of ``references`` (POS sale numbers): how an app that posts
         sales itself numbers them. Which app made them QuickBooks does not say (``mine`` unknown)."""
-        found = []
+        found: list[RemoteInvoice] = []
         refs = list(dict.fromkeys(references))
         for start in range(0, len(refs), LOOKUP_CHUNK):
             chunk = refs[start:start + LOOKUP_CHUNK]

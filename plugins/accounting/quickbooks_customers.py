@@ -4,9 +4,9 @@ and query-quoting helpers the connector shares with them."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from tillbridge import RecordRejected, RemoteError
+from tillbridge import ConnectorContext, RecordRejected, RemoteError
 
 from .outbox import KEY_NAMESPACE
 from .provider import ContactRef
@@ -33,6 +33,14 @@ def qbo_quote(text: str) -> str:
 
 class QboCustomers:
     """Customer look-up (by display name) and creation of the QuickBooks connector."""
+
+    if TYPE_CHECKING:  # provided by the connector this is mixed into
+        context: ConnectorContext
+        _customers: dict[str, str]
+
+        def _call(self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None,
+                  body: Any = None) -> dict[str, Any]: ...
+        def query(self, text: str, what: str) -> list[dict[str, Any]]: ...
 
     def resolve_contacts(self, contacts: Sequence[ContactRef]) -> dict[str, str | RecordRejected]:
         wanted = [c for c in contacts if c.code not in self._customers]

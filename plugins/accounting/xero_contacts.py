@@ -4,7 +4,9 @@ external system id), archived ones included, and created only when missing (note
 from __future__ import annotations
 
 import uuid
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+import httpx
 
 from tillbridge import RecordRejected
 
@@ -19,6 +21,13 @@ def xero_quote(text: str) -> str:
 
 class XeroContacts:
     """Contact look-up and creation of the Xero connector."""
+
+    if TYPE_CHECKING:  # provided by the connector this is mixed into
+        _contacts: dict[str, str]
+
+        def _request(self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None,
+                     body: Any = None, headers: dict[str, str] | None = None,
+                     validation: bool = False) -> httpx.Response: ...
 
     # --- contacts ---------------------------------------------------------------------------------
     def resolve_contacts(self, contacts: Sequence[ContactRef]) -> dict[str, str | RecordRejected]:

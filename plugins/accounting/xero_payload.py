@@ -4,7 +4,7 @@ Xero's own arithmetic gives the inventory system's totals to the cent."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tillbridge import RecordRejected
 
@@ -23,6 +23,12 @@ def _number_text(value: Decimal) -> str:
 
 class XeroPayload:
     """Invoice JSON of the Xero connector (tax types chosen from Xero's rates and accounts)."""
+
+    if TYPE_CHECKING:  # provided by the connector this is mixed into
+        _tax_choice: dict[str, str]
+
+        def tax_rates(self) -> dict[str, Decimal]: ...
+        def accounts(self) -> dict[str, dict[str, Any]]: ...
 
     def invoice_json(self, draft: DraftInvoice, contact_id: str) -> dict[str, Any]:
         lines = [self._line_json(line, draft) for line in draft.lines]

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tillbridge import Customer, Location, Product, Sale, SaleLine, StockLevel, Tax, utc
+from tillbridge import Customer, Location, Product, Sale, SaleLine, SaleStatus, StockLevel, Tax, utc
 
 # Sale statuses: notes §2.5. Closed ones decrement inventory and are final.
 CLOSED_STATUSES = frozenset({"CLOSED", "ONACCOUNT_CLOSED", "LAYBY_CLOSED", "DISPATCHED_CLOSED",
@@ -104,7 +104,7 @@ def taxes(data: dict[str, Any]) -> list[Tax]:
     return out
 
 
-def sale_status(status: str) -> str:
+def sale_status(status: str) -> SaleStatus:
     if status in CLOSED_STATUSES:
         return "closed"
     if status == "VOIDED":
@@ -139,7 +139,7 @@ def sale(data: dict[str, Any], tax_rates: dict[str, Decimal], skip_products: set
     tax_total = dec(data.get("total_tax"))
     return Sale(
         id=data["id"], number=str(data.get("invoice_number") or data["id"]), location_id=data["outlet_id"],
-        status=sale_status(data.get("status") or ""), source_status=data.get("status"),  # type: ignore[arg-type]
+        status=sale_status(data.get("status") or ""), source_status=data.get("status"),
         sale_date=when(data.get("sale_date") or data.get("created_at")) or utc(datetime.now()),
         lines=tuple(lines), customer_id=data.get("customer_id") or None, is_return=is_return,
         subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total, note=data.get("note") or None,

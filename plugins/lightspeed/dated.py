@@ -41,7 +41,7 @@ def sales_of_day(connector: Any, start: datetime, end: datetime) -> list[DatedRe
 
 
 def _record(row: dict[str, Any], discount: str) -> DatedRecord:
-    status = convert.sale_status(row.get("status") or "")
+    status: str = convert.sale_status(row.get("status") or "")
     lines = row.get("line_items") or []
     if status == "closed" and (row.get("return_for") or any(
             ln.get("is_return") or convert.dec(ln.get("quantity")) < 0 for ln in lines

@@ -77,7 +77,7 @@ class InventoryCounts:
     def set_levels(self, by_outlet: dict[str, list[Outgoing]]) -> set[str]:
         """Set each outlet's levels with one count; the source ids set (an outlet whose count
         Lightspeed refused is left out: the caller writes its levels per product)."""
-        counts = [_Count(o, levels, {lv.entity.product_id: Decimal(str(lv.entity.available))  # type: ignore[attr-defined]
+        counts = [_Count(o, levels, {_level(lv).product_id: Decimal(str(_level(lv).available))
                                      for lv in levels}) for o, levels in by_outlet.items()]
         for c in counts:
             assert all(isinstance(lv.entity, StockLevel) for lv in c.levels)
@@ -210,3 +210,8 @@ class InventoryCounts:
         data = self.conn.request("PUT", f"/api/2.0/consignments/{c['id']}", json=body,
                                   what="changing an inventory count").json().get("data")
         return data if isinstance(data, dict) else {**c, "status": status}
+
+
+def _level(o: Outgoing) -> StockLevel:
+    assert isinstance(o.entity, StockLevel)  # the stock flow writes stock levels only
+    return o.entity

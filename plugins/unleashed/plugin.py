@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, cast
 
 import click
 
 from tillbridge import BomLine, Connector, SettingSpec, StockLevel, hookimpl
 
 from .availability import buildable, tree
+
+if TYPE_CHECKING:
+    from .connector import UnleashedConnector
 
 BOM_CACHE_SECONDS = 60.0
 
@@ -71,8 +74,9 @@ def compute_available(connector: Connector, levels: Sequence[StockLevel], includ
         if not kits:
             continue
         involved = set(kits).union(*(tree(k, boms) for k in kits))
-        rows = {r.get("ProductGuid") or r.get("Guid"): r
-                for r in connector.stock_for(warehouse, sorted(involved))}  # type: ignore[attr-defined]
+        unleashed = cast("UnleashedConnector", connector)  # its system is "unleashed" (checked above)
+        rows: dict[Any, dict[str, Any]] = {r.get("ProductGuid") or r.get("Guid"): r
+                                           for r in unleashed.stock_for(warehouse, sorted(involved))}
         pool = {pid: Decimal(str(r.get("QtyOnHand") or 0)) - Decimal(str(r.get("AllocatedQty") or 0))
                 for pid, r in rows.items()}
         for kit in kits:
@@ -104,7 +108,7 @@ def _auto_assembly_boms(connector: Connector) -> dict[str, list[tuple[str, Decim
         cursor = page.cursor
         if not page.more:
             break
-    connector._bom_cache = (time.monotonic(), boms)  # type: ignore[attr-defined]
+    setattr(connector, "_bom_cache", (time.monotonic(), boms))  # an instance cache the connector does not declare
     return boms
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tillbridge import Outgoing, PushResult, RecordRejected, RemoteError, Sale, command
+import httpx
+
+from tillbridge import ConnectorContext, Outgoing, PushResult, RecordRejected, RemoteError, Sale, command
 
 from . import convert
+from .stock_knowledge import StockKnowledge
 from .wire import CENT, DISCOUNT_CODE, cents, last_page, reason
 
 # An invoice is dated when its order completes; this much either side finds the order by its
@@ -26,6 +30,24 @@ ROUNDING_PER_LINE = Decimal("0.005")
 
 class SalesOrders:
     """The sales-order part of :class:`UnleashedConnector`."""
+
+    if TYPE_CHECKING:  # provided by the connector (and RecordWrites) this is mixed into
+        context: ConnectorContext
+        max_page_size: ClassVar[int]
+        _lock: threading.Lock
+        _ensure_lock: threading.Lock
+        _taxes: list[dict[str, Any]] | None
+        _default_customer: str | None
+        _discount_product: str | None
+        _order_refs: dict[str, str]
+        _never_diminishing: set[str]
+        _known_stock: StockKnowledge
+
+        def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response: ...
+        def _get(self, path: str, **params: Any) -> Any: ...
+        def _post(self, path: str, body: dict[str, Any], what: str) -> httpx.Response: ...
+        def det_id(self, kind: str, key: str) -> str: ...
+        def _existing(self, resource: str, param: str, field_name: str, code: str) -> str | None: ...
 
     def _order_references(self, invoices: list[dict[str, Any]]) -> dict[str, str]:
         """OrderNumber → CustomerRef (the POS sale number we put on each order).

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Sequence
+import threading
+from typing import TYPE_CHECKING, Any, Sequence
 
 import httpx
 
 from tillbridge import Customer, Outgoing, Product, PushResult, RemoteError, StockLevel
 
 from . import convert
+from .stock_knowledge import StockKnowledge
 from .wire import cents, money
 
 #: ``AdjustmentReason`` of the opening stock (20 characters at most, notes §4.12).
@@ -24,6 +26,18 @@ OPENING_REASON = "Opening stock"
 
 class RecordWrites:
     """Products, customers, opening stock: the per-record writes of :class:`UnleashedConnector`."""
+
+    if TYPE_CHECKING:  # provided by the connector this is mixed into
+        _never_diminishing: set[str]
+        _created_products: set[str]
+        _known_stock: StockKnowledge
+        _pushing: threading.local
+
+        def _request(self, method: str, path: str, *, what: str = "", **kwargs: Any) -> httpx.Response: ...
+        def _get(self, path: str, **params: Any) -> Any: ...
+        def det_id(self, kind: str, key: str) -> str: ...
+        def warehouses(self) -> dict[str, dict[str, Any]]: ...
+        def stock_for(self, warehouse_guid: str, product_guids: Sequence[str]) -> list[dict[str, Any]]: ...
 
     def _post(self, path: str, body: dict[str, Any], what: str) -> httpx.Response:
         return self.request("POST", path, json=body, what=what)

@@ -30,9 +30,6 @@ def _tree(base: Path) -> Path:
     return tree
 
 
-# The files other work was changing when the checker came in still have errors; the mark goes
-# once they are typed.
-@pytest.mark.xfail(strict=False, reason="until the out-of-scope files are typed")
 def test_mypy_finds_no_errors(tmp_path_factory: pytest.TempPathFactory,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     # Kept between sessions (incremental) and per checkout (worktrees do not relink each other's).

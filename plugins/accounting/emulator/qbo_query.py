@@ -148,7 +148,7 @@ def parse_query(text: str) -> Query:
             break
 
     order: tuple[str, bool] | None = None
-    if word("ORDERBY") or (word("ORDER") and peek(1) is not None and peek(1)[1].upper() == "BY"):  # type: ignore[index]
+    if word("ORDERBY") or (word("ORDER") and (after := peek(1)) is not None and after[1].upper() == "BY"):
         if take()[1].upper() == "ORDER":
             take()
         field_name = take()[1]
@@ -166,8 +166,8 @@ def parse_query(text: str) -> Query:
             start = int(value)
         else:
             max_results = min(int(value), LIMIT_MAX)
-    if peek() is not None:
-        raise query_error(f"Encountered \"{peek()[1]}\" after the end of the query.")  # type: ignore[index]
+    if (rest := peek()) is not None:
+        raise query_error(f"Encountered \"{rest[1]}\" after the end of the query.")
     return Query(entity, count, fields, tuple(conditions), order, start, max_results)
 
 

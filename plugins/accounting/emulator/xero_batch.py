@@ -49,10 +49,12 @@ class Journal:
             target, key, old, is_attr = self._undo.pop()
             if is_attr:
                 setattr(target, key, old)
-            elif old is _MISSING:
-                target.pop(key, None)  # type: ignore[union-attr]
+                continue
+            assert isinstance(target, MutableMapping)  # not an attribute: an entry of a mapping
+            if old is _MISSING:
+                target.pop(key, None)
             else:
-                target[key] = old  # type: ignore[index]
+                target[key] = old
 
 
 @dataclass

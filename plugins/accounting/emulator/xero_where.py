@@ -153,8 +153,8 @@ class _Parser:
 
     def parse(self) -> _Eval:
         node = self.or_expr()
-        if self.peek() is not None:
-            raise WhereError(f"unexpected {self.peek().text!r}")  # type: ignore[union-attr]
+        if (tok := self.peek()) is not None:
+            raise WhereError(f"unexpected {tok.text!r}")
         return node
 
     def or_expr(self) -> _Eval:
@@ -248,17 +248,17 @@ class _Parser:
 
     def path(self, first: str) -> _Eval:
         steps: list[tuple[str, str, _Eval | None]] = [("field", first, None)]
-        while self.peek() is not None and self.peek().text == ".":  # type: ignore[union-attr]
+        while (tok := self.peek()) is not None and tok.text == ".":
             self.take()
             name = self.take()
             if name.kind != "ident":
                 raise WhereError(f"expected a name after '.', found {name.text!r}")
-            if self.peek() is not None and self.peek().text == "(":  # type: ignore[union-attr]
+            if (tok := self.peek()) is not None and tok.text == "(":
                 if name.text.lower() not in _METHODS:
                     raise WhereError(f"unsupported method {name.text}()")
                 self.take()
                 arg: _Eval | None = None
-                if self.peek() is not None and self.peek().text != ")":  # type: ignore[union-attr]
+                if (tok := self.peek()) is not None and tok.text != ")":
                     arg = self.operand()
                 self.expect(")")
                 steps.append(("method", name.text.lower(), arg))
