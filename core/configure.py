@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 import httpx
 from sqlalchemy import update
+from sqlmodel import col
 
 from .app import App, ConnectionRuntime
 from .errors import SettingError, TillbridgeError
@@ -57,8 +58,8 @@ def _forget_written_content(app: App, connection_id: int, entity_type: str) -> N
     """A new master: what was "already in step" under the old one is not any more (an edit the
     old master's side kept out was recorded as seen). Each record is compared afresh once."""
     with app.store.session() as s:
-        s.exec(update(Binding).where(Binding.connection_id == connection_id,  # type: ignore[call-overload]
-                                     Binding.entity_type == entity_type).values(fingerprint=None,
+        s.exec(update(Binding).where(col(Binding.connection_id) == connection_id,
+                                     col(Binding.entity_type) == entity_type).values(fingerprint=None,
                                                                                 target_fingerprint=None))
         s.commit()
 

@@ -110,7 +110,7 @@ class Flow:
     prepare: Preparation | None = None
     interval: float | None = None
     reread_after: tuple[str, ...] = ()
-    admit: Callable[[Entity], str | None | bool] | None = None
+    admit: Callable[[Entity], str | Literal[False] | None] | None = None
     held_quantities: Callable[[Entity], Iterable[tuple[str, str, Decimal]]] | None = None
     reread_on_settings: frozenset[str] = frozenset()
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Sequence
 
 from sqlalchemy import delete, or_
+from sqlmodel import col
 
 from .app import App
 from .errors import ConfigError, SettingError, TillbridgeError
@@ -39,11 +40,11 @@ def prune_log(app: App, name: str, *, days: int | None = None) -> int:
     if keep_days < 1:
         raise SettingError(f"a log must keep at least one day, not {keep_days}")
     cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)
-    still_open = LogEntry.resolved_at.is_(None) & LogEntry.category.in_(("failed", "held"))  # type: ignore[union-attr,attr-defined]
+    still_open = col(LogEntry.resolved_at).is_(None) & col(LogEntry.category).in_(("failed", "held"))
     with app.store.session() as s:
-        result = s.exec(delete(LogEntry).where(  # type: ignore[call-overload]
-            LogEntry.connection_id == rt.id, LogEntry.created_at < cutoff,
-            or_(~still_open, LogEntry.category.is_(None))))  # type: ignore[union-attr]
+        result = s.exec(delete(LogEntry).where(
+            col(LogEntry.connection_id) == rt.id, col(LogEntry.created_at) < cutoff,
+            or_(~still_open, col(LogEntry.category).is_(None))))
         s.commit()
         return int(result.rowcount or 0)
 
