@@ -141,7 +141,7 @@ def hmac_sha256(key: str, message: bytes) -> bytes:
 def signature_matches(expected: bytes, presented: str) -> bool:
     """Constant-time comparison of a MAC against a header value in hex *or* base64.
 
-    Vendors document the encoding loosely (shared/api-notes/lightspeed-xseries.md §6 UNCERTAIN),
+    Vendors document the encoding loosely (https://x-series-api.lightspeedhq.com/docs/webhooks UNCERTAIN),
     so both common encodings are accepted; anything else fails.
     """
     text = presented.strip()

@@ -6,7 +6,7 @@ stored key, read the events, record each delivery key in ``webhook_delivery`` (a
 constraint: the first receipt wins, a redelivery triggers nothing), and trigger the affected,
 enabled flows through the scheduler, debounced. The answer goes back at once: the work happens
 on the flow's own thread, well within the 5 s the vendors allow (shared/api-notes:
-lightspeed-xseries.md §6, unleashed.md §7).
+https://x-series-api.lightspeedhq.com/docs/webhooks, https://apidocs.unleashedsoftware.com/Webhooks).
 
 A webhook never carries data into a sync; it makes a flow poll now. Polling still runs as the
 source of truth, since neither vendor guarantees delivery.

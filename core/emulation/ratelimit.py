@@ -23,7 +23,7 @@ class FixedWindowCounter:
     """Counts hits per key in fixed windows of ``window_seconds`` emulated seconds.
 
     Vendors do not say whether their windows are fixed or sliding (Lightspeed's rate-limiting page
-    is silent on it, see shared/api-notes/lightspeed-xseries.md §5); a fixed window is the stricter
+    is silent on it, see https://x-series-api.lightspeedhq.com/docs/rate_limiting); a fixed window is the stricter
     reading for a client at the window edge, so emulators use it.
     """
 

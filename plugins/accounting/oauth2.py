@@ -2,8 +2,9 @@
 
 Xero and QuickBooks rotate refresh tokens: each refresh returns a new one and the old one dies
 (Xero after a 30-minute grace, QuickBooks "always store the latest";
-shared/api-notes/accounting-and-peers.md §A1 OAuth table, §A2). Two workers refreshing the same
-token set at once is the classic way to lose a connection (``invalid_grant``). So:
+https://developer.xero.com/documentation/guides/oauth2/auth-flow,
+https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0). Two
+workers refreshing the same token set at once is the classic way to lose a connection (``invalid_grant``). So:
 
 * one lock per (database, connection, system), shared by every connector instance and every
   process (``ConnectionState.lock``: a daemon thread, a CLI command and another worker process

@@ -4,7 +4,7 @@ A thin layer over the core's exactly-once outbox (:class:`tillbridge.Outbox`, wh
 gives the life of a row): rows are made from drafts, and in-doubt rows (an attempt committed, its
 outcome never recorded) are looked up at the provider by invoice number before anything is sent
 again, because idempotency keys expire (Xero's after about six minutes,
-shared/api-notes/accounting-and-peers.md §A1 "Idempotency-Key").
+https://developer.xero.com/documentation/guides/idempotent-requests/idempotency).
 
 Each commit is its own short transaction, independent of the runner's page commit: a crash after
 the provider answered but before the runner bound the record finds the row ``sent`` next time and

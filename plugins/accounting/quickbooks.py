@@ -1,6 +1,7 @@
 """The QuickBooks Online connector: sales invoices to one company (realm).
 
-Facts followed (shared/api-notes/accounting-and-peers.md §A2):
+Facts followed
+(https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions):
 
 * ``/v3/company/{realmId}/...`` with ``minorversion`` ≥ 75 on every call (1–74 retired);
 * ``POST .../invoice?requestid=…``: a repeat with the same ``requestid`` (≤50 characters) returns
@@ -63,7 +64,9 @@ API_URL = "https://quickbooks.api.intuit.com"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 SCOPES = "com.intuit.quickbooks.accounting"
-MINOR_VERSION = 75  # notes §A2: minor versions 1–74 unsupported from 1 Aug 2025
+# https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions: minor
+# versions 1–74 unsupported from 1 Aug 2025
+MINOR_VERSION = 75
 DOC_NUMBER_MAX = 21
 LOOKUP_CHUNK = 30
 
@@ -102,7 +105,8 @@ class QuickBooksConnector(QboCustomers, AccountingConnector):
     push_batch_size: ClassVar[int] = 30
     invoice_batch_size: ClassVar[int] = 1
     default_push_concurrency: ClassVar[int] = 5  # conservative: QuickBooks allows 10 in flight
-    max_concurrency: ClassVar[int | None] = 10  # notes §A2: 10 concurrent per app and realm
+    # https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon: 10 concurrent per app and realm
+    max_concurrency: ClassVar[int | None] = 10
     default_headers: ClassVar[dict[str, str]] = {"Accept": "application/json"}
     emulator: ClassVar[str | None] = "quickbooks"
 

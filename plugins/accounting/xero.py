@@ -1,6 +1,6 @@
 """The Xero connector: sales invoices (ACCREC) to one Xero organisation.
 
-Facts followed (shared/api-notes/accounting-and-peers.md §A1, xero_accounting.yaml):
+Facts followed (https://developer.xero.com/documentation/api/accounting/overview, xero_accounting.yaml):
 
 * every Accounting API call carries ``xero-tenant-id``; tenants come from ``GET /connections``;
 * invoices are created with ``PUT /Invoices?summarizeErrors=false`` in batches of up to 50 (Xero
@@ -108,7 +108,7 @@ class XeroConnector(XeroContacts, XeroPayload, AccountingConnector):
     rate_limit_headers: ClassVar[RateLimitHeaders | None] = RateLimitHeaders(
         remaining="X-MinLimit-Remaining", window_seconds=60.0, reserve=1)
     default_push_concurrency: ClassVar[int] = 5  # Xero allows 5 calls in flight (its documented limit)
-    max_concurrency: ClassVar[int | None] = 5  # notes §A1: 5 calls in flight per tenant
+    max_concurrency: ClassVar[int | None] = 5  # https://developer.xero.com/faq/limits: 5 calls in flight per tenant
     # 10,000 calls a minute per app, across every tenant (shared by all workers in distributed mode):
     # https://developer.xero.com/documentation/guides/oauth2/limits/
     app_rate_limits: ClassVar[tuple[AppRateLimit, ...]] = (AppRateLimit(10_000, 60),)

@@ -1,5 +1,6 @@
 """Xero contacts (mixed into :class:`~.xero.XeroConnector`): found by ``ContactNumber`` (the
-external system id), archived ones included, and created only when missing (notes §A1)."""
+external system id), archived ones included, and created only when missing
+(https://developer.xero.com/documentation/api/accounting/contacts)."""
 
 from __future__ import annotations
 

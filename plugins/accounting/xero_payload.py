@@ -58,7 +58,8 @@ class XeroPayload:
             "Description": description, "Quantity": money(quantity), "UnitAmount": money(unit),
             "AccountCode": account, "TaxType": self._tax_type(line, account, draft),
             # The inventory system's tax, to the cent (Xero's TaxAmount is "auto-computed,
-            # overridable", notes §A1 LineItem fields): totals then match exactly.
+            # overridable", https://developer.xero.com/documentation/api/accounting/invoices LineItem fields):
+            # totals then match exactly.
             "TaxAmount": money(line.tax_amount),
         }
         if percent:

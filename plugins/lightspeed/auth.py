@@ -1,7 +1,8 @@
 """Lightspeed X-Series authentication: Bearer tokens, refreshed and rotated safely.
 
 OAuth tokens come from ``POST /api/1.0/token`` on the store's own host
-(shared/api-notes/lightspeed-xseries.md §1.2). Refresh tokens rotate (§1.3): each refresh
+(https://x-series-api.lightspeedhq.com/docs/authorization). Refresh tokens rotate
+(https://x-series-api.lightspeedhq.com/docs/authorization): each refresh
 returns a new one and invalidates the old, so refreshes are serialised per connection and the
 new pair is saved before the request is retried. Personal tokens never expire.
 """
@@ -51,7 +52,8 @@ class LightspeedAuth(httpx.Auth):
     def _apply(self, body: dict[str, Any]) -> None:
         updated = dict(self.credentials)
         updated["access_token"] = body["access_token"]
-        # An older server may omit a new refresh token: keep the old one (notes §1.3).
+        # An older server may omit a new refresh token: keep the old one
+        # (https://x-series-api.lightspeedhq.com/docs/authorization).
         updated["refresh_token"] = body.get("refresh_token") or updated.get("refresh_token")
         if body.get("expires"):
             updated["expires"] = body["expires"]

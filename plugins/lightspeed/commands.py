@@ -57,7 +57,8 @@ def register(connect: click.Group) -> None:
             base = oauth.store_base(base, params)
             values = oauth.exchange_code(oauth.token_url(base), params["code"], client_id, client_secret, redirect_uri)
         # One call with the new credentials before anything is saved: a refused token leaves
-        # the connection as it was (notes §1: both kinds of token are Bearer tokens).
+        # the connection as it was (https://x-series-api.lightspeedhq.com/docs/authorization: both kinds of
+        # token are Bearer tokens).
         description = admin.check_credentials(connection_name, "lightspeed", base, values)
         admin.ensure_system(connection_name, "pos", "lightspeed", base)
         admin.save_credentials(connection_name, "lightspeed", values, check=False)

@@ -1,8 +1,10 @@
 """The Lightspeed Retail (X-Series) connector: the point of sale of a connection.
 
-Reads use API 2.0 with the global ``version`` cursor (notes §4): ask for ``after=<cursor>``,
+Reads use API 2.0 with the global ``version`` cursor (https://x-series-api.lightspeedhq.com/docs/pagination):
+ask for ``after=<cursor>``,
 resume from ``version.max``, stop on an empty ``data``. Writes use ``POST /api/2.0/products``,
-``PUT /api/2.1/products/{id}`` (details and absolute inventory, notes §3A) and the customer
+``PUT /api/2.1/products/{id}`` (details and absolute inventory,
+https://x-series-api.lightspeedhq.com/docs/inventory_updates) and the customer
 endpoints. Creates whose id the server assigns are not retried blindly: after a lost answer the
 record is looked up by its code before it is created again.
 """
@@ -65,8 +67,8 @@ class LightspeedConnector(RecordWrites, Connector):
         CredentialField("personal_token", "Personal token", secret=True, required=False),
     )
     default_base_url: ClassVar[str] = "https://{domain_prefix}.retail.lightspeed.app"
-    # Notes §4: no documented maximum for 2.0 collections; Vend's own client uses up to 10,000.
-    # 1,000 is a widely used size that keeps a page's memory small.
+    # https://x-series-api.lightspeedhq.com/docs/pagination: no documented maximum for 2.0 collections; Vend's own
+    # client uses up to 10,000. 1,000 is a widely used size that keeps a page's memory small.
     max_page_size: ClassVar[int] = 1000
     #: Lightspeed caps a page of sales at 500 (Vend's own Go client, github.com/vend/govend, in
     #: vend/vend-cli); asking for more only gets a capped page that looks short.
@@ -77,7 +79,8 @@ class LightspeedConnector(RecordWrites, Connector):
     #: create, a look and a completion on top of its bulk calls, so 20,000 products x 10 outlets
     #: go in 4 batches. Levels are absolute, so redoing a batch after a crash is harmless.
     stock_push_batch: ClassVar[int] = 50_000
-    # Notes §5: every response carries X-RateLimit-Limit / -Remaining; the 300 s window.
+    # https://x-series-api.lightspeedhq.com/docs/rate_limiting: every response carries X-RateLimit-Limit /
+    # -Remaining; the 300 s window.
     rate_limit_headers = RateLimitHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit",
                                           reset="X-RateLimit-Reset", window_seconds=300.0, reserve=2)
     default_headers: ClassVar[dict[str, str]] = {"Accept": "application/json", "User-Agent": "tillbridge"}
@@ -168,10 +171,12 @@ class LightspeedConnector(RecordWrites, Connector):
     def _last_page(self, collection: str, size: int, asked: int) -> bool:
         """Is a page of ``size`` records the end of the crawl?
 
-        The documented end is an empty page (notes §4), which costs one more request per crawl:
+        The documented end is an empty page (https://x-series-api.lightspeedhq.com/docs/pagination), which costs
+        one more request per crawl:
         a poll that finds one change would make two. A page shorter than a full one ends the crawl
         instead. "Full" is the smaller of what we asked and the largest page this collection has
-        answered, because the server may cap ``page_size`` silently below what we ask (notes §4:
+        answered, because the server may cap ``page_size`` silently below what we ask
+        (https://x-series-api.lightspeedhq.com/docs/pagination:
         500 for sales per Vend's own client) and a capped page must not pass for the last one.
         Until a collection has answered a page, none counts as short. Stopping early loses
         nothing: the cursor stands at the last record read, and the next poll goes on from it.
@@ -216,7 +221,8 @@ class LightspeedConnector(RecordWrites, Connector):
         """Where a re-import "since DATE" starts.
 
         Sales: the search endpoint finds the first sale on or after the date and we start just
-        before its version (the approach of Vend's own CLI, notes §2.8). Products and customers
+        before its version (the approach of Vend's own CLI,
+        https://x-series-api.lightspeedhq.com/reference). Products and customers
         have no date filter there, so they are re-read from the start and filtered by
         ``updated_at``.
         """

@@ -1,4 +1,5 @@
-"""Lightspeed API 2.0 JSON ↔ canonical entities (shapes: shared/api-specs, notes §2)."""
+"""Lightspeed API 2.0 JSON ↔ canonical entities (shapes: shared/api-specs,
+https://x-series-api.lightspeedhq.com/reference)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from tillbridge import Customer, Location, Product, Sale, SaleLine, SaleStatus, StockLevel, Tax, utc
 
-# Sale statuses: notes §2.5. Closed ones decrement inventory and are final.
+# Sale statuses: https://x-series-api.lightspeedhq.com/docs/sales_statuses. Closed ones decrement
+# inventory and are final.
 CLOSED_STATUSES = frozenset({"CLOSED", "ONACCOUNT_CLOSED", "LAYBY_CLOSED", "DISPATCHED_CLOSED",
                              "PICKED_UP_CLOSED", "SERVICE_CLOSED"})
 TAG = re.compile(r"<[^>]+>")
@@ -86,7 +88,8 @@ def outlet(data: dict[str, Any]) -> Location:
 
 
 def inventory(data: dict[str, Any]) -> StockLevel:
-    """A 2.0 inventory record (notes §2.3: ``inventory_level`` = ``current_amount``, may be negative)."""
+    """A 2.0 inventory record (https://x-series-api.lightspeedhq.com/reference: ``inventory_level`` =
+    ``current_amount``, may be negative)."""
     level = dec(data.get("current_amount") if data.get("current_amount") is not None else data.get("inventory_level"))
     cost = data.get("average_cost")
     return StockLevel(id=data["id"], product_id=data["product_id"], location_id=data["outlet_id"],
@@ -128,7 +131,8 @@ def sale(data: dict[str, Any], tax_rates: dict[str, Decimal], skip_products: set
         if rate is None:
             base = dec(item.get("price_total")) or dec(item.get("price")) * quantity
             rate = (tax_total / base).quantize(Decimal("0.0001")) if base else Decimal(0)
-        # ``price`` is what was charged, after the unit ``discount`` (notes §2.5; Vend's sale
+        # ``price`` is what was charged, after the unit ``discount``
+        # (https://x-series-api.lightspeedhq.com/docs/sales_statuses; Vend's sale
         # payload explanation): the canonical line keeps the list price and the discount apart.
         discount = dec(item.get("discount"))
         lines.append(SaleLine(

@@ -8,7 +8,7 @@ from typing import Any
 
 from .emulator.store import iso
 
-# Unleashed limits ProductCode to 100 characters (shared/api-notes/unleashed.md §4.2).
+# Unleashed limits ProductCode to 100 characters (https://apidocs.unleashedsoftware.com/Products).
 TOO_LONG_CODE = "HAMPER-" + "DELUXE" * 19  # 121 characters: Lightspeed takes it, Unleashed refuses it
 
 

@@ -1,8 +1,8 @@
 """Lightspeed's app install (OAuth 2.0 authorization code), for the CLI and the console alike.
 
-Notes §1.1: real stores approve on secure.retail.lightspeed.app, an emulator serves ``/connect``;
-the callback names the store that approved (``domain_prefix``). Notes §1.2: the code is traded
-at ``/api/1.0/token`` in a form body.
+https://x-series-api.lightspeedhq.com/docs/authorization: real stores approve on secure.retail.lightspeed.app, an
+emulator serves ``/connect``; the callback names the store that approved (``domain_prefix``).
+https://x-series-api.lightspeedhq.com/docs/authorization: the code is traded at ``/api/1.0/token`` in a form body.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import httpx
 
 from tillbridge import AuthError, ConfigError
 
-SECURE_AUTHORIZE = "https://secure.retail.lightspeed.app/connect"  # notes §1.1
+# https://x-series-api.lightspeedhq.com/docs/authorization
+SECURE_AUTHORIZE = "https://secure.retail.lightspeed.app/connect"
 DEFAULT_HOST = "https://{domain_prefix}.retail.lightspeed.app"
 
 
@@ -42,7 +43,8 @@ def store_base(base_url: str, callback: Mapping[str, Any]) -> str:
 
 
 def exchange_code(token_url: str, code: str, client_id: str, client_secret: str, redirect_uri: str) -> dict[str, Any]:
-    """``POST /api/1.0/token`` with the code in a form body (notes §1.2; never in the URL since 2017)."""
+    """``POST /api/1.0/token`` with the code in a form body (https://x-series-api.lightspeedhq.com/docs/authorization;
+    never in the URL since 2017)."""
     try:
         response = httpx.post(token_url, data={"code": code, "client_id": client_id, "client_secret": client_secret,
                                                "grant_type": "authorization_code", "redirect_uri": redirect_uri},

@@ -21,7 +21,7 @@ from tillbridge import (
 
 
 class LightspeedWebhooks(WebhookHandler):
-    """shared/api-notes/lightspeed-xseries.md §6: form-encoded ``payload`` (JSON), optional ``type``;
+    """https://x-series-api.lightspeedhq.com/docs/webhooks: form-encoded ``payload`` (JSON), optional ``type``;
     ``X-Signature: signature=<HMAC-SHA256 of the raw body keyed by the app's client_secret>,
     algorithm=HMAC-SHA256``; no delivery id (de-duplicated by a hash of the body)."""
 
@@ -38,13 +38,15 @@ class LightspeedWebhooks(WebhookHandler):
 
     def verify(self, request: WebhookRequest, credentials: Mapping[str, Any], *, max_age: float | None) -> None:
         secret = credentials.get("client_secret")
-        if not secret:  # §6: personal-token webhooks are presumably unsigned
+        # https://x-series-api.lightspeedhq.com/docs/webhooks: personal-token webhooks are presumably unsigned
+        if not secret:
             raise WebhookUnverifiable("no client_secret is stored for Lightspeed (personal token?)")
         fields = dict(part.strip().split("=", 1) for part in request.headers.get("x-signature", "").split(",")
                       if "=" in part)
         if fields.get("algorithm", "").upper() != "HMAC-SHA256":
             raise WebhookRejected("X-Signature is missing or names another algorithm than HMAC-SHA256")
-        # §6 UNCERTAIN: hex or base64 of the HMAC over the raw form body; both are accepted.
+        # https://x-series-api.lightspeedhq.com/docs/webhooks UNCERTAIN: hex or base64 of the HMAC over the raw form
+        # body; both are accepted.
         if not signature_matches(hmac_sha256(secret, request.body), fields.get("signature", "")):
             raise WebhookRejected("X-Signature does not match the body")
 
@@ -66,7 +68,8 @@ class LightspeedWebhooks(WebhookHandler):
             if hook is None:
                 response = connector.http.post("/api/2.0/webhooks",
                                                json={"url": url, "active": True, "type": event_type})
-                if response.status_code != 409:  # §6: 409 = this type and URL exist already
+                # https://x-series-api.lightspeedhq.com/docs/webhooks: 409 = this type and URL exist already
+                if response.status_code != 409:
                     check_response(response, "Lightspeed", what=f"subscribing {event_type}")
                 lines.append(f"{event_type}: subscribed")
             elif not hook.active:
@@ -96,8 +99,8 @@ class LightspeedWebhooks(WebhookHandler):
 
 
 def _guess_type(payload: Any) -> str:
-    """§6: ``type`` is not guaranteed in the form; tell the record by its shape, else unknown
-    (an unknown event triggers every Lightspeed flow)."""
+    """https://x-series-api.lightspeedhq.com/docs/webhooks: ``type`` is not guaranteed in the form; tell the record
+    by its shape, else unknown (an unknown event triggers every Lightspeed flow)."""
     if not isinstance(payload, dict):
         return ""
     if "line_items" in payload or "register_sale_products" in payload:

@@ -70,8 +70,10 @@ class RecordWrites(Connector):
             if product.sell_price is not None:
                 details["price_excluding_tax"] = product.sell_price  # a JSON number (2.1 update body)
         # The name is not sent on updates: the help centre says the integration cannot rename
-        # products in the POS (unleashed.md §8), and ``common`` applies to a whole variant
-        # family (lightspeed-xseries.md §3A), so one variant's description would rename all.
+        # products in the POS
+        # (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction), and
+        # ``common`` applies to a whole variant family (https://x-series-api.lightspeedhq.com/docs/inventory_updates),
+        # so one variant's description would rename all.
         if fields is None or "notes" in fields:
             common["description"] = product.notes or ""
         if o.exists:
@@ -156,7 +158,8 @@ class RecordWrites(Connector):
         raise TransientError(f"Lightspeed did not confirm creating {body.get('sku') or body.get('customer_code')}")
 
     def _find_product(self, sku: str) -> str | None:
-        # ?sku= finds a product by any of its codes; all other params are ignored (notes §2.2).
+        # ?sku= finds a product by any of its codes; all other params are ignored
+        # (https://x-series-api.lightspeedhq.com/reference).
         found = self._get("/api/2.0/products", sku=sku).get("data") or []
         for item in found:
             if item.get("sku") == sku or any(c.get("code") == sku for c in item.get("product_codes") or []):

@@ -1,4 +1,4 @@
-"""Unleashed request signing as an ``httpx.Auth`` (shared/api-notes/unleashed.md §1)."""
+"""Unleashed request signing as an ``httpx.Auth`` (https://apidocs.unleashedsoftware.com/AuthenticationHelp)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import httpx
 
 from .signing import sign
 
-CLIENT_TYPE = "tillbridge/sync"  # notes §1: "partner_name/app_name", lowercase, no spaces
+# https://apidocs.unleashedsoftware.com/AuthenticationHelp: "partner_name/app_name", lowercase, no spaces
+CLIENT_TYPE = "tillbridge/sync"
 
 
 class UnleashedAuth(httpx.Auth):

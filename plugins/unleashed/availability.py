@@ -3,7 +3,7 @@
 Available = on hand − allocated. With the switch on, an auto-assembled product also counts the
 kits its components could make. Bills of materials may nest (a kit of sub-assemblies), and one
 component may appear at several levels: a build is simulated against one shared pool of
-component stock, so a component is never counted twice (shared/api-notes/unleashed.md §4.3 says
+component stock, so a component is never counted twice (https://apidocs.unleashedsoftware.com/StockOnHand says
 Unleashed's own AvailableQty with ``isAssembled=true`` adds "what can be assembled").
 """
 

@@ -25,7 +25,8 @@ def register(connect: click.Group) -> None:
         base = (base_url or (current.base_url_of("inventory", "unleashed") if current is not None else None)
                 or UnleashedConnector.default_base_url)
         values = {"api_id": api_id.strip(), "api_key": api_key.strip()}
-        # Notes §1: one signed call proves the id and key; nothing is saved when it is refused.
+        # https://apidocs.unleashedsoftware.com/AuthenticationHelp: one signed call proves the id and key; nothing is
+        # saved when it is refused.
         description = admin.check_credentials(connection_name, "unleashed", base, values)
         admin.ensure_system(connection_name, "inventory", "unleashed", base)
         admin.save_credentials(connection_name, "unleashed", values, check=False)

@@ -1,9 +1,11 @@
 """The Unleashed connector: the inventory system of a connection.
 
 Lists are paged as ``/{Resource}/{page}`` with ``pageSize`` up to 1000 and filtered with
-``modifiedSince`` (notes §2, §3). Our ids are Unleashed Guids chosen by us: ``POST
+``modifiedSince`` (https://apidocs.unleashedsoftware.com/Pagination, https://apidocs.unleashedsoftware.com/SalesOrders).
+Our ids are Unleashed Guids chosen by us: ``POST
 /Products/{Guid}`` and ``/Customers/{Guid}`` create or update, ``POST /SalesOrders/{Guid}``
-creates an order once, so a retried write never makes a second record (notes §4.2, §4.6).
+creates an order once, so a retried write never makes a second record (https://apidocs.unleashedsoftware.com/Products,
+https://apidocs.unleashedsoftware.com/SalesOrders).
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
         CredentialField("api_key", "API key", secret=True),
     )
     default_base_url: ClassVar[str] = "https://api.unleashedsoftware.com"
-    max_page_size: ClassVar[int] = 1000  # notes §2: pageSize default 200, maximum 1000
+    # https://apidocs.unleashedsoftware.com/Pagination: pageSize default 200, maximum 1000
+    max_page_size: ClassVar[int] = 1000
     push_batch_size: ClassVar[int] = 100
     default_headers: ClassVar[dict[str, str]] = {"Accept": "application/json", "Content-Type": "application/json"}
     emulator: ClassVar[str | None] = "unleashed"
@@ -315,7 +318,9 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
     # --- writes ---------------------------------------------------------------------------------
     def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | None:
         """Sales orders of one warehouse in the POS's order (each allocates that warehouse's stock
-        in turn: notes §8); products, customers and other warehouses' orders are independent."""
+        in turn:
+        https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction);
+        products, customers and other warehouses' orders are independent."""
         if entity_type == "sale" and isinstance(outgoing.entity, Sale):
             return f"warehouse:{outgoing.entity.location_id}"
         return None
@@ -349,7 +354,8 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
 
 def _validation_detail(response: httpx.Response) -> str:
     """A 400 body in a sentence: ``Description`` then each item's message (the body is opaque per
-    notes §5; the emulator's ``{"Description", "Items": [{"Field", "Message"}]}`` reads well)."""
+    https://apidocs.unleashedsoftware.com/; the emulator's ``{"Description", "Items": [{"Field", "Message"}]}``
+    reads well)."""
     try:
         body = response.json()
     except ValueError:

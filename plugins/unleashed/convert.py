@@ -1,4 +1,4 @@
-"""Unleashed JSON ↔ canonical entities (field names: shared/api-notes/unleashed.md §4)."""
+"""Unleashed JSON ↔ canonical entities (field names: https://apidocs.unleashedsoftware.com/)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 from tillbridge import BomLine, Customer, Invoice, InvoiceLine, Location, Product, SalesGroup, StockLevel, Tax
 
-# Notes §3: "/Date(1586833770780)/", the slashes sometimes escaped, the number possibly negative.
+# https://apidocs.unleashedsoftware.com/SalesOrders: "/Date(1586833770780)/", the slashes sometimes escaped, the
+# number possibly negative.
 DOTNET_DATE = re.compile(r"^\\?/Date\((-?\d+)(?:[+-]\d{4})?\)\\?/$")
 
 
@@ -34,7 +35,7 @@ def when(value: Any) -> datetime | None:
 
 
 def wire_date(value: datetime) -> str:
-    """Filter dates: ISO, UTC, to the second (notes §3)."""
+    """Filter dates: ISO, UTC, to the second (https://apidocs.unleashedsoftware.com/SalesOrders)."""
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 

@@ -2,7 +2,9 @@
 references read back for invoices.
 
 ``POST /SalesOrders/{Guid}`` creates an order once, so a retried write never makes a second one
-(notes §4.6); a POS sale is created Completed, or Parked then completed when stock is short (§8).
+(https://apidocs.unleashedsoftware.com/SalesOrders); a POS sale is created Completed, or Parked then completed when
+stock is short
+(https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from .stock_knowledge import StockKnowledge
 from .wire import CENT, DISCOUNT_CODE, cents, last_page, reason
 
 # An invoice is dated when its order completes; this much either side finds the order by its
-# CompletedDate without listing a day of other orders (filter dates are to the second, notes §3).
+# CompletedDate without listing a day of other orders (filter dates are to the second,
+# https://apidocs.unleashedsoftware.com/SalesOrders).
 COMPLETION_SLACK = timedelta(minutes=5)
 # A gap between the POS subtotal and the sum of rounded lines up to this per line is rounding.
 ROUNDING_PER_LINE = Decimal("0.005")
@@ -98,8 +101,8 @@ class SalesOrders:
         """The Unleashed revenue tax code for a POS tax: by rate, unless ``tax_map`` names one.
 
         ``tax_map`` keys may be the POS tax id or the rate (``"15%"`` or ``"0.15"``): where two
-        Unleashed codes share a rate (notes §4.9: codes are not unique by rate), the retailer says
-        which one to use.
+        Unleashed codes share a rate (https://apidocs.unleashedsoftware.com/Taxes: codes are not unique by
+        rate), the retailer says which one to use.
         """
         explicit = tax_map_lookup(self.context.settings.get("tax_map") or {}, rate, pos_tax_id)
         if explicit:
@@ -155,10 +158,11 @@ class SalesOrders:
         """The order for one POS sale: list prices, line discounts as rates, exact totals.
 
         Each line carries the list price and the POS's line discount as its ``DiscountRate``
-        (a fraction, notes §4.6), so that revenue per product is what the product sold for;
-        ``LineTotal`` = quantity × price × (1 − rate), to the cent. A sale-level discount and
+        (a fraction, https://apidocs.unleashedsoftware.com/SalesOrders), so that revenue per product is
+        what the product sold for; ``LineTotal`` = quantity × price × (1 − rate), to the cent. A sale-level discount and
         the POS's own rounding beyond a cent a line go to one line of the discount product
-        (notes §8: "a special discount product ... used for sale-level discount lines"), as
+        (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction: "a
+        special discount product ... used for sale-level discount lines"), as
         Unleashed's own integration does. The order's Total is the sale's total to the cent;
         SubTotal = Σ LineTotal and TaxTotal = Σ LineTax exactly, as Unleashed checks.
         """
@@ -225,7 +229,8 @@ class SalesOrders:
             # Parked and complete it, two calls, instead of a Completed create that Unleashed
             # would refuse. Completing still completes it if stock arrived meanwhile.
             return self._create_parked(o, body, needs, refused=None)
-        # A POS sale is a finished sale: create it Completed, one call (notes §4.6: "create as
+        # A POS sale is a finished sale: create it Completed, one call
+        # (https://apidocs.unleashedsoftware.com/SalesOrders: "create as
         # Parked (or Completed for POS sales)"). Parked-then-Complete cost two calls per sale.
         try:
             response = self._post(f"/SalesOrders/{o.target_id}", {**body, "OrderStatus": "Completed"},
@@ -244,9 +249,12 @@ class SalesOrders:
     def _create_parked(self, o: Outgoing, body: dict[str, Any], needs: list[tuple[str, Decimal]],
                        refused: RemoteError | None) -> PushResult:
         """Create the order Parked, then complete it (which parks it with the stock allocated
-        when stock is short, notes §8); never make a second order. ``refused``: why a Completed
+        when stock is short,
+        https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction); never
+        make a second order. ``refused``: why a Completed
         create was refused (stock short, the order invalid, or a POST whose answer was lost was
-        retried and the Guid is taken: notes §4.6 [?], a second POST may answer 400)."""
+        retried and the Guid is taken: https://apidocs.unleashedsoftware.com/SalesOrders [?], a second
+        POST may answer 400)."""
         try:
             response = self._post(f"/SalesOrders/{o.target_id}", body, "creating a sales order")
             order = response.json() if response.content else {}
@@ -276,7 +284,8 @@ class SalesOrders:
             now = {} if fresh else (self._existing_order(o.target_id) or {})
             if now.get("OrderStatus") == "Completed":  # a retried Complete whose first answer was lost
                 return PushResult(o.source_id, "created", target_id=o.target_id)
-            # Notes §8: when stock is short the order stays Parked with the stock allocated.
+            # https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction:
+            # when stock is short the order stays Parked with the stock allocated.
             self._known_stock.take(sale.location_id, needs)
             self._known_stock.ran_short(sale.location_id, [product for product, _ in needs])
             number = order.get("OrderNumber") or now.get("OrderNumber") or o.target_id

@@ -1,6 +1,7 @@
 """Settings only an Unleashed inventory has: the sales order group, the walk-in customer, the tax
 code mapping, each checked against Unleashed when saved (it refuses orders naming a group or a
-tax code it does not have, notes §4.8/§4.9 of unleashed.md)."""
+tax code it does not have, https://support.unleashedsoftware.com/hc/en-us/articles/4402392521241-Sales-Groups,
+https://apidocs.unleashedsoftware.com/Taxes)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The Unleashed request signature, shared by the connector (signs) and the emulator (verifies).
 
-shared/api-notes/unleashed.md §1: the ``api-auth-signature`` header is
+https://apidocs.unleashedsoftware.com/AuthenticationHelp: the ``api-auth-signature`` header is
 ``base64(HMAC-SHA256(key=api_key as UTF-8, message=query string as UTF-8))`` where the query
 string is the part after ``?`` (without the ``?``), taken in the order it is sent, and the empty
 string when the URL has no query. The page number lives in the path, so it is never signed.
@@ -25,7 +25,7 @@ def sign(query_string: str, api_key: str) -> str:
 def _candidates(query_string: str, lenient: bool) -> list[str]:
     candidates = [query_string]
     if lenient:
-        # shared/api-notes/unleashed.md §1 [?]: clients disagree on whether the raw (encoded) or
+        # https://apidocs.unleashedsoftware.com/AuthenticationHelp [?]: clients disagree on whether the raw (encoded) or
         # the percent-decoded query is signed (n8n signs the wire string, silvershop signs
         # PHP's urldecode() of it, which also turns '+' into a space). Lenient mode accepts both.
         for decoded in (unquote(query_string), unquote_plus(query_string)):

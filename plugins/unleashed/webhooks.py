@@ -26,7 +26,7 @@ SIGNING_KEYS = "webhook_signing_keys"
 
 
 class UnleashedWebhooks(WebhookHandler):
-    """shared/api-notes/unleashed.md §7: JSON body with ``eventNotificationId`` (the de-duplication
+    """https://apidocs.unleashedsoftware.com/Webhooks: JSON body with ``eventNotificationId`` (the de-duplication
     key), ``eventType``, ``subscriptionId``, ``data`` (ids only, sometimes a JSON string);
     ``x-unleashed-signature`` = base64 HMAC-SHA256 of ``"{timestamp}.{rawBody}"`` keyed by the
     subscription's signing key (returned once, at creation); ``x-unleashed-timestamp``."""
@@ -69,7 +69,8 @@ class UnleashedWebhooks(WebhookHandler):
         except (ValueError, KeyError, TypeError):
             raise WebhookRejected("the body is not an Unleashed event (no eventNotificationId)") from None
         data = body.get("data")
-        if isinstance(data, str):  # §7: "sometimes a JSON string that must be parsed again"
+        # https://apidocs.unleashedsoftware.com/Webhooks: "sometimes a JSON string that must be parsed again"
+        if isinstance(data, str):
             try:
                 data = json.loads(data)
             except ValueError:

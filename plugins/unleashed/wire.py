@@ -8,7 +8,9 @@ from typing import Any
 from tillbridge import RemoteError
 
 CENT = Decimal("0.01")
-DISCOUNT_CODE = "DISCOUNT"  # notes §8: "a special discount product is created at setup"
+# https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction: "a special
+# discount product is created at setup"
+DISCOUNT_CODE = "DISCOUNT"
 
 
 def money(value: Decimal) -> float:
@@ -21,7 +23,8 @@ def cents(value: Decimal) -> Decimal:
 
 
 def last_page(body: dict[str, Any], page: int) -> bool:
-    """Is ``page`` of an Unleashed list the last? (``Pagination.NumberOfPages``, notes §2)"""
+    """Is ``page`` of an Unleashed list the last? (``Pagination.NumberOfPages``,
+    https://apidocs.unleashedsoftware.com/Pagination)"""
     paging = body.get("Pagination") or {}
     return int(paging.get("PageNumber") or page) >= int(paging.get("NumberOfPages") or 1)
 

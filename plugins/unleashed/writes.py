@@ -1,8 +1,8 @@
 """Unleashed writes of products, customers and opening stock (mixed into the connector).
 
 Products and customers are ``POST /Products/{Guid}`` and ``/Customers/{Guid}`` (create or
-update, notes §4.2); opening stock is one completed stock adjustment per product and warehouse
-(notes §4.12).
+update, https://apidocs.unleashedsoftware.com/Products); opening stock is one completed stock adjustment
+per product and warehouse (https://apidocs.unleashedsoftware.com/StockAdjustments).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from . import convert
 from .stock_knowledge import StockKnowledge
 from .wire import cents, money
 
-#: ``AdjustmentReason`` of the opening stock (20 characters at most, notes §4.12).
+#: ``AdjustmentReason`` of the opening stock (20 characters at most,
+#: https://apidocs.unleashedsoftware.com/StockAdjustments).
 OPENING_REASON = "Opening stock"
 
 
@@ -60,11 +61,13 @@ class RecordWrites:
         current = self._current_product(o.target_id) if self._must_read(o) else None
         if current is not None:
             if _same_code(current.get("ProductCode"), p.code):
-                # A code exported to Lightspeed comes back without its spaces (notes §8): the
-                # records are bound by id, so keep Unleashed's spelling rather than rename it.
+                # A code exported to Lightspeed comes back without its spaces: the records are
+                # bound by id, so keep Unleashed's spelling rather than rename it. Source:
+                # https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction
                 body["ProductCode"] = current["ProductCode"]
             if o.update_fields is not None:
-                # Unleashed wants whole objects on update (notes §5): keep what it holds for
+                # Unleashed wants whole objects on update
+                # (https://apidocs.unleashedsoftware.com/Products): keep what it holds for
                 # the fields the other system is master of ("Update products").
                 keep = {"sell_price": "DefaultSellPrice", "notes": "Notes", "description": "ProductDescription"}
                 for field_name, wire in keep.items():
@@ -99,10 +102,13 @@ class RecordWrites:
         """Read the product before writing it only where the write depends on what it holds.
 
         A read per update would double the calls of every product sync, so it is done only
-        when: the other system is master of some fields (Unleashed wants whole objects, notes
-        §5: keep its values of those); the record is re-sent though unchanged (it may have been
+        when: the other system is master of some fields (Unleashed wants whole objects,
+        https://apidocs.unleashedsoftware.com/: keep its values of those); the record is re-sent though
+        unchanged (it may have been
         edited by hand: write only what differs); or the code came back from Lightspeed without
-        its spaces (notes §8: keep Unleashed's spelling, and do not write what Unleashed already
+        its spaces
+        (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction: keep
+        Unleashed's spelling, and do not write what Unleashed already
         holds, which would bump LastModifiedOn and send the product round again).
         """
         if not o.exists:
@@ -114,7 +120,8 @@ class RecordWrites:
     def _push_opening_stock(self, o: Outgoing) -> PushResult:
         """The POS's stock on hand of one product in one warehouse, once, with its value.
 
-        One completed stock adjustment (notes §4.12: ``POST /StockAdjustments/{Guid}``; lines
+        One completed stock adjustment (https://apidocs.unleashedsoftware.com/StockAdjustments:
+        ``POST /StockAdjustments/{Guid}``; lines
         set ``NewQuantity`` and ``NewActualValue``) whose Guid is derived from the connection,
         the product and the warehouse: a second attempt (a re-run, a crash, another worker)
         names the same adjustment, which Unleashed refuses as existing, so stock is never
@@ -129,8 +136,8 @@ class RecordWrites:
             if not o.exists and product in self._created_products:
                 self._known_stock.learn(product, warehouse, Decimal(0))  # created by us, nothing taken in
             return PushResult(o.source_id, "unchanged", target_id=guid)
-        # Lines set the new quantity and value (notes §4.12): what the warehouse holds already
-        # (stock received in Unleashed since the product was created) plus the POS's.
+        # Lines set the new quantity and value (https://apidocs.unleashedsoftware.com/StockAdjustments): what
+        # the warehouse holds already (stock received in Unleashed since the product was created) plus the POS's.
         held, held_value = getattr(self._pushing, "held_now", {}).get((product, warehouse), (Decimal(0), Decimal(0)))
         line: dict[str, Any] = {"Product": {"Guid": product}, "NewQuantity": held + level.on_hand,
                                 "Comments": f"Opening stock from {(o.source_system or 'the POS').title()}"}
@@ -193,7 +200,7 @@ class RecordWrites:
         return found if isinstance(found, dict) else None
 
     def _existing(self, resource: str, param: str, field_name: str, code: str) -> str | None:
-        # Code filters are prefix matches (notes §3): check equality ourselves.
+        # Code filters are prefix matches (https://apidocs.unleashedsoftware.com/Products): check equality ourselves.
         items = self._get(f"/{resource}", **{param: code}).get("Items") or []
         return next((i["Guid"] for i in items if i.get(field_name) == code), None)
 

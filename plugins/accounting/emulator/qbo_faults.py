@@ -1,6 +1,7 @@
 """QuickBooks Online's error body and the faults the emulator raises.
 
-Shape (notes §A2 "Error format"; Intuit "Handling common errors" page):
+Shape (https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/handling-common-errors; Intuit
+"Handling common errors" page):
 ``{"Fault": {"Error": [{"Message", "Detail", "code", "element"}], "type": "ValidationFault"}, "time"}``
 with ``type`` one of ``ValidationFault``, ``SystemFault``, ``AuthenticationFault``,
 ``AuthorizationFault``. Codes used: 610 Object Not Found (also for references to *inactive*

@@ -4,13 +4,16 @@
 2. the token's company must be ``{realmId}`` and carry the accounting scope → 403
    ``AuthorizationFault`` (3100);
 3. 500 requests per minute per realm and 10 in flight per app and realm → 429 with the
-   ThrottleExceeded fault (notes §A2 "Rate limits");
+   ThrottleExceeded fault (https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon);
 4. ``minorversion`` below 75 → 400 ValidationFault, or served as 75 (option
-   ``minorversion_policy``; notes §A2 "minorversion");
+   ``minorversion_policy``;
+   https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions);
 5. ``requestid`` on writes (≤50 characters): a repeat gets the original response without the
-   write running again (notes §A2 "Idempotency", Intuit's 2015 "Request ID" post);
+   write running again (https://blogs.intuit.com/2015/04/06/15346/, Intuit's 2015 "Request ID" post);
 6. the handler, under the emulator's lock; a ValidationFault about the data comes back in an
-   HTTP 200 when ``faults_in_200`` is on (notes §A2: "A Fault can arrive inside an HTTP 200").
+   HTTP 200 when ``faults_in_200`` is on
+   (https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/handling-common-errors: "A Fault can
+   arrive inside an HTTP 200").
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from .response_cache import fingerprint
 if TYPE_CHECKING:
     from .qbo_emulator import QuickBooksEmulator
 
-REQUEST_ID_MAX = 50  # notes §A2: "≤50 chars (≤36 for batch)"
+REQUEST_ID_MAX = 50  # https://blogs.intuit.com/2015/04/06/15346/: "≤50 chars (≤36 for batch)"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 
 

@@ -1,6 +1,7 @@
 """QuickBooks invoices: validation, line and tax arithmetic, create/update/delete.
 
-Body rules (notes §A2 "Create invoice"): ``CustomerRef.value`` (an existing, *active* customer —
+Body rules (https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice):
+``CustomerRef.value`` (an existing, *active* customer —
 an inactive one is error 610, per Intuit's handling-common-errors page) and at least one
 ``Line``; ``SalesItemLineDetail`` lines carry ``Amount`` and ``ItemRef``/``Qty``/``UnitPrice``/
 ``TaxCodeRef``; ``DiscountLineDetail`` lines a fixed ``Amount`` or ``PercentBased`` +

@@ -3,7 +3,8 @@
 - ``GET /connect/oauth2`` → redirect with ``code``, ``state`` and ``realmId``; ``POST
   /oauth2/v1/tokens/bearer`` (Basic client auth) with ``authorization_code``/``refresh_token``
   grants → ``access_token``, ``refresh_token``, ``expires_in`` 3600, ``x_refresh_token_expires_in``,
-  ``token_type`` ``bearer``; ``POST /v2/oauth2/tokens/revoke`` (notes §A2 "OAuth").
+  ``token_type`` ``bearer``; ``POST /v2/oauth2/tokens/revoke``
+  (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0).
 - ``/v3/company/{realmId}/``: ``invoice`` (create; ``Id`` + ``SyncToken`` updates;
   ``?operation=delete``), ``invoice/{id}``, ``customer``, ``customer/{id}``, ``query``,
   ``companyinfo/{id}`` and reads of ``item``/``account``/``taxcode``/``taxrate``. Responses wrap

@@ -18,23 +18,27 @@ class QboSettings:
     country: str = "AU"
     currency: str = "AUD"
     currency_name: str = "Australian Dollar"
-    #: Access tokens live an hour, refresh tokens 100 days (notes §A2 "Token lifetimes").
+    #: Access tokens live an hour, refresh tokens 100 days
+    #: (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0).
     access_token_ttl: float = 3600.0
     refresh_ttl: float = 100 * DAY
     #: How long a refresh token still works after it was rotated. Intuit says "always store the
     #: latest" without a grace figure, so the strict reading (0) is the default.
     refresh_grace: float = 0.0
-    #: 500 requests per minute per realm, 10 concurrent per app and realm (notes §A2 "Rate limits").
+    #: 500 requests per minute per realm, 10 concurrent per app and realm
+    #: (https://blogs.intuit.com/2016/08/08/idg-concurrent-api-use-changes-coming-soon).
     per_minute: int = 500
     concurrent: int = 10
-    #: Minor versions 1–74 are unsupported since 1 Aug 2025 (notes §A2 "minorversion").
+    #: Minor versions 1–74 are unsupported since 1 Aug 2025
+    #: (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions).
     minimum_minorversion: int = 75
     #: "reject": a lower minorversion is a 400 ValidationFault (what tillbridge wants clients to
     #: notice); "ignore": served as 75, which is what Intuit's Jan 2025 blog post announced.
     minorversion_policy: str = "reject"
     #: Refuse requests without ``minorversion`` (Intuit defaults them to 75, so False).
     require_minorversion: bool = False
-    #: Business-rule ValidationFaults of writes arrive inside HTTP 200 (notes §A2 "Error format":
+    #: Business-rule ValidationFaults of writes arrive inside HTTP 200
+    #: (https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/handling-common-errors:
     #: "A Fault can arrive inside an HTTP 200"); False answers them with 400.
     faults_in_200: bool = True
     #: Seconds a ``requestid`` is remembered; None keeps it for the emulator's life (Intuit

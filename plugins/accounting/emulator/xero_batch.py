@@ -7,7 +7,7 @@ whether one bad element sinks the request.
   survive either way.
 - ``summarizeErrors=false``: ``200``, every element in request order, each with
   ``StatusAttributeString`` ``OK``/``ERROR`` and its ``ValidationErrors``; valid ones are saved
-  (shared/api-notes/accounting-and-peers.md §A1).
+  (https://developer.xero.com/documentation/api/accounting/responsecodes).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Xero contacts: validation, create, update, and the lookups invoices use.
 
-Facts followed (shared/api-notes/accounting-and-peers.md §A1 "Contacts", xero_accounting.yaml
+Facts followed (https://developer.xero.com/documentation/api/accounting/contacts, xero_accounting.yaml
 ``Contact`` schema): ``Name`` required on create, ≤255, unique among *active* contacts (the
 spec's PUT 400 example gives the exact message); ``ContactNumber`` ≤50 and meant as the
 external system id; ``ContactStatus`` ``ACTIVE``/``ARCHIVED``/``GDPRREQUEST``.

@@ -3,7 +3,7 @@
 Responses carry Microsoft JSON dates, ``/Date(1539993600000+0000)/``, with ISO "string twins"
 (``DateString: 2018-10-20T00:00:00``); the envelope's ``DateTimeUTC`` has no offset
 (``/Date(1552326816230)/``); requests may send ``YYYY-MM-DD`` (xero_accounting.yaml examples,
-shared/api-notes/accounting-and-peers.md §A1 "Invoices endpoint").
+https://developer.xero.com/documentation/api/accounting/invoices).
 """
 
 from __future__ import annotations

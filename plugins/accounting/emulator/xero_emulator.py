@@ -121,7 +121,8 @@ class XeroEmulator(Emulator):
 
     # --- token formats ----------------------------------------------------------------------------
     def _access_jwt(self, grant: Grant, issued_at: float, expires_at: float) -> str:
-        """Xero access tokens are JWTs (notes §A1). This one looks like one; it is not signed."""
+        """Xero access tokens are JWTs (https://developer.xero.com/documentation/guides/oauth2/auth-flow). This one
+        looks like one; it is not signed."""
         header = {"alg": "RS256", "kid": "tillbridge-emulator", "typ": "JWT"}
         payload = {
             "nbf": int(issued_at), "exp": int(expires_at), "iss": "https://identity.xero.com",

@@ -2,8 +2,8 @@
 
 - Validation: ``400`` with the spec's ``Error`` schema: ``ErrorNumber`` 10, ``Type``
   ``ValidationException``, ``Message`` "A validation exception occurred", ``Elements[]`` each
-  echoing the object with ``ValidationErrors[{Message}]`` (shared/api-notes/accounting-and-peers.md
-  §A1 "Validation errors").
+  echoing the object with ``ValidationErrors[{Message}]``
+  (https://developer.xero.com/documentation/api/accounting/responsecodes).
 - Authentication (401) and tenant/permission (403) failures use a problem-details body,
   ``{"Type": null, "Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}``.
   The spec does not describe these bodies; the shape is the one Xero sends and that client code

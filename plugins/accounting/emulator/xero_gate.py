@@ -2,14 +2,14 @@
 
 1. bearer token (401 problem body when missing, unknown, revoked or expired);
 2. ``xero-tenant-id`` header naming a connected organisation (403; the spec marks the header
-   required on every Accounting path, shared/api-notes/accounting-and-peers.md §A1 OAuth table);
+   required on every Accounting path, https://developer.xero.com/documentation/guides/oauth2/auth-flow);
 3. scopes (403 ``AuthorizationUnsuccessful`` when the consent lacks the API's scope);
 4. limits per tenant (5 in flight, 60/minute, 5000/day) and per app (10,000/minute): 429 with
    ``Retry-After`` and ``X-Rate-Limit-Problem``; every response carries ``X-DayLimit-Remaining``,
-   ``X-MinLimit-Remaining`` and ``X-AppMinLimit-Remaining`` (notes §A1 "Rate limits", Xero FAQ);
+   ``X-MinLimit-Remaining`` and ``X-AppMinLimit-Remaining`` (https://developer.xero.com/faq/limits, Xero FAQ);
 5. ``Idempotency-Key`` on PUT/POST: replays count against the limits, then get the cached first
    response (errors included) for ``idempotency_window`` seconds, keyed per app; the same key on
-   a different request is a 400 (notes §A1 "Idempotency-Key").
+   a different request is a 400 (https://developer.xero.com/documentation/guides/idempotent-requests/idempotency).
 
 Handlers are synchronous and run under the emulator's lock once the body has been read, so a
 write and its idempotency record are one atomic step.

@@ -5,9 +5,10 @@
   (log in, pick the organisation, allow or cancel: :mod:`.consent`).
 - Token response fields from xero-identity.yaml ``AccessToken`` (``id_token``, ``access_token``,
   ``expires_in``, ``token_type``, ``refresh_token``) plus ``scope``. A refresh token is issued only
-  when ``offline_access`` was granted (notes §A1 OAuth table).
+  when ``offline_access`` was granted (https://developer.xero.com/documentation/guides/oauth2/auth-flow).
 - Refresh tokens rotate; the old one works for ``refresh_grace`` seconds, then
-  ``400 {"error": "invalid_grant"}`` (notes §A1: 30-minute grace, staff posts on the community).
+  ``400 {"error": "invalid_grant"}`` (https://developer.xero.com/documentation/guides/oauth2/auth-flow: 30-minute grace,
+  staff posts on the community).
 - ``POST /connect/revocation`` revokes the consent and removes its connections.
 - ``GET /connections`` (and the spec's ``/Connections`` spelling), ``DELETE /connections/{id}``
   → 204 / 404 (identity spec).

@@ -1,6 +1,6 @@
 """Xero invoices: validation, numbering, totals, create and update.
 
-Rules followed (shared/api-notes/accounting-and-peers.md §A1 "Invoices endpoint"; Invoice and
+Rules followed (https://developer.xero.com/documentation/api/accounting/invoices; Invoice and
 LineItem schemas in xero_accounting.yaml):
 
 - ``Type`` required (``ACCREC`` sales invoice, ``ACCPAY`` bill); a ``Contact`` by ``ContactID``
@@ -89,7 +89,7 @@ def _resolve_contact(ctx: InvoiceWrite, raw: Any, errors: list[str], journal: Jo
     if contact is None and isinstance(raw.get("Name"), str) and raw["Name"].strip():
         contact = find_by_name(ctx.tenant, raw["Name"]) or find_by_name(ctx.tenant, raw["Name"], active_only=False)
         if contact is None:
-            # A new name silently creates a contact (notes §A1 "Contacts").
+            # A new name silently creates a contact (https://developer.xero.com/documentation/api/accounting/contacts).
             contact = {
                 "ContactID": ctx.new_id(), "Name": raw["Name"].strip(), "ContactStatus": "ACTIVE",
                 "IsCustomer": False, "IsSupplier": False, "UpdatedDateUTC": ctx.now,
@@ -225,7 +225,8 @@ def write_invoice(ctx: InvoiceWrite, data: Any, existing: dict[str, Any] | None,
         else:
             dates[key] = old.get(key)
     if dates["Date"] is None:
-        dates["Date"] = ctx.now.date()  # "defaults to today" (notes §A1)
+        # "defaults to today" (https://developer.xero.com/documentation/api/accounting/invoices)
+        dates["Date"] = ctx.now.date()
     if ctx.require_due_date_when_approved and status in {"SUBMITTED", "AUTHORISED"} and dates["DueDate"] is None:
         errors.append("Due Date is required for submitted or approved invoices.")
 

@@ -11,7 +11,7 @@ from .xero_errors import query_parse_error
 from .xero_where import _lookup
 
 DEFAULT_PAGE_SIZE = 100  # spec: "page=1 – Up to 100 invoices will be returned"
-MAX_PAGE_SIZE = 1000  # notes §A1: pageSize ≤ 1000 [secondary]
+MAX_PAGE_SIZE = 1000  # https://developer.xero.com/documentation/api/accounting/invoices: pageSize ≤ 1000 [secondary]
 RecordT = TypeVar("RecordT", bound=Mapping[str, Any])
 
 

@@ -16,15 +16,19 @@ class XeroSettings:
     client_id: str = "tillbridge-xero-demo"
     client_secret: str = "demo-xero-secret"
     tenants: list[dict[str, Any]] = field(default_factory=lambda: [{"name": "Demo Retail Ltd"}])
-    #: Access tokens live 30 minutes (notes §A1 OAuth table: ``expires_in`` 1800).
+    #: Access tokens live 30 minutes
+    #: (https://developer.xero.com/documentation/guides/oauth2/auth-flow: ``expires_in`` 1800).
     access_token_ttl: float = 1800.0
-    #: A rotated refresh token keeps working this long (notes §A1: 30-minute grace).
+    #: A rotated refresh token keeps working this long
+    #: (https://developer.xero.com/documentation/guides/oauth2/auth-flow: 30-minute grace).
     refresh_grace: float = 1800.0
-    #: An unused refresh token expires after 60 days (notes §A1: 60 d current, 30 d historical).
+    #: An unused refresh token expires after 60 days (https://developer.xero.com/documentation/guides/oauth2/auth-flow:
+    #: 60 d current, 30 d historical).
     refresh_idle_expiry: float = 60 * DAY
-    #: Idempotency-Key responses are replayed for ~6 minutes (notes §A1 "Idempotency-Key").
+    #: Idempotency-Key responses are replayed for ~6 minutes
+    #: (https://developer.xero.com/documentation/guides/idempotent-requests/idempotency).
     idempotency_window: float = 360.0
-    #: Xero FAQ limits (notes §A1 "Rate limits").
+    #: Xero FAQ limits (https://developer.xero.com/faq/limits).
     concurrent: int = 5
     per_minute: int = 60
     per_day: int = 5000
@@ -38,7 +42,8 @@ class XeroSettings:
     redirect_uris: list[str] | None = None
     #: ``ProviderName`` in response envelopes: the app's name as registered with Xero.
     app_name: str = "Tillbridge Demo"
-    #: SUBMITTED/AUTHORISED invoices need a DueDate (notes §A1 invoice fields, [secondary]).
+    #: SUBMITTED/AUTHORISED invoices need a DueDate (https://developer.xero.com/documentation/api/accounting/invoices
+    #: invoice fields, [secondary]).
     require_due_date_when_approved: bool = True
     #: Real Xero omits line items from unpaged invoice lists; True includes them anyway.
     unpaged_line_items: bool = False

@@ -2,7 +2,7 @@
 
 Xero computes ``LineAmount`` from quantity, unit amount and discount, ``TaxAmount`` from the
 line's tax rate, and ``SubTotal``/``TotalTax``/``Total`` from the lines according to
-``LineAmountTypes`` (shared/api-notes/accounting-and-peers.md §A1: Exclusive is the default;
+``LineAmountTypes`` (https://developer.xero.com/documentation/api/accounting/invoices: Exclusive is the default;
 Inclusive means line amounts already contain the tax; NoTax means no tax at all). A
 ``TaxAmount`` sent by the client overrides the computed one (the notes: "auto-computed,
 overridable"). Tax is rounded per line, then summed.

@@ -1,4 +1,5 @@
-"""OAuth 2.0 authorization-code grant, refresh rotation and personal tokens (§1 of the notes)."""
+"""OAuth 2.0 authorization-code grant, refresh rotation and personal tokens
+(https://x-series-api.lightspeedhq.com/docs/authorization)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from .wallclock import to_wall_time
 
 #: App name under which personal-token calls are counted for rate limiting.
 PERSONAL_APP = "personal"
-#: Granted when /connect asks for no scope (names from the docs' scopes page, §1.4).
+#: Granted when /connect asks for no scope (names from the docs' scopes page,
+#: https://x-series-api.lightspeedhq.com/docs/scopes).
 DEFAULT_SCOPE = (
     "products:read products:write inventory:read inventory:write outlets:read registers:read "
     "sales:read sales:write customers:read customers:write taxes:read payment_types:read "
@@ -56,7 +58,8 @@ class _RefreshGrant:
 
 
 def redirect_uri_allowed(uri: str, registered: list[str] | None) -> bool:
-    """Exact match with a registered URI (§1.1); with none registered, any loopback URI."""
+    """Exact match with a registered URI (https://x-series-api.lightspeedhq.com/docs/authorization); with none
+    registered, any loopback URI."""
     if registered is not None:
         return uri in registered
     try:
@@ -107,7 +110,7 @@ class TokenStore:
                 raise OAuthError("invalid_grant", "authorization code is invalid, expired or already used")
             if pending.client_id != form.get("client_id") or pending.redirect_uri != form.get("redirect_uri"):
                 raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
-            pending.used = True  # single use (§1.1)
+            pending.used = True  # single use (https://x-series-api.lightspeedhq.com/docs/authorization)
         return self.issue(pending.client_id, pending.scope)
 
     def _refresh_tokens(self, form: dict[str, str]) -> dict[str, object]:
@@ -115,8 +118,8 @@ class TokenStore:
             grant = self._refresh.pop(form.get("refresh_token", ""), None)
             if grant is None:
                 raise OAuthError("invalid_grant", "refresh token is invalid or was already used")
-            # Rotation (§1.3, INFERRED as safest): the old refresh token and the access token
-            # it went with stop working.
+            # Rotation (https://x-series-api.lightspeedhq.com/docs/authorization, INFERRED as safest): the old refresh
+            # token and the access token it went with stop working.
             self._access.pop(grant.access_token, None)
         return self.issue(grant.app, grant.scope)
 

@@ -1,4 +1,6 @@
-"""Inventory counts: ``STOCKTAKE`` consignments (shared/api-notes/lightspeed-xseries.md §2.9, §3 D).
+"""Inventory counts: ``STOCKTAKE`` consignments
+(https://x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts,
+https://x-series-api.lightspeedhq.com/docs/inventory_creating_inventory_counts).
 
 Vendor references: https://x-series-api.lightspeedhq.com/reference/createconsignment,
 https://x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts (bulk, "keep
@@ -14,7 +16,8 @@ Modelled:
 - ``POST /consignments/{id}/bulk``: a JSON array of ``ConsignmentProduct``; every item needs
   ``count`` or ``received``; more than ``stocktake_bulk_limit`` (500) items → 400, nothing kept.
   For a count ``received`` is the counted quantity (the spec: "Observed item count") and it
-  **accumulates** like scans at the till (INFERRED from the supplier-order rule of §2.9): a
+  **accumulates** like scans at the till (INFERRED from the supplier-order rule of
+  https://x-series-api.lightspeedhq.com/reference/createorupdateconsignmentproducts): a
   client must never re-send a bulk call blindly.
 - Processing is asynchronous: once ``STOCKTAKE_IN_PROGRESS`` and after each bulk add, the status
   reads ``STOCKTAKE_IN_PROGRESS_PROCESSED`` only ``stocktake_processing_seconds`` (emulated, so
@@ -197,7 +200,9 @@ class Consignments:
         for product_id in targets:
             product = store.products.get(product_id)
             if product is None or not product.get("has_inventory") or product.get("is_composite"):
-                continue  # no stock of its own: a count cannot give it any (INFERRED, as §3 A)
+                # no stock of its own: a count cannot give it any (INFERRED, as
+                # https://x-series-api.lightspeedhq.com/docs/inventory_updates)
+                continue
             line = lines.get(product_id)
             counted = line["received"] if line and line["received"] is not None else Decimal(0)
             store.set_inventory(product_id, c["outlet_id"], counted)

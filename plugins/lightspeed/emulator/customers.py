@@ -1,4 +1,5 @@
-"""Customers: the 2.0 ``Customer`` shape, create/update/soft delete (§2.4)."""
+"""Customers: the 2.0 ``Customer`` shape, create/update/soft delete
+(https://x-series-api.lightspeedhq.com/reference)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ _NOT_NULL = {"customer_code", "customer_group_id", "enable_loyalty", "do_not_ema
 
 class CustomerOps(StoreBase):
     def _customer_code(self, first_name: str | None) -> str:
-        # Examples in the spec: "Tony-37YP", "UNNAMED-669D" (§2.4, INFERRED pattern).
+        # Examples in the spec: "Tony-37YP", "UNNAMED-669D"
+        # (https://x-series-api.lightspeedhq.com/reference, INFERRED pattern).
         alphabet = string.ascii_uppercase + string.digits
         stem = "".join(ch for ch in (first_name or "") if ch.isalnum()) or "UNNAMED"
         return f"{stem}-{''.join(self.rng.choice(alphabet) for _ in range(4))}"
@@ -112,6 +114,6 @@ class CustomerOps(StoreBase):
         if customer["deleted_at"] is None:
             customer["deleted_at"] = customer["updated_at"] = self.now()
             self.save("customers", customer)
-            # §6: customer.update fires on create, delete and change.
+            # https://x-series-api.lightspeedhq.com/docs/webhooks: customer.update fires on create, delete and change.
             self.emit("customer.update", customer)
         return customer

@@ -83,7 +83,8 @@ class LightspeedEmulator(Emulator):
 
     def routes(self) -> list[BaseRoute]:
         async def unknown_endpoint(request: Request) -> Response:
-            return json_response({"error": "service not found"}, 404)  # §7 example text
+            # https://x-series-api.lightspeedhq.com/reference example text
+            return json_response({"error": "service not found"}, 404)
 
         return [
             *routes_oauth.routes(self),
@@ -125,7 +126,8 @@ class LightspeedEmulator(Emulator):
         }
 
     async def rate_limited(self, send: Send) -> None:
-        """An injected 429 burst, shaped like a real one (§5): body, HTTP-date Retry-After."""
+        """An injected 429 burst, shaped like a real one (https://x-series-api.lightspeedhq.com/docs/rate_limiting):
+        body, HTTP-date Retry-After."""
         body = dumps(RATE_LIMITED_BODY)
         headers = [
             (b"content-type", b"application/json"),

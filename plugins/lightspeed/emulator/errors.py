@@ -23,7 +23,7 @@ class StoreError(ValueError):
         self.details = details
 
     def body(self) -> dict[str, Any]:
-        # shared/api-notes/lightspeed-xseries.md §7: a small object with ``error`` and sometimes
+        # https://x-series-api.lightspeedhq.com/reference: a small object with ``error`` and sometimes
         # ``message``/``details``; the emulator uses {"error": <title>, "message": <detail>}.
         body: dict[str, Any] = {"error": self.title, "message": self.message}
         if self.details is not None:

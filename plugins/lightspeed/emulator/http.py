@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: An API handler gets the request and the calling app (OAuth client id or "personal").
 Handler = Callable[[Request, str], Awaitable[Response]]
 
-#: §7: the documented 401 body.
+#: https://x-series-api.lightspeedhq.com/reference: the documented 401 body.
 INVALID_TOKEN_BODY = {"error": "Access token is not valid"}
 
 

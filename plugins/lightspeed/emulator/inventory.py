@@ -1,7 +1,8 @@
-"""Inventory records: one per product per outlet, ``inventory_level`` = ``current_amount`` (§2.3).
+"""Inventory records: one per product per outlet, ``inventory_level`` = ``current_amount``
+(https://x-series-api.lightspeedhq.com/reference).
 
-Direct sets are absolute (``PUT /api/2.1/products/{id}``, §3 A); sales move stock by deltas.
-Levels may go negative (the spec's /inventory example shows -10).
+Direct sets are absolute (``PUT /api/2.1/products/{id}``, https://x-series-api.lightspeedhq.com/docs/inventory_updates);
+sales move stock by deltas. Levels may go negative (the spec's /inventory example shows -10).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class InventoryOps(StoreBase):
             "id": self.new_id(),
             "product_id": product["id"],
             "outlet_id": outlet_id,
-            # §2.3: both names, same value (the per-product example shows both).
+            # https://x-series-api.lightspeedhq.com/reference: both names, same value (the
+            # per-product example shows both).
             "inventory_level": level,
             "current_amount": level,
             "average_cost": product["supply_price"],
@@ -67,7 +69,8 @@ class InventoryOps(StoreBase):
         *,
         clear_reorder_point: bool = False,
     ) -> Record:
-        """Absolute set of an outlet's on-hand count (§3 A). A no-op write keeps the version."""
+        """Absolute set of an outlet's on-hand count (https://x-series-api.lightspeedhq.com/docs/inventory_updates). A
+        no-op write keeps the version."""
         product = self.require("products", product_id, "product")
         if outlet_id not in self.outlets:
             raise Unprocessable(f"outlet {outlet_id} does not exist")
@@ -92,12 +95,14 @@ class InventoryOps(StoreBase):
         if changed:
             self.save("inventory", record)
             if product["has_inventory"]:
-                # §6: inventory.update is not fired for products without inventory tracking.
+                # https://x-series-api.lightspeedhq.com/docs/webhooks: inventory.update is not fired for products
+                # without inventory tracking.
                 self.emit("inventory.update", record)
         return record
 
     def adjust_inventory(self, product_id: str, outlet_id: str, delta: Decimal) -> None:
-        """Add ``delta`` (negative = stock taken); levels may go negative (§2.3 example -10)."""
+        """Add ``delta`` (negative = stock taken); levels may go negative
+        (https://x-series-api.lightspeedhq.com/reference example -10)."""
         if delta == 0:
             return
         product = self.require("products", product_id, "product")

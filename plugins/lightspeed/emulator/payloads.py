@@ -3,8 +3,8 @@
 The docs say payloads follow the API 1.0 representation and show a product example with
 ``base_name`` and ``inventory: [{id, product_id, outlet_id, count, attributed_cost,
 reorder_point, restock_level}]`` with numbers partly as strings; the exact ``sale.update`` and
-``inventory.update`` fields were not retrieved (§6 UNCERTAIN). The emulator sends the 2.0
-object (which carries the ids a receiver needs to re-read the record, the documented
+``inventory.update`` fields were not retrieved (https://x-series-api.lightspeedhq.com/docs/webhooks UNCERTAIN).
+The emulator sends the 2.0 object (which carries the ids a receiver needs to re-read the record, the documented
 advice) plus those 1.0 fields where the docs show them.
 """
 

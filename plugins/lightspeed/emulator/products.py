@@ -2,7 +2,8 @@
 
 Codes (``sku``, ``product_codes[].code``) and ``handle`` are stored with all whitespace removed:
 the Unleashed help centre says spaces are stripped when products reach the POS
-(shared/api-notes/unleashed.md §8 "Product codes with spaces"; lightspeed-xseries.md §8 has no
+(https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction;
+https://support.vendhq.com/hc/en-us/articles/201379140-What-is-a-SKU- has no
 primary statement either way). That is the behaviour tillbridge must survive, so we emulate it.
 """
 
@@ -29,9 +30,11 @@ def strip_whitespace(code: str) -> str:
 class ProductOps(InventoryOps):
     # --- reads -------------------------------------------------------------------------------
     def product_by_code(self, code: str) -> Record | None:
-        """``GET /products?sku=`` loads a product by any one of its codes (§2.2). The value is
+        """``GET /products?sku=`` loads a product by any one of its codes
+        (https://x-series-api.lightspeedhq.com/reference). The value is
         matched as sent: a code stored without its spaces is not found by the spaced form,
-        which is exactly how POS sales stop matching Unleashed codes (unleashed.md §8)."""
+        which is exactly how POS sales stop matching Unleashed codes
+        (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction)."""
         product_id = self.code_index.get(code.lower())
         product = self.products.get(product_id) if product_id is not None else None
         if product is None or not any(c["code"] == code for c in product["product_codes"]):
@@ -73,7 +76,8 @@ class ProductOps(InventoryOps):
             owner = self.code_index.get(code.lower())
             if owner is not None and owner != product_id:
                 # changelog 2021-04: two products cannot share a code. The status is not
-                # documented; §7 lists 409 for other duplicates (option duplicate_code_status).
+                # documented; https://x-series-api.lightspeedhq.com/reference lists 409 for other duplicates
+                # (option duplicate_code_status).
                 raise Conflict(
                     f"product code {code!r} is already used by another product",
                     status=self.opts.duplicate_code_status,
@@ -219,7 +223,8 @@ class ProductOps(InventoryOps):
         return self.variant_attribute_ids[name]
 
     def _handle_for(self, name: str) -> str:
-        # Handles: lowercase alphanumerics (§8 advice); a suffix keeps families apart.
+        # Handles: lowercase alphanumerics (https://support.vendhq.com/hc/en-us/articles/201379140-What-is-a-SKU-
+        # advice); a suffix keeps families apart.
         base = "".join(ch for ch in name.lower() if ch.isalnum()) or "product"
         return f"{base}{len(self.products) + 1}"
 

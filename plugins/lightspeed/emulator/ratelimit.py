@@ -1,4 +1,5 @@
-"""Lightspeed's API rate limit: 300 × registers + 50 requests per 5 minutes (§5 of the notes).
+"""Lightspeed's API rate limit: 300 × registers + 50 requests per 5 minutes
+(https://x-series-api.lightspeedhq.com/docs/rate_limiting).
 
 Counted per retailer per application (the current docs; the old Vend docs had one bucket per
 retailer), in fixed windows of emulated time.
@@ -13,7 +14,7 @@ from tillbridge.emulation import FixedWindowCounter, ScaledClock, WindowState
 from .wallclock import http_date, to_wall_time
 
 WINDOW_SECONDS = 300.0
-#: §5: the documented 429 body.
+#: https://x-series-api.lightspeedhq.com/docs/rate_limiting: the documented 429 body.
 RATE_LIMITED_BODY = {"error": "Too Many Requests", "message": "Rate limiting enforced"}
 
 
@@ -36,7 +37,8 @@ class RateLimiter:
         return self.enabled and state.exceeded
 
     def headers(self, state: WindowState) -> dict[str, str]:
-        # §5: every response carries X-RateLimit-Limit and X-RateLimit-Remaining; Reset (epoch
+        # https://x-series-api.lightspeedhq.com/docs/rate_limiting: every response carries X-RateLimit-Limit and
+        # X-RateLimit-Remaining; Reset (epoch
         # seconds) is documented for the token endpoint and sent here too, as real wall time.
         return {
             "X-RateLimit-Limit": str(state.limit),
@@ -45,7 +47,8 @@ class RateLimiter:
         }
 
     def retry_after(self, state: WindowState) -> str:
-        """§5: an RFC 1123 HTTP-date, not seconds: the real moment the emulated window ends."""
+        """https://x-series-api.lightspeedhq.com/docs/rate_limiting: an RFC 1123 HTTP-date, not seconds: the real moment
+        the emulated window ends."""
         return http_date(to_wall_time(self._clock, state.resets_at))
 
     def reset(self) -> None:

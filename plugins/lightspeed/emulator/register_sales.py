@@ -1,7 +1,7 @@
 """``POST /api/register_sales`` (API 0.9): still the documented way to create or update a sale.
 
-Body per the docs' "sales 101" (§2.6 of the notes): ``register_id``, ``user_id``, ``status``,
-``customer_id``, ``sale_date`` (``YYYY-MM-DD HH:MM:SS`` UTC), ``note``, ``invoice_number``,
+Body per the docs' "sales 101" (https://x-series-api.lightspeedhq.com/docs/sales_101): ``register_id``,
+``user_id``, ``status``, ``customer_id``, ``sale_date`` (``YYYY-MM-DD HH:MM:SS`` UTC), ``note``, ``invoice_number``,
 ``register_sale_products: [{product_id, quantity, price, tax, tax_id, discount, ...}]``,
 ``register_sale_payments: [{register_id, retailer_payment_type_id, payment_date, amount}]``;
 with ``id`` it updates that sale, and line items not re-sent are deleted (gist pzurek).
@@ -140,7 +140,8 @@ def legacy_sale(store: LightspeedStore, sale: Record) -> dict[str, Any]:
                 "id": line["id"],
                 "product_id": line["product_id"],
                 "register_id": sale["register_id"],
-                "sequence": str(line["sequence"]),  # 0.9 sends some numbers as strings (§2.6)
+                # 0.9 sends some numbers as strings (https://x-series-api.lightspeedhq.com/docs/sales_101)
+                "sequence": str(line["sequence"]),
                 "handle": product.get("handle"),
                 "sku": product.get("sku"),
                 "name": product.get("variant_name") or product.get("name"),

@@ -1,5 +1,5 @@
 """The OAuth pages: ``/connect`` (stand-in for ``secure.retail.lightspeed.app/connect``) and the
-store's token endpoint ``POST /api/1.0/token`` (§1 of the notes)."""
+store's token endpoint ``POST /api/1.0/token`` (https://x-series-api.lightspeedhq.com/docs/authorization)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
             return _error_page("Unknown application (client_id).")
         redirect_uri = q.get("redirect_uri", "")
         if not redirect_uri_allowed(redirect_uri, opts.redirect_uris):
-            # §1.1: redirect_uri must exactly match the one registered for the app.
+            # https://x-series-api.lightspeedhq.com/docs/authorization: redirect_uri must exactly match the
+            # one registered for the app.
             return _error_page("The redirect_uri does not match the application's redirect URI.")
         state = q.get("state", "")
         if q.get("deny") in {"1", "true"}:
@@ -49,11 +50,13 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
         code = emulator.tokens.new_code(opts.client_id, redirect_uri, q.get("scope", ""))
         params = {"code": code, "domain_prefix": opts.domain_prefix, "state": state}
         if q.get("scope"):
-            params["scope"] = q["scope"]  # newer flows echo the scope (§1.1)
+            # newer flows echo the scope (https://x-series-api.lightspeedhq.com/docs/authorization)
+            params["scope"] = q["scope"]
         return RedirectResponse(_with_query(redirect_uri, params), 302)
 
     async def token(request: Request) -> Response:
-        # Since April 2017 the parameters must be form fields in the body, not the query (§1.2).
+        # Since April 2017 the parameters must be form fields in the body, not the query
+        # (https://x-series-api.lightspeedhq.com/docs/authorization).
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return json_response({"error": "invalid_request", "error_description": "send a form-encoded body"}, 400)
         form = {k: str(v) for k, v in (await request.form()).items()}

@@ -15,8 +15,8 @@ from .versioned import Record
 if TYPE_CHECKING:
     from .emulator import LightspeedEmulator
 
-#: Collections listed with the version cursor, and whether the spec documents ``deleted`` (§4:
-#: /inventory and /sales do not list it).
+#: Collections listed with the version cursor, and whether the spec documents ``deleted``
+#: (https://x-series-api.lightspeedhq.com/docs/pagination: /inventory and /sales do not list it).
 LISTS: dict[str, bool] = {
     "outlets": True,
     "registers": True,
@@ -39,7 +39,8 @@ def _page_body(emulator: LightspeedEmulator, records: list[Record]) -> dict[str,
     if records:
         body["version"] = {"min": records[0]["version"], "max": records[-1]["version"]}
     elif emulator.opts.empty_page_version == "null":
-        body["version"] = {"min": None, "max": None}  # as the 2026-07 date version does (§4)
+        # as the 2026-07 date version does (https://x-series-api.lightspeedhq.com/docs/pagination)
+        body["version"] = {"min": None, "max": None}
     return body
 
 

@@ -1,4 +1,5 @@
-"""``GET /api/2.0/search?type=sales|products|customers`` with offset paging (§2.8, spec /search).
+"""``GET /api/2.0/search?type=sales|products|customers`` with offset paging
+(https://x-series-api.lightspeedhq.com/reference, spec /search).
 
 ``page_size`` is at most 1000 ("specifying more than 1000 will result in 1000 objects being
 returned"); its default is not documented, the emulator uses ``search_default_page_size``

@@ -1,4 +1,5 @@
-"""``/api/2.0/webhooks`` management (§6; beta in the Postman collection, described by S4)."""
+"""``/api/2.0/webhooks`` management (https://x-series-api.lightspeedhq.com/docs/webhooks; beta in the Postman
+collection, described by S4)."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
                 inventory={e["outlet_id"]: e["amount"] for e in inventory},
                 reorder={e["outlet_id"]: (e["point"], e["restock"]) for e in inventory},
             )
-            # §2.2 / spec: 200 with the new product's id in a list.
+            # https://x-series-api.lightspeedhq.com/reference / spec: 200 with the new product's id in a list.
             return json_response({"data": [product["id"]]})
 
     async def update_product(request: Request, app: str) -> Response:
@@ -127,7 +127,8 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
             if own:
                 emulator.store.update_product(product["id"], **own)
             if family:
-                # §3 A: ``common`` applies to the whole family, ``details`` to this variant.
+                # https://x-series-api.lightspeedhq.com/docs/inventory_updates: ``common`` applies to the whole family,
+                # ``details`` to this variant.
                 for member in emulator.store.family_of(product) or [product]:
                     emulator.store.update_product(member["id"], **family)
             for entry in inventory:
@@ -137,9 +138,11 @@ def routes(emulator: LightspeedEmulator) -> list[BaseRoute]:
                     entry["amount"],
                     None if entry["point"] == -1 else entry["point"],
                     entry["restock"],
-                    clear_reorder_point=entry["point"] == -1,  # §3 A: -1 clears it
+                    # https://x-series-api.lightspeedhq.com/docs/inventory_updates: -1 clears it
+                    clear_reorder_point=entry["point"] == -1,
                 )
-        # §2.2: 200, and the body may be {} (Postman example); do not promise more.
+        # https://x-series-api.lightspeedhq.com/reference: 200, and the body may be {} (Postman
+        # example); do not promise more.
         return json_response({})
 
     async def delete_product(request: Request, app: str) -> Response:

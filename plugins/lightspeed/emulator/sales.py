@@ -1,8 +1,10 @@
 """Sales: totals and taxes of the 2.0 ``Sale`` shape, and the stock a sale takes or gives back.
 
-Sale statuses and their stock effect (shared/api-notes/lightspeed-xseries.md §2.5, docs
+Sale statuses and their stock effect (https://x-series-api.lightspeedhq.com/docs/sales_statuses, docs
 ``sales_statuses``): CLOSED decrements inventory, ONACCOUNT/LAYBY take stock while pending
-(lay-by stock leaves the shelf, unleashed.md §8), the ``*_CLOSED`` states keep it taken, VOIDED
+(lay-by stock leaves the shelf,
+https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction), the
+``*_CLOSED`` states keep it taken, VOIDED
 "returns items to inventory and deletes payments". SAVED (parked), SERVICE and the
 AWAITING_* fulfilment states take nothing until they close.
 """
@@ -32,7 +34,8 @@ TAKES_STOCK = frozenset(
         "DISPATCHED_CLOSED", "PICKED_UP_CLOSED", "SERVICE_CLOSED",
     }
 )  # fmt: skip
-#: Finalised sales; §2.5: "a closed sale should only ever move to VOIDED".
+#: Finalised sales; https://x-series-api.lightspeedhq.com/docs/sales_statuses: "a closed sale should
+#: only ever move to VOIDED".
 CLOSED_STATUSES = frozenset(s for s in SALE_STATUSES if s == "CLOSED" or s.endswith("_CLOSED"))
 
 

@@ -37,7 +37,8 @@ VERSIONED_COLLECTIONS = (
 
 
 def iso(moment: datetime) -> str:
-    """2.0 timestamps look like ``2014-09-18T01:37:56+00:00`` (§0, dates_and_times)."""
+    """2.0 timestamps look like ``2014-09-18T01:37:56+00:00``
+    (https://x-series-api.lightspeedhq.com/docs/dates_and_times, dates_and_times)."""
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
@@ -61,7 +62,8 @@ class StoreBase:
         }
         # (product_id, outlet_id) -> inventory record id
         self.inventory_index: dict[tuple[str, str], str] = {}
-        # lower-cased product code -> product id (codes are unique across products, §8)
+        # lower-cased product code -> product id (codes are unique across products,
+        # https://x-series-api.lightspeedhq.com/changelog/2021-04-support-for-multiple-product-codes)
         self.code_index: dict[str, str] = {}
         # variant parent id -> ids of the other members of its family
         self.family_children: dict[str, list[str]] = {}
@@ -118,7 +120,8 @@ class StoreBase:
 
     # --- versions and time ------------------------------------------------------------------
     def save(self, collection: str, record: Record) -> Record:
-        """Store a write: every write of any object takes the next store-wide version (§4)."""
+        """Store a write: every write of any object takes the next store-wide version
+        (https://x-series-api.lightspeedhq.com/docs/pagination)."""
         self.version += 1
         self.collections[collection].put(record, self.version)
         return record

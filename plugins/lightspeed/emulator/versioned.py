@@ -1,7 +1,7 @@
 """A collection of records kept in ascending ``version`` order, for the 2.0 version cursor.
 
 Lightspeed's API 2.0 pages by ``after``/``before`` on a store-wide, monotonically increasing
-``version`` (shared/api-notes/lightspeed-xseries.md §4). Versions are only ever handed out in
+``version`` (https://x-series-api.lightspeedhq.com/docs/pagination). Versions are only ever handed out in
 increasing order, so a write appends to the end; two parallel lists let ``bisect`` find a page.
 A record written again leaves its old slot behind, stale (its version is no longer the record's),
 rather than being cut out of the lists: cutting moved every later slot, which made each write

@@ -1,10 +1,11 @@
-"""Webhook subscriptions (``/api/2.0/webhooks``) and their signed, retried delivery (§6).
+"""Webhook subscriptions (``/api/2.0/webhooks``) and their signed, retried delivery
+(https://x-series-api.lightspeedhq.com/docs/webhooks).
 
 Delivery: ``POST`` ``application/x-www-form-urlencoded`` with the JSON object in the field
 ``payload`` (plus ``type`` and ``domain_prefix``, which the docs say may appear) and
 ``X-Signature: signature=<hex HMAC-SHA256 of the raw body, keyed by the client secret>,
-algorithm=HMAC-SHA256``. The docs leave the encoding open (§6 UNCERTAIN); lowercase hex over
-the raw form body is what public receivers verify, so the emulator signs that way.
+algorithm=HMAC-SHA256``. The docs leave the encoding open (https://x-series-api.lightspeedhq.com/docs/webhooks
+UNCERTAIN); lowercase hex over the raw form body is what public receivers verify, so the emulator signs that way.
 
 Deliveries run on background threads: an API request only queues them.
 """
@@ -31,7 +32,7 @@ from tillbridge.emulation import ScaledClock
 from .errors import Conflict, NotFound, Unprocessable
 from .versioned import Record
 
-#: §6: the documented webhook types.
+#: https://x-series-api.lightspeedhq.com/docs/webhooks: the documented webhook types.
 WEBHOOK_TYPES = frozenset(
     {
         "sale.update", "product.update", "customer.update", "inventory.update",
@@ -78,7 +79,8 @@ class WebhookRegistry:
     def _check_unique(self, hook_id: str | None, type_: str, url: str) -> None:
         for other in self._hooks.values():
             if other["id"] != hook_id and other["type"] == type_ and other["url"] == url:
-                raise Conflict("a webhook of this type for this URL already exists")  # §6: 409
+                # https://x-series-api.lightspeedhq.com/docs/webhooks: 409
+                raise Conflict("a webhook of this type for this URL already exists")
 
     def create(self, hook_id: str, body: Any) -> Record:
         clean = self._validated(body, partial=False)
@@ -190,7 +192,7 @@ class WebhookDispatcher:
             status = response.status_code
         except httpx.HTTPError:
             status = 0
-        ok = 200 <= status < 300  # §6: any 2xx within 5 s acknowledges
+        ok = 200 <= status < 300  # https://x-series-api.lightspeedhq.com/docs/webhooks: any 2xx within 5 s acknowledges
         with self._cond:
             self._in_flight -= 1
             self.log.append(

@@ -1,6 +1,6 @@
 """Stock adjustments: the way the emulator's stock is received, counted or written off.
 
-shared/api-notes/unleashed.md §4.12: ``POST /StockAdjustments/{Guid}`` creates; lines carry
+https://apidocs.unleashedsoftware.com/StockAdjustments: ``POST /StockAdjustments/{Guid}`` creates; lines carry
 ``NewQuantity`` and ``NewActualValue``, read as the target *absolute* quantity and value in the
 warehouse, not deltas [I]. A created adjustment is ``Completed`` (stock moves at once) unless the
 body asks for ``Parked`` [I]. Average cost is kept per product across warehouses, as Unleashed's

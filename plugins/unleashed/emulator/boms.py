@@ -1,6 +1,6 @@
 """Bills of materials: what an assembled product is made of, and whether it auto-assembles.
 
-shared/api-notes/unleashed.md §4.4: ``POST /BillOfMaterials/{Guid}`` creates,
+https://apidocs.unleashedsoftware.com/BillOfMaterials: ``POST /BillOfMaterials/{Guid}`` creates,
 ``PUT /BillOfMaterials/{Guid}`` updates; filters ``productGuid`` and ``includeObsolete``.
 Line field names were not retrievable [?]; we use ``LineNumber``, ``Product`` {Guid, ProductCode,
 ProductDescription}, ``Quantity``, ``WastageQuantity`` plus optional cost and comment fields, as
@@ -19,7 +19,7 @@ from .query import Query, in_guid_list
 from .state import ZERO, Record, UnleashedState
 from .validation import Problems, check_guid_matches
 
-# notes §4.4: AverageDuration is "not in list GET".
+# https://apidocs.unleashedsoftware.com/BillOfMaterials: AverageDuration is "not in list GET".
 LIST_OMITS = ("AverageDuration",)
 
 
@@ -77,7 +77,8 @@ def _uses(state: UnleashedState, product_guid: str, target: str, depth: int = 0)
 
 
 def refresh_product_flags(state: UnleashedState) -> None:
-    """Mirror BOMs onto products: IsAssembledProduct, IsComponent, CanAutoAssemble (notes §4.2 [I])."""
+    """Mirror BOMs onto products: IsAssembledProduct, IsComponent, CanAutoAssemble
+    (https://apidocs.unleashedsoftware.com/Products [I])."""
     assembled: dict[str, bool] = {}
     components: set[str] = set()
     for bom in state.boms.values():
@@ -136,7 +137,8 @@ def _apply(state: UnleashedState, record: Record, body: dict[str, Any], *, creat
             record[field] = problems.decimal(body, field, minimum=ZERO)
     product = state.products.get(record["Product"]["Guid"]) if record.get("Product") else None
     if record.get("CanAutoAssemble") and product and (product["IsBatchTracked"] or product["IsSerialized"]):
-        # notes §4.4: auto-assembly is "not available for serial or batch tracked items".
+        # https://apidocs.unleashedsoftware.com/BillOfMaterials: auto-assembly is "not available for serial
+        # or batch tracked items".
         problems.add("CanAutoAssemble", "Auto-assembly is not available for serial or batch tracked products.")
     problems.raise_if_any("The bill of materials is not valid")
     record["TotalCost"] = sum((line["TotalCost"] for line in record["BillOfMaterialsLines"]), ZERO)
@@ -163,7 +165,7 @@ def create_bom(state: UnleashedState, guid: str, body: dict[str, Any]) -> Record
     _apply(state, record, body, creating=True)
     if record["BillNumber"] is None:
         record["BillNumber"] = state.next_number("BOM", 5)
-    record["Obsolete"] = False  # notes §4.4: Obsolete is false on add
+    record["Obsolete"] = False  # https://apidocs.unleashedsoftware.com/BillOfMaterials: Obsolete is false on add
     state.boms[guid] = record
     state.revision += 1
     refresh_product_flags(state)

@@ -1,6 +1,6 @@
 """Customers: create-or-update by Guid and the filtered list.
 
-shared/api-notes/unleashed.md §4.5: ``POST /Customers/{Guid}`` creates or updates (also
+https://apidocs.unleashedsoftware.com/Customers: ``POST /Customers/{Guid}`` creates or updates (also
 ``POST /Customers``); codes are unique. Lengths for code and name are not documented: 50 and 255
 are our choice [I].
 """
@@ -132,7 +132,8 @@ def upsert_customer(state: UnleashedState, guid: str, body: dict[str, Any]) -> t
 
 
 def list_customers(state: UnleashedState, q: Query) -> Sequence[Record]:
-    """``GET /Customers`` with the filters of notes §4.5 (default order CustomerCode)."""
+    """``GET /Customers`` with the filters of https://apidocs.unleashedsoftware.com/Customers
+    (default order CustomerCode)."""
     include_obsolete = q.flag("includeObsolete")
     since = q.date("modifiedSince")
     code, name, email = q.get("customerCode"), q.get("customerName"), q.get("contactEmail")
@@ -145,7 +146,8 @@ def list_customers(state: UnleashedState, q: Query) -> Sequence[Record]:
             continue
         if not (starts_with(c["CustomerName"], name) and starts_with(c["Email"], email)):
             continue
-        # notes §4.5: ``customer`` is "contains" in code or name and case-sensitive.
+        # https://apidocs.unleashedsoftware.com/Customers: ``customer`` is "contains" in code or
+        # name and case-sensitive.
         if contains and contains not in c["CustomerCode"] and contains not in c["CustomerName"]:
             continue
         if currency and c["Currency"]["CurrencyCode"] != currency:

@@ -43,11 +43,13 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "quota_status": 429,
     "strict_totals": True,
     "duplicate_order_post": "return_existing",
-    # Accept a signature over the percent-decoded query too (notes §1 [?]).
+    # Accept a signature over the percent-decoded query too
+    # (https://apidocs.unleashedsoftware.com/AuthenticationHelp [?]).
     "lenient_signature": True,
     # Refuse requests whose Accept header does not allow JSON (off: the emulator only speaks JSON).
     "strict_accept": False,
-    # Emulated seconds between webhook delivery retries (notes §7: retried, schedule unverified).
+    # Emulated seconds between webhook delivery retries (https://apidocs.unleashedsoftware.com/Webhooks:
+    # retried, schedule unverified).
     "webhook_retry_seconds": [10, 60, 300],
     "webhook_data_as_string": False,
     "api_user": "api.user@tillbridge.example",
@@ -102,7 +104,8 @@ class UnleashedEmulator(Emulator):
         }
 
     async def rate_limited(self, send: Send) -> None:
-        # Injected bursts only: Unleashed documents no per-second limit (notes §6).
+        # Injected bursts only: Unleashed documents no per-second limit
+        # (https://intercom.help/unleashed-support/en/articles/11582291-understanding-your-api-usage-limits).
         body = dumps({"Description": "Too many requests. Please retry shortly.", "Items": []})
         await send({
             "type": "http.response.start",
@@ -197,7 +200,8 @@ class UnleashedEmulator(Emulator):
             return stock_on_hand.stock_numbers(self.state, self._product_guid(product_guid), self._warehouse_guid(warehouse_guid), assembled=assembled)
 
     def quota_used(self) -> int:
-        """API calls counted this calendar month of the emulated clock (notes §6)."""
+        """API calls counted this calendar month of the emulated clock
+        (https://intercom.help/unleashed-support/en/articles/11582291-understanding-your-api-usage-limits)."""
         return self.quota.used()
 
     # --- Python API: arranging ----------------------------------------------------------------------

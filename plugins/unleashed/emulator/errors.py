@@ -1,6 +1,6 @@
 """The one exception the emulator's domain code raises, and the error body it becomes.
 
-shared/api-notes/unleashed.md §5 [?]: no public source shows Unleashed's error body. We use the
+https://apidocs.unleashedsoftware.com/ [?]: no public source shows Unleashed's error body. We use the
 shape the notes suggest, ``{"Description": "...", "Items": [{"Field": "...", "Message": "..."}]}``;
 clients are expected to treat it as opaque text and surface it.
 """
@@ -37,7 +37,7 @@ class UnleashedError(Exception):
 
 
 def not_found(resource: str, guid: str) -> UnleashedError:
-    # shared/api-notes/unleashed.md §5 [I]: 404 for an unknown Guid.
+    # https://apidocs.unleashedsoftware.com/ [I]: 404 for an unknown Guid.
     return UnleashedError(404, f"{resource} with Guid '{guid}' was not found.")
 
 

@@ -1,6 +1,6 @@
 """Sales invoices, made when a sales order completes; read-only over the API.
 
-shared/api-notes/unleashed.md §4.7: the resource is ``/Invoices`` (list and view only), default
+https://apidocs.unleashedsoftware.com/Invoices: the resource is ``/Invoices`` (list and view only), default
 order LastModifiedOn descending, ``pageSize=0`` gives the count. The field list comes from a
 third-party dictionary ([C] Connectorly); the totals (SubTotal, TaxTotal, Total and their BC
 forms), ``Tax``, ``LineTaxCode`` and the audit dates are added because an invoice cannot be posted to
@@ -74,7 +74,7 @@ def create_invoice(state: UnleashedState, order: Record) -> Record:
 
 def list_invoices(state: UnleashedState, q: Query) -> Sequence[Record]:
     number = q.get("invoiceNumber")
-    if number is not None:  # notes §4.7: invoiceNumber overrides the other filters
+    if number is not None:  # https://apidocs.unleashedsoftware.com/Invoices: invoiceNumber overrides the other filters
         return [copy.deepcopy(i) for i in state.invoices.values() if i["InvoiceNumber"].upper() == number.upper()]
     statuses = q.csv("invoiceStatus")
     since = q.date("modifiedSince")
@@ -86,7 +86,7 @@ def list_invoices(state: UnleashedState, q: Query) -> Sequence[Record]:
             if inv["InvoiceStatus"].upper() not in {s.upper() for s in statuses}:
                 continue
         elif inv["InvoiceStatus"] == "Deleted":
-            continue  # notes §4.7: Deleted excluded by default
+            continue  # https://apidocs.unleashedsoftware.com/Invoices: Deleted excluded by default
         if not modified_since(inv["LastModifiedOn"], since):
             continue
         if (start and inv["CreatedOn"] < start) or (end and inv["CreatedOn"] >= end):
@@ -96,6 +96,6 @@ def list_invoices(state: UnleashedState, q: Query) -> Sequence[Record]:
         if not starts_with(inv["Customer"]["CustomerCode"], customer_code):
             continue
         rows.append(inv)
-    # notes §4.7: default ordering LastModifiedOn descending.
+    # https://apidocs.unleashedsoftware.com/Invoices: default ordering LastModifiedOn descending.
     rows.sort(key=lambda i: (i["LastModifiedOn"], i["InvoiceNumber"]), reverse=True)
     return Lazy(rows, copy.deepcopy)

@@ -2,7 +2,8 @@
 
 Request bodies refer to other records by ``{"Guid": ...}`` or by code (``{"ProductCode": ...}``,
 ``{"CustomerCode": ...}``, ``WarehouseCode``), as working clients send them
-(shared/api-notes/unleashed.md §4.6 "Create body", §4.12). Codes are matched case-insensitively [I].
+(https://apidocs.unleashedsoftware.com/SalesOrders, https://apidocs.unleashedsoftware.com/StockAdjustments). Codes are
+matched case-insensitively [I].
 """
 
 from __future__ import annotations
@@ -54,12 +55,13 @@ def index_code(index: dict[str, str], old: Any, new: Any, guid: str) -> None:
 
 # --- embedded shapes --------------------------------------------------------------------------
 def product_ref(product: Record) -> Record:
-    # Embedded product on order/BOM/adjustment lines (notes §4.6 line fields).
+    # Embedded product on order/BOM/adjustment lines (https://apidocs.unleashedsoftware.com/SalesOrders line fields).
     return {"Guid": product["Guid"], "ProductCode": product["ProductCode"], "ProductDescription": product["ProductDescription"]}
 
 
 def customer_ref(customer: Record) -> Record:
-    # notes §4.5: embedded customer on orders {CustomerCode, CustomerName, CurrencyId, Guid, LastModifiedOn}.
+    # https://apidocs.unleashedsoftware.com/Customers: embedded customer on orders {CustomerCode, CustomerName,
+    # CurrencyId, Guid, LastModifiedOn}.
     return {
         "CustomerCode": customer["CustomerCode"],
         "CustomerName": customer["CustomerName"],
@@ -70,7 +72,7 @@ def customer_ref(customer: Record) -> Record:
 
 
 def warehouse_ref(warehouse: Record) -> Record:
-    # notes §4.6: orders embed the full warehouse object.
+    # https://apidocs.unleashedsoftware.com/SalesOrders: orders embed the full warehouse object.
     return copy.deepcopy(warehouse)
 
 
@@ -108,8 +110,8 @@ def resolve_customer(state: UnleashedState, ref: Any, field: str = "Customer") -
 def resolve_warehouse(state: UnleashedState, ref: Any, code: Any = None, field: str = "Warehouse") -> Record:
     """``Warehouse {Guid}`` / ``{WarehouseCode}`` or a top-level ``WarehouseCode``; else default.
 
-    notes §4.6: clients send ``Warehouse {Guid}`` (or ``WarehouseCode``). When neither is given the
-    company's default warehouse is used, as the Unleashed UI does [I].
+    https://apidocs.unleashedsoftware.com/SalesOrders: clients send ``Warehouse {Guid}`` (or ``WarehouseCode``).
+    When neither is given the company's default warehouse is used, as the Unleashed UI does [I].
     """
     guid = _guid_of(ref)
     wanted_code = code or (ref.get("WarehouseCode") if isinstance(ref, dict) else None)
@@ -124,7 +126,8 @@ def resolve_warehouse(state: UnleashedState, ref: Any, code: Any = None, field: 
 
 
 def resolve_tax(state: UnleashedState, code: str, field: str, *, revenue: bool = True) -> Record:
-    """A tax by code; the same code may exist for revenue and for expenses (notes §4.9)."""
+    """A tax by code; the same code may exist for revenue and for expenses
+    (https://apidocs.unleashedsoftware.com/Taxes)."""
     wanted = code.strip().upper()
     matches = [t for t in state.taxes.values() if t["TaxCode"].upper() == wanted and not t["Obsolete"]]
     for tax in matches:

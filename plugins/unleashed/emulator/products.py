@@ -1,8 +1,9 @@
 """Products: create-or-update by Guid, obsolete, and the filtered list.
 
-shared/api-notes/unleashed.md §4.2: ``POST /Products/{Guid}`` creates or updates (no PUT, no
+https://apidocs.unleashedsoftware.com/Products: ``POST /Products/{Guid}`` creates or updates (no PUT, no
 DELETE); ``POST /Products/Obsolete/{Guid}`` obsoletes. The body is merged into the stored record,
-so a partial body updates only what it names [I]; clients should still send whole objects (§5).
+so a partial body updates only what it names [I]; clients should still send whole objects
+(https://apidocs.unleashedsoftware.com/Products).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from .validation import Problems, check_guid_matches
 
 # Text fields a client may write, with the documented maximum length where one is known.
 TEXT_FIELDS: dict[str, int | None] = {
-    "ProductCode": 100,  # notes §4.2
-    "ProductDescription": 500,  # notes §4.2
+    "ProductCode": 100,  # https://apidocs.unleashedsoftware.com/Products
+    "ProductDescription": 500,  # https://apidocs.unleashedsoftware.com/Products
     "Barcode": 50,
     "Notes": 500,
     "XeroTaxCode": 50,
@@ -49,7 +50,7 @@ BOOL_FIELDS = (
 )
 OBJECT_FIELDS = ("Supplier", "InventoryDetails", "Images", "AttributeSet", "AlternateUnitsOfMeasure")
 PRICE_TIERS = tuple(f"SellPriceTier{n}" for n in range(1, 11))
-# notes §4.2 filter ``brief``: only these fields come back.
+# https://apidocs.unleashedsoftware.com/Products filter ``brief``: only these fields come back.
 BRIEF_FIELDS = ("Guid", "ProductCode", "ProductDescription", "DefaultPurchasePrice", "DefaultSellPrice", "SellPriceTier1", "DefaultSupplierId")
 
 
@@ -80,7 +81,8 @@ def new_product(state: UnleashedState, guid: str) -> Record:
         "Obsolete": False, "Notes": None,
     }
     for n, tier in enumerate(PRICE_TIERS, start=1):
-        # notes §4.2: each tier is {Name, Value}; Name defaults to "Sell Price Tier N", Value null.
+        # https://apidocs.unleashedsoftware.com/Products: each tier is {Name, Value}; Name defaults to "Sell
+        # Price Tier N", Value null.
         record[tier] = {"Name": f"Sell Price Tier {n}", "Value": None}
     record.update({
         "XeroTaxCode": None, "XeroTaxRate": None, "TaxablePurchase": True, "TaxableSales": True,
@@ -127,7 +129,8 @@ def _apply(state: UnleashedState, record: Record, body: dict[str, Any], *, creat
         if isinstance(tier, dict):
             value = tier.get("Value")
             if value not in (None, ""):
-                # notes §4.2: tier values are typed as strings by clients; kept as text [C].
+                # https://apidocs.unleashedsoftware.com/Products: tier values are typed as strings by
+                # clients; kept as text [C].
                 value = str(problems.decimal(tier, "Value") if not isinstance(value, str) else value)
             record[field] = {"Name": tier.get("Name") or record[field]["Name"], "Value": value}
     if "UnitOfMeasure" in body:
@@ -182,7 +185,8 @@ def render_product(state: UnleashedState, product: Record, *, brief: bool = Fals
 
 
 def customer_sell_price(product: Record, customer: Record) -> Decimal | None:
-    """notes §4.2 ``customerCode`` filter adds CustomerSellPrice: the customer's tier, else less its discount [I]."""
+    """https://apidocs.unleashedsoftware.com/Products ``customerCode`` filter adds CustomerSellPrice: the customer's
+    tier, else less its discount [I]."""
     tier_name = customer.get("SellPriceTier")
     for tier in PRICE_TIERS:
         if tier_name and product[tier]["Name"] == tier_name and product[tier]["Value"] not in (None, ""):
@@ -195,7 +199,8 @@ def customer_sell_price(product: Record, customer: Record) -> Decimal | None:
 
 
 def list_products(state: UnleashedState, q: Query) -> Sequence[Record]:
-    """``GET /Products`` with the filters of notes §4.2 (default order ProductCode)."""
+    """``GET /Products`` with the filters of https://apidocs.unleashedsoftware.com/Products
+    (default order ProductCode)."""
     include_obsolete = q.flag("includeObsolete")
     since = q.date("modifiedSince")
     ids = q.csv("productId")

@@ -1,11 +1,13 @@
 """Query-string filters and pagination, the way Unleashed reads them.
 
 - Parameter names are matched case-insensitively (ASP.NET model binding; the docs themselves mix
-  ``productCode`` and ``ProductBarcode``, shared/api-notes/unleashed.md §4.2) [I].
-- Code and name filters are prefix ("starts with") matches, case-insensitive [I] (notes §3).
-- Multi-valued filters are comma-separated in one parameter (notes §3).
+  ``productCode`` and ``ProductBarcode``, https://apidocs.unleashedsoftware.com/Products) [I].
+- Code and name filters are prefix ("starts with") matches, case-insensitive [I]
+  (https://apidocs.unleashedsoftware.com/Products).
+- Multi-valued filters are comma-separated in one parameter (https://apidocs.unleashedsoftware.com/Products).
 - Pages: ``pageSize`` default 200, minimum 1, maximum 1000; ``pageSize=0`` is "count only" where
-  a resource allows it (Invoices, notes §2). Bigger sizes are capped at 1000 rather than refused [I].
+  a resource allows it (Invoices, https://apidocs.unleashedsoftware.com/Pagination). Bigger sizes are capped at 1000
+  rather than refused [I].
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def starts_with(value: Any, prefix: str | None) -> bool:
 
 
 def modified_since(record_time: datetime | None, since: datetime | None) -> bool:
-    # notes §3: modifiedSince = created or modified since (LastModifiedOn is set on creation too).
+    # https://apidocs.unleashedsoftware.com/SalesOrders: modifiedSince = created or modified since (LastModifiedOn
+    # is set on creation too).
     return since is None or (record_time is not None and record_time >= since)
 
 
@@ -105,10 +108,10 @@ class Lazy(Sequence[Any]):
 
 
 def paginate(items: Sequence[Any], page: int, page_size: int) -> dict[str, Any]:
-    """The ``Pagination`` + ``Items`` envelope (notes §2)."""
+    """The ``Pagination`` + ``Items`` envelope (https://apidocs.unleashedsoftware.com/Pagination)."""
     total = len(items)
     if page_size == 0:
-        # notes §2 (Invoices tip): pageSize=0 returns just the count.
+        # https://apidocs.unleashedsoftware.com/Pagination (Invoices tip): pageSize=0 returns just the count.
         return {"Pagination": {"NumberOfItems": total, "PageSize": 0, "PageNumber": page, "NumberOfPages": 0}, "Items": []}
     pages = math.ceil(total / page_size)
     start = (page - 1) * page_size

@@ -1,6 +1,7 @@
 """The monthly API call quota.
 
-shared/api-notes/unleashed.md §6: Unleashed counts API calls per calendar month (reset on the
+https://intercom.help/unleashed-support/en/articles/11582291-understanding-your-api-usage-limits: Unleashed counts API
+calls per calendar month (reset on the
 1st at 00:00 UTC); at 100 % *all* requests are blocked until the reset. Warnings go out by email at
 90 %, 95 % and 100 %; we record when each threshold was crossed instead. The status and body of a
 blocked call are undocumented [?]: status is configurable (``quota_status``, default 429) and the

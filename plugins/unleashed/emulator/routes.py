@@ -1,7 +1,7 @@
 """The HTTP surface: auth, quota, JSON in and out, and dispatch to the resource handlers.
 
 One catch-all route dispatches on the path itself because Unleashed overloads ``/{Resource}/{x}``:
-``x`` all digits is a page number, a GUID is a record (shared/api-notes/unleashed.md §2), and the
+``x`` all digits is a page number, a GUID is a record (https://apidocs.unleashedsoftware.com/Pagination), and the
 legacy ``/{Resource}/Page/{n}`` form is accepted too. Resource names are matched
 case-insensitively, as ASP.NET routing does [I].
 """
@@ -61,7 +61,8 @@ def _error(status: int, description: str) -> UnleashedError:
 def _target(rest: list[str]) -> tuple[str, Any]:
     """``[]`` / ``["2"]`` / ``["Page", "2"]`` -> ("list", page); ``[guid]`` -> ("one", guid)."""
     if not rest or (len(rest) == 1 and rest[0].lower() == "page"):
-        return "list", 1  # notes §2: one client calls ``/Products/Page`` for the first page
+        # https://apidocs.unleashedsoftware.com/Pagination: one client calls ``/Products/Page`` for the first page
+        return "list", 1
     if len(rest) == 1 and rest[0].isdigit():
         page = int(rest[0])
     elif len(rest) == 2 and rest[0].lower() == "page" and rest[1].isdigit():
@@ -126,7 +127,8 @@ class UnleashedApi:
             return json_response(exc.status, exc.body(), exc.headers)
 
     def _authenticate(self, request: Request) -> None:
-        """notes §1: ``api-auth-id`` + ``api-auth-signature`` over the raw query string; else 403."""
+        """https://apidocs.unleashedsoftware.com/AuthenticationHelp: ``api-auth-id`` + ``api-auth-signature`` over the
+        raw query string; else 403."""
         options = self.emu.options
         api_id = request.headers.get("api-auth-id")
         signature = request.headers.get("api-auth-signature")
@@ -139,11 +141,12 @@ class UnleashedApi:
             raise _error(403, "Forbidden: the API id or method signature is not valid.")
         accept = request.headers.get("accept", "")
         if options["strict_accept"] and "json" not in accept and "*/*" not in accept:
-            # notes §1 (Webhooks page): without ``Accept: application/json`` calls fail. By default
+            # https://apidocs.unleashedsoftware.com/AuthenticationHelp (Webhooks page): without
+            # ``Accept: application/json`` calls fail. By default
             # the emulator answers JSON regardless (it has no XML form).
             raise _error(406, "Send 'Accept: application/json'; this API answers in JSON.")
         if not request.headers.get("client-type"):
-            # notes §1: client-type is encouraged, not enforced.
+            # https://apidocs.unleashedsoftware.com/AuthenticationHelp: client-type is encouraged, not enforced.
             log.debug("request without client-type header: %s %s", request.method, request.url.path)
 
     @staticmethod
@@ -196,8 +199,8 @@ class UnleashedApi:
         state = self.emu.state
 
         def lister(q: Query) -> list[Record]:
-            # notes §4.1: filters includeObsolete, modifiedSince, warehouseCode/Name (starts with);
-            # default order warehouseCode ascending.
+            # https://apidocs.unleashedsoftware.com/Warehouses: filters includeObsolete, modifiedSince,
+            # warehouseCode/Name (starts with); default order warehouseCode ascending.
             include, since = q.flag("includeObsolete"), q.date("modifiedSince")
             code, name = q.get("warehouseCode"), q.get("warehouseName")
             rows = [
@@ -207,7 +210,8 @@ class UnleashedApi:
             ]
             return sorted(rows, key=lambda w: w["WarehouseCode"].upper())
 
-        # Only the list is documented (notes §4.1); GET by Guid is answered like every other resource [I].
+        # Only the list is documented (https://apidocs.unleashedsoftware.com/Warehouses); GET by Guid is answered like
+        # every other resource [I].
         return self._read_only(call, "Warehouse", state.warehouses, lister)
 
     def products(self, call: Call) -> Result:
@@ -232,7 +236,8 @@ class UnleashedApi:
         if call.method == "POST":
             if len(call.rest) > 1:
                 raise _error(404, "No such resource.")
-            # notes §4.5: POST /Customers or POST /Customers/{Guid} (create or update).
+            # https://apidocs.unleashedsoftware.com/Customers: POST /Customers or POST
+            # /Customers/{Guid} (create or update).
             guid = _guid(call.rest[0]) if call.rest else _guid(str(call.body.get("Guid") or self.emu.new_id()))
             record, created = customers.upsert_customer(state, guid, call.body)
             return Result(201 if created else 200, record)
@@ -292,14 +297,15 @@ class UnleashedApi:
 
     def invoices(self, call: Call) -> Result:
         state = self.emu.state
-        # notes §4.7: read-only; pageSize=0 returns just the count.
+        # https://apidocs.unleashedsoftware.com/Invoices: read-only; pageSize=0 returns just the count.
         return self._read_only(call, "Invoice", state.invoices, lambda q: invoices.list_invoices(state, q), allow_zero=True)
 
     def sales_order_groups(self, call: Call) -> Result:
         state = self.emu.state
 
         def lister(q: Query) -> list[Record]:
-            # notes §4.8 [?]: path and item fields (GroupName, Guid, Obsolete) are inferred.
+            # https://support.unleashedsoftware.com/hc/en-us/articles/4402392521241-Sales-Groups [?]: path and item
+            # fields (GroupName, Guid, Obsolete) are inferred.
             include = q.flag("includeObsolete")
             return sorted((g for g in state.sales_groups.values() if include or not g["Obsolete"]), key=lambda g: g["GroupName"].upper())
 
@@ -309,7 +315,7 @@ class UnleashedApi:
         state = self.emu.state
 
         def lister(q: Query) -> list[Record]:
-            # notes §4.9: filters canApplyToRevenue, canApplyToExpenses.
+            # https://apidocs.unleashedsoftware.com/Taxes: filters canApplyToRevenue, canApplyToExpenses.
             revenue, expenses = q.get("canApplyToRevenue"), q.get("canApplyToExpenses")
             rows = [
                 t for t in state.taxes.values()
@@ -330,9 +336,10 @@ class UnleashedApi:
             raise _error(404, "No such resource.")
         rows = sorted(state.currencies.values(), key=lambda c: c["CurrencyCode"])
         if call.query.flag("inUse"):
-            # notes §4.10: inUse -> only currencies with a buy rate (the base currency drops out).
+            # https://apidocs.unleashedsoftware.com/Currencies: inUse -> only currencies with a buy rate (the
+            # base currency drops out).
             rows = [c for c in rows if c["DefaultBuyRate"] is not None]
-        # notes §4.10: the Currencies example has no Pagination block.
+        # https://apidocs.unleashedsoftware.com/Currencies: the Currencies example has no Pagination block.
         return Result(200, {"Items": rows})
 
     def stock_adjustments(self, call: Call) -> Result:

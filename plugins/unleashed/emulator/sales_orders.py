@@ -1,7 +1,8 @@
 """Sales orders: create with the caller's Guid, update while Parked, complete, delete.
 
-shared/api-notes/unleashed.md §4.6 (fields, create body, totals), §8 (what completing does).
-Choices where the sources are silent are marked [I] / [?] next to the code that makes them.
+https://apidocs.unleashedsoftware.com/SalesOrders (fields, create body, totals),
+https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction
+(what completing does). Choices where the sources are silent are marked [I] / [?] next to the code that makes them.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from .stock import Shortage, allocate, move, plan_consumption, release
 from .validation import Problems, check_guid_matches
 from .wire import CENT, money, parse_body_date, parse_decimal
 
-# notes §4.6 [?]: which statuses an API create may set is unresolved; the help centre shows
+# https://apidocs.unleashedsoftware.com/SalesOrders [?]: which statuses an API create may set is
+# unresolved; the help centre shows
 # integrations creating Parked, Placed or Backordered orders, and POS sales arrive Completed.
 CREATE_STATUSES = ("Parked", "Placed", "Backordered", "Completed")
 EDITABLE_STATUSES = ("Parked", "Placed", "Backordered")
 # Placed and Backordered orders hold stock, as in the Unleashed UI [I].
 ALLOCATING_STATUSES = ("Placed", "Backordered")
-TOLERANCE = CENT  # notes §4.6 [I]: reject mismatches beyond rounding (0.01)
+TOLERANCE = CENT  # https://apidocs.unleashedsoftware.com/SalesOrders [I]: reject mismatches beyond rounding (0.01)
 ONE = Decimal("1")
 
 TEXT_FIELDS: dict[str, int | None] = {
@@ -101,14 +103,17 @@ def _line(
     if quantity is None and line_type == "Discount":
         quantity = ONE
     if quantity is None or quantity <= 0:
-        # notes §8: negative quantities are impossible on an Unleashed invoice (returns are not imported).
+        # https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction:
+        # negative quantities are impossible on an Unleashed invoice (returns are not imported).
         problems.add(f"{field}.OrderQuantity", "OrderQuantity must be greater than 0.")
         quantity = ONE
     price = problems.decimal(entry, "UnitPrice")
     if price is None:
         price = (product or {}).get("DefaultSellPrice") or ZERO  # default price [I]
     # A sale-level discount arrives as a Discount line or as a line of a special non-stock
-    # "discount product" (notes §8); only such non-stock products may carry a negative price [I].
+    # "discount product"
+    # (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction); only
+    # such non-stock products may carry a negative price [I].
     if price < 0 and line_type is None and not (product or {}).get("NeverDiminishing"):
         problems.add(f"{field}.UnitPrice", "UnitPrice cannot be negative on a stocked product line (use a Discount line or a non-stock discount product).")
     discount = problems.decimal(entry, "DiscountRate") or ZERO
@@ -247,7 +252,7 @@ def _build(state: UnleashedState, guid: str, body: dict[str, Any], previous: Rec
         "TaxRate": tax["TaxRate"],
         "XeroTaxCode": tax["TaxCode"],
         "SalesOrderGroup": _sales_group(state, problems, merged.get("SalesOrderGroup")),
-        # notes §4.6 [?]: emit ``SalesPerson``; accept either spelling on input.
+        # https://apidocs.unleashedsoftware.com/SalesOrders [?]: emit ``SalesPerson``; accept either spelling on input.
         "SalesPerson": copy.deepcopy(_salesperson(body, previous)),
         "SendAccountingJournalOnly": bool(merged.get("SendAccountingJournalOnly") or False),
         "SaveAddress": bool(merged.get("SaveAddress") or False),
@@ -316,7 +321,8 @@ def create_order(state: UnleashedState, guid: str, body: dict[str, Any]) -> tupl
     check_guid_matches(guid, body)
     existing = state.orders.get(guid)
     if existing is not None:
-        # notes §4.6 [?] idempotency: a retried POST cannot create a second order with the Guid.
+        # https://apidocs.unleashedsoftware.com/SalesOrders [?] idempotency: a retried POST cannot create a
+        # second order with the Guid.
         if state.settings.duplicate_order_post == "error":
             raise UnleashedError(400, f"A sales order with Guid '{guid}' already exists ({existing['OrderNumber']}).", field="Guid")
         return existing, 200
@@ -349,7 +355,8 @@ def _next_order_number(state: UnleashedState) -> str:
 
 
 def update_order(state: UnleashedState, guid: str, body: dict[str, Any]) -> Record:
-    """``PUT /SalesOrders/{Guid}``: only while Parked (notes §4.6; other states are refused) [I]."""
+    """``PUT /SalesOrders/{Guid}``: only while Parked (https://apidocs.unleashedsoftware.com/SalesOrders; other
+    states are refused) [I]."""
     guid = guid.lower()
     check_guid_matches(guid, body)
     previous = state.orders.get(guid)
@@ -395,7 +402,8 @@ def _insufficient(state: UnleashedState, order: Record, shortages: list[Shortage
 
 
 def complete_order(state: UnleashedState, guid: str) -> tuple[Record, list[Shortage]]:
-    """Complete if stock allows (auto-assembling kits), else park with stock allocated (notes §8).
+    """Complete if stock allows (auto-assembling kits), else park with stock allocated
+    (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction).
 
     Completing a Completed order again changes nothing (idempotent) [I].
     """
@@ -450,13 +458,14 @@ def complete_or_raise(state: UnleashedState, guid: str) -> Record:
 
 # --- listing ------------------------------------------------------------------------------------
 def list_orders(state: UnleashedState, q: Query) -> Sequence[Record]:
-    """``GET /SalesOrders`` with the filters of notes §4.6 (ordered by OrderNumber [I])."""
+    """``GET /SalesOrders`` with the filters of https://apidocs.unleashedsoftware.com/SalesOrders
+    (ordered by OrderNumber [I])."""
     number = q.get("orderNumber")
-    if number is not None:  # notes §4.6: orderNumber overrides all other filters
+    if number is not None:  # https://apidocs.unleashedsoftware.com/SalesOrders: orderNumber overrides all other filters
         guid = state.order_numbers.get(number.upper())
         return [copy.deepcopy(state.orders[guid])] if guid in state.orders else []
     source = q.get("sourceId")
-    if source is not None:  # notes §4.6: sourceId overrides the others
+    if source is not None:  # https://apidocs.unleashedsoftware.com/SalesOrders: sourceId overrides the others
         rows = [o for o in state.orders.values() if o.get("SourceId") == source]
         return [copy.deepcopy(o) for o in sorted(rows, key=lambda o: o["OrderNumber"])]
     custom = q.csv("customOrderStatus")
@@ -474,7 +483,7 @@ def list_orders(state: UnleashedState, q: Query) -> Sequence[Record]:
             if o["OrderStatus"].upper() not in {s.upper() for s in statuses}:
                 continue
         elif o["OrderStatus"] == "Deleted":
-            continue  # notes §4.6: Deleted is excluded unless asked for
+            continue  # https://apidocs.unleashedsoftware.com/SalesOrders: Deleted is excluded unless asked for
         if not modified_since(o["LastModifiedOn"], since):
             continue
         if (start and o["OrderDate"] < start) or (end and o["OrderDate"] >= end):

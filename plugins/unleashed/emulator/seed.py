@@ -1,7 +1,9 @@
 """A realistic New Zealand retailer's Unleashed company, derived from a seed.
 
 By default the catalogue is empty apart from a small assembled-kit range: the integration imports
-products from the POS (shared/api-notes/unleashed.md §8 "Unleashed imports products from the POS").
+products from the POS
+(https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction "Unleashed
+imports products from the POS").
 Seeded records are dated 30 days before the emulated "now" so that ``modifiedSince`` tests can tell
 seed data from what a test writes.
 """
@@ -56,7 +58,8 @@ _SIZES = ["S", "M", "L", "XL"]
 _FIRST = ["Aroha", "James", "Mei", "Liam", "Priya", "Sione", "Charlotte", "Wiremu", "Olivia", "Noah", "Hana", "Jack"]
 _LAST = ["Ngata", "Wilson", "Chen", "O'Connor", "Patel", "Tupou", "Smith", "Walker", "Brown", "Taylor", "Singh", "Martin"]
 
-# notes §4.9: TaxRate is a fraction with 6 dp; the same code can exist for revenue and for expenses.
+# https://apidocs.unleashedsoftware.com/Taxes: TaxRate is a fraction with 6 dp; the same code can exist for
+# revenue and for expenses.
 DEFAULT_TAXES: list[dict[str, Any]] = [
     {"TaxCode": "G.S.T.", "Description": "15% GST On Sales", "TaxRate": "0.150000", "CanApplyToRevenue": True, "CanApplyToExpenses": False},
     {"TaxCode": "NONE", "Description": "No GST", "TaxRate": "0.000000", "CanApplyToRevenue": True, "CanApplyToExpenses": False},
@@ -116,7 +119,8 @@ def _reference_data(state: UnleashedState, options: SeedOptions) -> None:
     for code, description, buy, sell in currencies:
         guid = state.new_id()
         base = code == options.base_currency
-        # notes §4.10: LastModifiedOn is null if rates were never set; the base currency has none.
+        # https://apidocs.unleashedsoftware.com/Currencies: LastModifiedOn is null if rates were never set;
+        # the base currency has none.
         state.currencies[guid] = {
             "Guid": guid, "CurrencyCode": code, "Description": description,
             "DefaultBuyRate": None if base or buy is None else D(buy),

@@ -1,8 +1,9 @@
 """Everything the emulated Unleashed company holds, plus the few services domain code needs.
 
-Records are kept as dicts keyed by the PascalCase wire field names (shared/api-notes/unleashed.md
-§4), with Python values (``Decimal``, UTC ``datetime``). Stock is kept apart from products because
-Unleashed reports it per product *and* warehouse (§4.3). Callers hold the emulator's lock.
+Records are kept as dicts keyed by the PascalCase wire field names
+(https://apidocs.unleashedsoftware.com/), with Python values (``Decimal``, UTC ``datetime``). Stock is kept
+apart from products because Unleashed reports it per product *and* warehouse
+(https://apidocs.unleashedsoftware.com/StockOnHand). Callers hold the emulator's lock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ ZERO = Decimal("0")
 
 
 def row_guid(product_guid: str, warehouse_guid: str) -> str:
-    """A stable Guid for one product's stock row in one warehouse (notes §4.3 rows carry a Guid) [I]."""
+    """A stable Guid for one product's stock row in one warehouse (https://apidocs.unleashedsoftware.com/StockOnHand
+    rows carry a Guid) [I]."""
     return str(uuid.uuid5(uuid.UUID(product_guid), warehouse_guid))
 
 
@@ -39,7 +41,8 @@ class Settings:
 
 @dataclass
 class StockLevel:
-    """One product in one warehouse. It exists only once stock has moved (notes §4.3)."""
+    """One product in one warehouse. It exists only once stock has moved
+    (https://apidocs.unleashedsoftware.com/StockOnHand)."""
 
     guid: str
     on_hand: Decimal = ZERO
@@ -49,7 +52,8 @@ class StockLevel:
 
     @property
     def available(self) -> Decimal:
-        # shared/api-notes/unleashed.md §8: "Available" = stock on hand - allocated stock.
+        # https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction:
+        # "Available" = stock on hand - allocated stock.
         return self.on_hand - self.allocated
 
 
@@ -89,7 +93,8 @@ class UnleashedState:
     ledger: list[Movement] = field(default_factory=list)
     # Allocations an order holds, so completing, editing or deleting it can release them.
     order_allocations: dict[str, dict[StockKey, Decimal]] = field(default_factory=dict)
-    # Orders left Parked by a failed completion keep their allocation (notes §8).
+    # Orders left Parked by a failed completion keep their allocation
+    # (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction).
     allocated_by_completion: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
     # OrderNumber (upper case) -> order Guid: finding a free or clashing number must not scan every
@@ -113,7 +118,7 @@ class UnleashedState:
         return self.settings.api_user
 
     def next_number(self, prefix: str, width: int = 8) -> str:
-        """``SO-00000001`` style numbers (notes §4.6 shows ``SO-00002264``)."""
+        """``SO-00000001`` style numbers (https://apidocs.unleashedsoftware.com/SalesOrders shows ``SO-00002264``)."""
         n = self.counters.get(prefix, 0) + 1
         self.counters[prefix] = n
         return f"{prefix}-{n:0{width}d}"

@@ -1,7 +1,8 @@
 """Stock on hand, allocations and auto-assembly.
 
-shared/api-notes/unleashed.md §4.3 and §8: AvailableQty = on hand − allocated, and with
-``isAssembled=true`` also what auto-assembly bills of materials could build from available
+https://apidocs.unleashedsoftware.com/StockOnHand,
+https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction: AvailableQty =
+on hand − allocated, and with ``isAssembled=true`` also what auto-assembly bills of materials could build from available
 components. Bills can be multi-level and share components between levels, so the buildable
 quantity is found by *simulating* builds on a copy of the available quantities (every unit built
 really consumes its components, at every level); summing per-level maxima would count a shared
@@ -23,7 +24,8 @@ _MAX_UNITS = 1 << 40
 
 # --- moving stock -------------------------------------------------------------------------------
 def move(state: UnleashedState, product_guid: str, warehouse_guid: str, delta: Decimal, reason: str, reference: str) -> None:
-    """Change on-hand quantity; the row becomes "modified" for ``modifiedSince`` (notes §4.3)."""
+    """Change on-hand quantity; the row becomes "modified" for ``modifiedSince``
+    (https://apidocs.unleashedsoftware.com/StockOnHand)."""
     level = state.level(product_guid, warehouse_guid, create=True)
     assert level is not None
     now = state.now()

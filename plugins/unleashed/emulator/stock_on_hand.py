@@ -1,6 +1,6 @@
 """``/StockOnHand`` rows: product totals, or per warehouse when a warehouse is named.
 
-shared/api-notes/unleashed.md §4.3:
+https://apidocs.unleashedsoftware.com/StockOnHand:
 - without a warehouse filter each row is a product total across warehouses; its ``Guid`` equals
   ``ProductGuid`` and ``WarehouseId``/``WarehouseCode``/``Warehouse`` are empty (null here);
 - with ``warehouseCode``/``warehouseName`` (or ``/{productGuid}/AllWarehouses``) rows are per
@@ -91,7 +91,8 @@ def _render(state: UnleashedState, product: Record, warehouse: Record | None, ro
     avg = product.get("AverageLandPrice") or ZERO
     days = (state.now() - row.last_sale).days if row.last_sale else None
     return {
-        # notes §4.3: a total row's Guid equals ProductGuid; per-warehouse rows get their own.
+        # https://apidocs.unleashedsoftware.com/StockOnHand: a total row's Guid equals ProductGuid;
+        # per-warehouse rows get their own.
         "Guid": product["Guid"] if warehouse is None else row_guid(product["Guid"], warehouse["Guid"]),
         "ProductGuid": product["Guid"],
         "ProductCode": product["ProductCode"],
@@ -154,7 +155,7 @@ def _stock_rows(state: UnleashedState, warehouses: list[Record], assembled: bool
             continue
         row = _collect(state, product, warehouses, assembled)
         if not row.moved and row.buildable <= 0:
-            continue  # notes §4.3: products never moved are not returned
+            continue  # https://apidocs.unleashedsoftware.com/StockOnHand: products never moved are not returned
         if not modified_since(row.modified, since):
             continue
         rows.append((product, row))

@@ -1,7 +1,7 @@
 """Field coercion shared by the create/update handlers: collect every problem, then refuse once.
 
 The 400 body lists one ``{"Field", "Message"}`` item per problem (invented shape,
-shared/api-notes/unleashed.md §5 [?]).
+https://apidocs.unleashedsoftware.com/ [?]).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class Problems:
 
 
 def check_guid_matches(url_guid: str, body: dict[str, Any]) -> None:
-    """The body's Guid, when present, must be the one in the URL (notes §0: Guid set on add)."""
+    """The body's Guid, when present, must be the one in the URL
+    (https://apidocs.unleashedsoftware.com/Taxes: Guid set on add)."""
     body_guid = body.get("Guid")
     if body_guid not in (None, "") and str(body_guid).lower() != url_guid.lower():
         raise UnleashedError(400, f"Guid in the body ({body_guid}) does not match the Guid in the URL ({url_guid}).", field="Guid")

@@ -1,6 +1,6 @@
 """Webhook subscriptions and signed deliveries from a background thread.
 
-shared/api-notes/unleashed.md §7. Documented: at most 5 subscriptions, same auth headers as the
+https://apidocs.unleashedsoftware.com/Webhooks. Documented: at most 5 subscriptions, same auth headers as the
 API. Seen in independent receivers [C]: headers ``x-unleashed-signature`` (base64 HMAC-SHA256 of
 ``"{timestamp}.{rawBody}"`` keyed with the per-subscription signing key, returned once at creation)
 and ``x-unleashed-timestamp`` (Unix seconds); camelCase payload ``subscriptionId``,
@@ -11,7 +11,8 @@ Our choices where the notes say [?]: the management paths ``GET|POST /Webhooks/S
 ``EventTypes``, ``Description``, ``SigningKey``), the event list below, ISO ``createdOn``, and plain
 ``http://`` URLs being allowed (the real service needs public HTTPS; the emulator posts to
 loopback). Deliveries never block an API request: they are queued and posted by one worker thread
-with retries; they do not count towards the API quota (§6).
+with retries; they do not count towards the API quota
+(https://intercom.help/unleashed-support/en/articles/11582291-understanding-your-api-usage-limits).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ EVENT_TYPES = (
     "salesorder.created", "salesorder.updated",
     "stockonhand.updated",
 )
-MAX_SUBSCRIPTIONS = 5  # notes §7
+MAX_SUBSCRIPTIONS = 5  # https://apidocs.unleashedsoftware.com/Webhooks
 _KEEP_DELIVERIES = 1000  # the delivery log kept for inspection
 
 
@@ -97,7 +98,8 @@ class WebhookHub:
         self._new_key = new_key
         self._retry_seconds = tuple(retry_seconds)
         self._timeout = timeout
-        # notes §7: ``data`` is "sometimes a JSON string that must be parsed again".
+        # https://apidocs.unleashedsoftware.com/Webhooks: ``data`` is "sometimes a JSON string
+        # that must be parsed again".
         self._data_as_string = data_as_string
         self._cond = threading.Condition()
         self._heap: list[_Scheduled] = []
@@ -132,7 +134,7 @@ class WebhookHub:
             }
             self.subscriptions[guid] = record
             self._keys[guid] = key
-            # The signing key is shown once, in the create response (notes §7).
+            # The signing key is shown once, in the create response (https://apidocs.unleashedsoftware.com/Webhooks).
             return {**record, "SigningKey": self._keys[guid]}
 
     def unsubscribe(self, guid: str) -> None:

@@ -27,7 +27,7 @@ def utc_ms(moment: datetime) -> datetime:
 
 
 def net_date(moment: datetime | None) -> str | None:
-    """``datetime`` -> ``"/Date(1586833770780)/"`` (shared/api-notes/unleashed.md §3, UTC)."""
+    """``datetime`` -> ``"/Date(1586833770780)/"`` (https://apidocs.unleashedsoftware.com/SalesOrders, UTC)."""
     if moment is None:
         return None
     return f"/Date({int(round(moment.timestamp() * 1000))})/"
@@ -47,13 +47,14 @@ def _parse_iso(text: str) -> datetime:
         text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        # shared/api-notes/unleashed.md §3: dates without a zone are UTC.
+        # https://apidocs.unleashedsoftware.com/SalesOrders: dates without a zone are UTC.
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
 
 
 def parse_filter_date(name: str, text: str) -> datetime:
-    """A query-string date: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM:SS(.fff)``, UTC (notes §3)."""
+    """A query-string date: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM:SS(.fff)``, UTC
+    (https://apidocs.unleashedsoftware.com/SalesOrders)."""
     value = text.strip()
     if _DATE_ONLY.match(value) or _DATE_TIME.match(value):
         try:
@@ -69,7 +70,7 @@ def end_of_filter_date(text: str, moment: datetime) -> datetime:
 
 
 def parse_body_date(name: str, value: Any) -> datetime | None:
-    """A request-body date: ISO string or ``/Date(ms)/`` (notes §3 "Dates in request bodies")."""
+    """A request-body date: ISO string or ``/Date(ms)/`` (https://apidocs.unleashedsoftware.com/SalesOrders)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):  # a stored value re-applied on update
