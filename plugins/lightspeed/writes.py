@@ -206,11 +206,12 @@ class RecordWrites(Connector):
         rest: list[Outgoing] = list(records)
         if threshold > 0:
             big = {outlet_id: levels for outlet_id, levels in by_outlet.items()
-                   if len({o.entity.product_id for o in levels}) > threshold}  # type: ignore[attr-defined]
+                   if len({_level(o).product_id for o in levels}) > threshold}
             if big:
+                # (a RecordWrites is always the LightspeedConnector it is mixed into)
                 counted = InventoryCounts(self, self._counts_checked).set_levels(big)  # type: ignore[arg-type]
                 results.update({o.source_id: PushResult(o.source_id, "updated",
-                                                        target_id=f"{o.entity.product_id}@{outlet_id}")  # type: ignore[attr-defined]
+                                                        target_id=f"{_level(o).product_id}@{outlet_id}")
                                 for outlet_id, levels in big.items() for o in levels if o.source_id in counted})
             rest = [o for o in records if o.source_id not in results]
         results.update({r.source_id: r for r in self._put_stock(rest)})
@@ -233,8 +234,7 @@ class RecordWrites(Connector):
                 for o in levels:
                     results[o.source_id] = _untracked_result(o, product_id)
                 continue
-            inventory = [{"outlet_id": o.entity.location_id,  # type: ignore[attr-defined]
-                          "current_amount": o.entity.available}  # type: ignore[attr-defined]
+            inventory = [{"outlet_id": _level(o).location_id, "current_amount": _level(o).available}
                          for o in levels]
             try:
                 self.request("PUT", f"/api/2.1/products/{product_id}", json={"details": {"inventory": inventory}},
@@ -254,12 +254,17 @@ class RecordWrites(Connector):
                 raise
             for o in levels:
                 results[o.source_id] = PushResult(o.source_id, "updated",
-                                                  target_id=f"{product_id}@{o.entity.location_id}")  # type: ignore[attr-defined]
+                                                  target_id=f"{product_id}@{_level(o).location_id}")
         return [results[o.source_id] for o in records]
 
 
 def _untracked_result(o: Outgoing, product_id: str) -> PushResult:
-    return PushResult(o.source_id, "unchanged", target_id=f"{product_id}@{o.entity.location_id}")  # type: ignore[attr-defined]
+    return PushResult(o.source_id, "unchanged", target_id=f"{product_id}@{_level(o).location_id}")
+
+
+def _level(o: Outgoing) -> StockLevel:
+    assert isinstance(o.entity, StockLevel)  # the stock flow writes stock levels only
+    return o.entity
 
 
 def _stored_customer(customer_id: str, body: dict[str, Any], response: httpx.Response | None = None) -> Customer:
