@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tillbridge import (Connector, Flow, Outgoing, Page, Preparation, PrepareContext, Product, PushResult,
                         SettingSpec, hookimpl, line_quantities)
@@ -19,7 +20,7 @@ from tillbridge.flows import CORE_FLOWS, admit
 from tillbridge.plugins import Plugins
 from tillbridge.runner import FlowRunner
 
-from conftest import KEY
+KEY = Fernet.generate_key()
 
 
 class Till(Connector):
