@@ -89,14 +89,12 @@ class StateLock:
     def release(self) -> None:
         held, self._held = self._held, None
         try:
-            if held is None:
-                pass
-            elif self.engine.dialect.name == "postgresql":
+            if held is not None and self.engine.dialect.name == "postgresql":
                 try:
                     held.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
                 finally:
                     held.close()
-            else:
+            elif held is not None:
                 held.close()  # closing the file drops its flock
         finally:
             self._thread.release()
