@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 import httpx
 
@@ -356,10 +356,12 @@ class Connector:
         """
         raise Unsupported(f"{self.system} cannot write {entity_type}")
 
-    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | None:
-        """The lane of a write when ``push_concurrency`` > 1: records of the same lane are written
-        in the order the source gave them (e.g. sales orders of one warehouse, which allocate its
-        stock in turn); ``None``: independent of every other record (the default)."""
+    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | Iterable[str] | None:
+        """What a write must stay in order with when ``push_concurrency`` > 1: its lane, or its
+        lanes. A write waits for the page's earlier writes that share one of its lanes and goes
+        side by side with the rest (e.g. a sales order lanes by ``warehouse:product`` for each
+        product it takes, so orders that take the same stock keep the POS's order);
+        ``None``: independent of every other record (the default)."""
         return None
 
     def push_batch_limit(self, entity_type: str) -> int:

@@ -1,15 +1,20 @@
 """The push side of a page: its writes in batches, side by side where the target allows.
 
-With ``target.push_concurrency`` > 1, batches go out at most that many at once: records of one
-lane (``target.push_lane``) stay in sequence, records without one are independent. The runner
-(core/runner.py) calls :func:`push_page` once per page and commits what comes back.
+With ``target.push_concurrency`` > 1, batches go out at most that many at once. What must stay in
+order is said by ``target.push_lane``: a write's lanes (one name, or several); a write waits for
+the earlier writes of the page that share one of its lanes, and writes without a lane are
+independent. E.g. sales orders lane by (warehouse, product): two orders of one warehouse that
+take different products go side by side, two that take the same product stay in the POS's order.
+The runner (core/runner.py) calls :func:`push_page` once per page and commits what comes back.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from .connector import Connector, Outgoing, PushResult
 from .entities import StockLevel
@@ -17,6 +22,16 @@ from .errors import RecordRejected, RemoteError
 
 if TYPE_CHECKING:
     from .plugins import Plugins
+
+
+@dataclass
+class _Batch:
+    """One ``push`` call: records (indexes into the page) and the batches it must wait for."""
+
+    where: list[int]
+    lanes: frozenset[str]
+    after: set[int] = field(default_factory=set)  # indexes of the batches it waits for
+    then: list[int] = field(default_factory=list)  # batches waiting for this one
 
 
 def push_page(plugins: Plugins, target: Connector, entity_type: str,
@@ -27,53 +42,67 @@ def push_page(plugins: Plugins, target: Connector, entity_type: str,
     page is then not committed; every write is idempotent, so it is redone)."""
     size = max(1, int(target.push_batch_limit(entity_type)))
     width = max(1, int(target.push_concurrency))
-    chains = _push_chains(target, entity_type, outgoing, size) if width > 1 else []
-    if len(chains) <= 1:  # one at a time, as a connector without concurrency expects
-        chains = [[list(range(start, end)) for start, end in _batches(outgoing, size)]]
-        width = 1
+    if width > 1:
+        batches = _plan_batches(target, entity_type, outgoing, size)
+    else:  # one at a time, in the page's order, as a connector without concurrency expects
+        batches = [_Batch(list(range(start, end)), frozenset()) for start, end in _batches(outgoing, size)]
     slots: list[PushResult | None] = [None] * len(outgoing)
 
-    abort = threading.Event()  # a batch failed, or Ctrl-C: start no further batch
-
-    def run(chain: list[list[int]]) -> None:
-        for where in chain:
-            if abort.is_set():
-                return
-            batch = [outgoing[i] for i in where]
-            try:
-                answer = plugins.push_entities(target, entity_type, batch)
-            except RecordRejected as exc:  # a connector that rejects the whole batch: per record
-                answer = [PushResult(o.source_id, "failed", error=exc) for o in batch]
-            if len(answer) != len(batch):
-                raise RemoteError(f"{target.system} returned {len(answer)} results for {len(batch)} records")
-            for i, res in zip(where, answer):
-                slots[i] = res
-            # when stopping, finish the page anyway: a half-committed page would only be redone
-
-    if width == 1:
-        run(chains[0])
-    else:
-        pool = ThreadPoolExecutor(max_workers=min(width, len(chains)),
-                                  thread_name_prefix=f"tillbridge-push-{target.system}")
-        futures = [pool.submit(run, chain) for chain in chains]
+    def run(batch: _Batch) -> None:
+        records = [outgoing[i] for i in batch.where]
         try:
-            pending = set(futures)
-            while pending and not abort.is_set():
-                # Short waits, not one long one: a signal (Ctrl-C) that lands in a push thread
-                # is only handled when the main thread runs Python code again.
-                done, pending = wait(pending, timeout=0.01, return_when=FIRST_EXCEPTION)
-                if any(f.exception() is not None for f in done):
-                    abort.set()
-        except BaseException:  # KeyboardInterrupt while waiting: the started writes end, no more
-            abort.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=abort.is_set())
-        for future in futures:
-            error = None if future.cancelled() else future.exception()
-            if error is not None:
-                raise error
+            answer = plugins.push_entities(target, entity_type, records)
+        except RecordRejected as exc:  # a connector that rejects the whole batch: per record
+            answer = [PushResult(o.source_id, "failed", error=exc) for o in records]
+        if len(answer) != len(records):
+            raise RemoteError(f"{target.system} returned {len(answer)} results for {len(records)} records")
+        for i, res in zip(batch.where, answer):
+            slots[i] = res
+
+    if width == 1 or len(batches) <= 1:
+        for batch in batches:
+            run(batch)
+    else:
+        _run_side_by_side(batches, run, width, f"tillbridge-push-{target.system}")
     return [res for res in slots if res is not None]
+
+
+def _run_side_by_side(batches: list[_Batch], run: Callable[[_Batch], None], width: int, name: str) -> None:
+    """Run the batches at most ``width`` at once, each once the batches it waits for are done,
+    the page's earliest first. On an error (or Ctrl-C) nothing more starts; the started ones end
+    and the first error is raised."""
+    waiting = [len(b.after) for b in batches]
+    ready = [n for n, b in enumerate(batches) if not b.after]
+    heapq.heapify(ready)
+    running: dict[Future[None], int] = {}
+    error: BaseException | None = None
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix=name)
+    try:
+        while ready or running:
+            while ready and len(running) < width and error is None:
+                n = heapq.heappop(ready)
+                running[pool.submit(run, batches[n])] = n
+            if not running:
+                break
+            # Short waits, not one long one: a signal (Ctrl-C) that lands in a push thread is
+            # only handled when the main thread runs Python code again.
+            done, _ = wait(running, timeout=0.01, return_when=FIRST_COMPLETED)
+            for future in done:
+                n = running.pop(future)
+                if future.exception() is not None:
+                    error = error or future.exception()
+                    continue
+                for later in batches[n].then:
+                    waiting[later] -= 1
+                    if not waiting[later]:
+                        heapq.heappush(ready, later)
+            if error is not None:
+                ready.clear()
+        # when stopping, the started batches end anyway: a half-committed page would only be redone
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if error is not None:
+        raise error
 
 
 def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:
@@ -89,30 +118,58 @@ def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int
         start = end
 
 
-def _push_chains(target: Connector, entity_type: str, outgoing: Sequence[Outgoing],
-                 size: int) -> list[list[list[int]]]:
-    """The page's writes as chains of batches (lists of indexes into ``outgoing``): a chain goes
-    in sequence, chains side by side. One chain per lane, holding that lane's records in their
-    order; every batch of records without a lane is a chain of its own."""
-    lanes: dict[str, list[int]] = {}
+def lanes_of(target: Connector, entity_type: str, o: Outgoing) -> frozenset[str]:
+    """``push_lane``'s answer as a set: ``None`` → none, a name → one, several names → each."""
+    lane = target.push_lane(entity_type, o)
+    if lane is None:
+        return frozenset()
+    if isinstance(lane, str):
+        return frozenset((lane,))
+    return frozenset(str(name) for name in lane)
+
+
+def _plan_batches(target: Connector, entity_type: str, outgoing: Sequence[Outgoing],
+                  size: int) -> list[_Batch]:
+    """The page's writes as batches, each with the earlier batches it waits for.
+
+    A write with lanes joins the batch that last took its lanes when that batch took exactly
+    these lanes and has room (so one lane's writes still go ``size`` a call, in order); otherwise
+    it starts a batch that waits for the last batch of each of its lanes. Writes without a lane
+    are cut into batches of their own, which wait for nothing."""
+    batches: list[_Batch] = []
+    last: dict[str, int] = {}  # lane → the batch that last took it
     free: list[int] = []
     for i, o in enumerate(outgoing):
-        lane = target.push_lane(entity_type, o)
-        (free if lane is None else lanes.setdefault(str(lane), [])).append(i)
-    chains: list[list[list[int]]] = []
-    for where in [*lanes.values(), free]:
-        part = [outgoing[i] for i in where]
-        batches = [where[start:end] for start, end in _batches(part, size)]
-        if where is free:
-            chains.extend([b] for b in batches)
-        elif batches:
-            chains.append(batches)
-    chains.sort(key=lambda chain: chain[0][0])  # roughly the page's order
-    return chains
+        lanes = lanes_of(target, entity_type, o)
+        if not lanes:
+            free.append(i)
+            continue
+        latest = {last.get(lane) for lane in lanes}
+        if len(latest) == 1 and (n := latest.pop()) is not None \
+                and batches[n].lanes == lanes and len(batches[n].where) < size:
+            batches[n].where.append(i)
+            continue
+        batch = _Batch([i], lanes, after={last[lane] for lane in lanes if lane in last})
+        n = len(batches)
+        batches.append(batch)
+        for before in batch.after:
+            batches[before].then.append(n)
+        for lane in lanes:
+            last[lane] = n
+    part = [outgoing[i] for i in free]
+    batches.extend(_Batch([free[j] for j in range(start, end)], frozenset())
+                   for start, end in _batches(part, size))
+    order = sorted(range(len(batches)), key=lambda n: batches[n].where[0])  # the page's order first
+    renumber = {old: new for new, old in enumerate(order)}
+    planned = [batches[old] for old in order]
+    for batch in planned:
+        batch.after = {renumber[n] for n in batch.after}
+        batch.then = [renumber[n] for n in batch.then]
+    return planned
 
 
 def _stock_group(o: Outgoing) -> str | None:
     return o.entity.product_id if isinstance(o.entity, StockLevel) else None
 
 
-__all__ = ["push_page"]
+__all__ = ["lanes_of", "push_page"]

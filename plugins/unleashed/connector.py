@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -22,6 +23,7 @@ import httpx
 from tillbridge import (
     ID_NAMESPACE,
     AuthError,
+    BomLine,
     Connector,
     CredentialField,
     Entity,
@@ -40,6 +42,7 @@ from tillbridge import (
 
 from . import convert
 from .auth import UnleashedAuth
+from .availability import tree
 from .sales_orders import SalesOrders, line_price, percent, tax_map_lookup
 from .stock_knowledge import StockKnowledge
 from .wire import DISCOUNT_CODE, cents, last_page, money, reason
@@ -62,6 +65,13 @@ DEFAULT_PUSH_CONCURRENCY = 4
 #: that a stop (Ctrl-C, an error) between two writes leaves the rest of the page unsent, as when
 #: the writes went one at a time in the main thread.
 PER_RECORD_BATCH = 1
+#: How old the bills of materials may be for the stock export's kits (re-read after a minute).
+BOM_CACHE_SECONDS = 60.0
+#: How old they may be for laning sales orders: a kit made in Unleashed in the last ten minutes
+#: may have its orders side by side with its components' orders, which changes at most which of
+#: two orders short of the same stock is parked; reading them once per ten minutes of sales keeps
+#: the import at one call an order.
+LANE_BOM_SECONDS = 600.0
 
 
 class UnleashedConnector(RecordWrites, SalesOrders, Connector):
@@ -109,6 +119,9 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
         self._created_products: set[str] = set()
         #: what we know of stock without asking: (product, warehouse) → (available, when learnt)
         self._known_stock = StockKnowledge()
+        #: (when read, kit → components) of the auto-assembling bills of materials
+        self._boms: tuple[float, dict[str, list[tuple[str, Decimal]]]] | None = None
+        self._bom_lock = threading.Lock()
         #: batches pushed side by side (Unleashed documents no concurrency limit: a setting)
         self.push_concurrency = max(1, int(context.settings.get(PUSH_CONCURRENCY) or DEFAULT_PUSH_CONCURRENCY))
         #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
@@ -316,14 +329,46 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
         return records[0] if records else None
 
     # --- writes ---------------------------------------------------------------------------------
-    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | None:
-        """Sales orders of one warehouse in the POS's order (each allocates that warehouse's stock
-        in turn:
-        https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction);
-        products, customers and other warehouses' orders are independent."""
-        if entity_type == "sale" and isinstance(outgoing.entity, Sale):
-            return f"warehouse:{outgoing.entity.location_id}"
-        return None
+    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str | list[str] | None:
+        """A sales order's lanes: ``warehouse:product`` for each stocked product it takes, and for
+        each component an auto-assembled kit on it would consume. Completing an order takes (or,
+        short, allocates) that warehouse's stock of those products in turn
+        (https://intercom.help/unleashed-support/en/articles/11582276-lightspeed-retail-integration-introduction),
+        so orders that share one keep the POS's order and the rest go side by side. An order of
+        only non-stock products, products and customers are independent."""
+        if entity_type != "sale" or not isinstance(outgoing.entity, Sale):
+            return None
+        sale = outgoing.entity
+        products = {line.product_id for line in sale.lines if line.product_id}
+        with self._lock:
+            products -= self._never_diminishing
+        if not products:
+            return None
+        boms = self.auto_assembly_boms(max_age=LANE_BOM_SECONDS)
+        taken = set(products)
+        for product in products:
+            if product in boms:
+                taken |= tree(product, boms)
+        return [f"{sale.location_id}:{product}" for product in sorted(taken)]
+
+    def auto_assembly_boms(self, max_age: float = BOM_CACHE_SECONDS) -> dict[str, list[tuple[str, Decimal]]]:
+        """Kit → its (component, quantity per kit), for the bills of materials that auto-assemble;
+        read again when older than ``max_age`` seconds (every page of ``/BillOfMaterials``)."""
+        with self._bom_lock:
+            if self._boms is not None and time.monotonic() - self._boms[0] < max_age:
+                return self._boms[1]
+            boms: dict[str, list[tuple[str, Decimal]]] = {}
+            cursor = None
+            while True:
+                page = self.fetch("bom", cursor)
+                for line in page.records:
+                    if isinstance(line, BomLine) and line.can_auto_assemble:
+                        boms.setdefault(line.assembly_id, []).append((line.component_id, line.quantity))
+                cursor = page.cursor
+                if not page.more:
+                    break
+            self._boms = (time.monotonic(), boms)
+            return boms
 
     def push_batch_limit(self, entity_type: str) -> int:
         """One request per record, except the opening stock's one on-hand read per 100 products:

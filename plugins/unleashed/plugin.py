@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, cast
 
 import click
 
-from tillbridge import BomLine, Connector, SettingSpec, StockLevel, hookimpl
+from tillbridge import Connector, SettingSpec, StockLevel, hookimpl
 
 from .availability import buildable, tree
 
 if TYPE_CHECKING:
     from .connector import UnleashedConnector
 
-BOM_CACHE_SECONDS = 60.0
 
 
 @hookimpl
@@ -95,21 +93,10 @@ def compute_available(connector: Connector, levels: Sequence[StockLevel], includ
 
 
 def _auto_assembly_boms(connector: Connector) -> dict[str, list[tuple[str, Decimal]]]:
-    cached = getattr(connector, "_bom_cache", None)
-    if cached and time.monotonic() - cached[0] < BOM_CACHE_SECONDS:
-        return cached[1]
-    boms: dict[str, list[tuple[str, Decimal]]] = {}
-    cursor = None
-    while True:
-        page = connector.fetch("bom", cursor)
-        for line in page.records:
-            if isinstance(line, BomLine) and line.can_auto_assemble:
-                boms.setdefault(line.assembly_id, []).append((line.component_id, line.quantity))
-        cursor = page.cursor
-        if not page.more:
-            break
-    setattr(connector, "_bom_cache", (time.monotonic(), boms))  # an instance cache the connector does not declare
-    return boms
+    from .connector import UnleashedConnector
+
+    assert isinstance(connector, UnleashedConnector)
+    return connector.auto_assembly_boms()
 
 
 @hookimpl

@@ -17,8 +17,6 @@ from tillbridge import (
     signature_matches,
 )
 
-BOM_CACHE_SECONDS = 60.0
-
 
 #: Where ``webhooks register`` keeps the per-subscription signing keys, inside the (encrypted)
 #: Unleashed credentials: subscription Guid → key.

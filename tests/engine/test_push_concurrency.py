@@ -4,6 +4,7 @@ results in the page's order (functional: counts what is in flight, no timing).""
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Sequence
 
@@ -42,7 +43,7 @@ class CountingConnector(Connector):
         return self.batch
 
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
-        lane = self.push_lane(entity_type, records[0]) or ""
+        lane = str(self.push_lane(entity_type, records[0]) or "")
         with self.cond:
             self.inflight += 1
             self.most = max(self.most, self.inflight)
@@ -93,6 +94,53 @@ def test_one_lane_keeps_its_order_while_two_lanes_interleave() -> None:
         assert [c for c in connector.arrived if c.startswith(lane)] == [c for c in codes if c.startswith(lane)]
 
 
+class MultiLane(CountingConnector):
+    """Lanes from the code: "A+B-1" takes lanes A and B."""
+
+    def push_lane(self, entity_type: str, outgoing: Outgoing) -> list[str] | None:
+        return outgoing.entity.code.split("-")[0].split("+")  # type: ignore[attr-defined]
+
+    def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        with self.cond:
+            mine = set(self.push_lane(entity_type, records[0]) or ())
+            clash = [c for c in self.now if mine & set(c.split("-")[0].split("+"))]
+            assert not clash, f"{records[0].entity.code} went out beside {clash}"  # type: ignore[attr-defined]
+            self.now.add(records[0].entity.code)  # type: ignore[attr-defined]
+        try:
+            return super().push(entity_type, records)
+        finally:
+            with self.cond:
+                self.now.discard(records[0].entity.code)  # type: ignore[attr-defined]
+
+
+def test_a_write_with_several_lanes_waits_for_each_and_the_rest_goes_side_by_side() -> None:
+    codes = ["A-0", "B-0", "C-0", "A+B-1", "C-1", "D-0", "B-2", "A-3"]
+    records = outgoing(codes)
+    connector = MultiLane(concurrency=4, batch=1, expect=3)
+    connector.now: set[str] = set()  # type: ignore[misc]
+    results = push(connector, records)
+    assert [r.source_id for r in results] == [o.source_id for o in records]
+    assert connector.opened  # A-0, B-0, C-0 (and D-0) went out together
+    order = connector.arrived
+    for before, after in [("A-0", "A+B-1"), ("B-0", "A+B-1"), ("A+B-1", "B-2"), ("A+B-1", "A-3"), ("C-0", "C-1")]:
+        assert order.index(before) < order.index(after), (before, after, order)
+
+
+def test_a_lane_still_sends_its_writes_in_batches() -> None:
+    codes = [f"A-{n}" for n in range(6)] + [f"B-{n}" for n in range(6)]
+    connector = CountingConnector(concurrency=4, batch=3, expect=2, lanes=True)
+    calls: list[list[str]] = []
+    original = connector.push
+
+    def recording(entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        calls.append([o.entity.code for o in records])  # type: ignore[attr-defined]
+        return original(entity_type, records)
+
+    connector.push = recording  # type: ignore[method-assign]
+    push(connector, outgoing(codes))
+    assert sorted(calls) == [["A-0", "A-1", "A-2"], ["A-3", "A-4", "A-5"], ["B-0", "B-1", "B-2"], ["B-3", "B-4", "B-5"]]
+
+
 def test_a_connector_without_concurrency_gets_one_batch_at_a_time() -> None:
     records = outgoing([f"P{n}" for n in range(10)])
     connector = CountingConnector(concurrency=1, batch=3, expect=1)
@@ -119,7 +167,7 @@ def test_an_error_in_one_batch_is_raised_and_stops_what_has_not_started() -> Non
 def test_unleashed_lanes_sales_orders_by_warehouse_and_reads_its_setting() -> None:
     import httpx
 
-    from tillbridge import ConnectorContext, Sale
+    from tillbridge import BomLine, ConnectorContext, Page, Sale, SaleLine
     from tillbridge_unleashed.connector import UnleashedConnector
 
     def make(settings: dict[str, Any]) -> UnleashedConnector:
@@ -131,11 +179,31 @@ def test_unleashed_lanes_sales_orders_by_warehouse_and_reads_its_setting() -> No
     assert connector.push_concurrency == 4  # Unleashed documents no limit: the conservative default
     assert make({"unleashed_push_concurrency": 2}).push_concurrency == 2
 
-    def sale(warehouse: str) -> Outgoing:
-        return Outgoing(entity=Sale.model_construct(id="s", location_id=warehouse), target_id="t", exists=False,
-                        source_key="k", source_id="s")
+    def sale(warehouse: str, *products: str) -> Outgoing:
+        lines = tuple(SaleLine(product_id=p, quantity=Decimal(1), unit_price=Decimal(1)) for p in products)
+        return Outgoing(entity=Sale.model_construct(id="s", location_id=warehouse, lines=lines), target_id="t",
+                        exists=False, source_key="k", source_id="s")
 
-    assert connector.push_lane("sale", sale("W1")) == connector.push_lane("sale", sale("W1"))
-    assert connector.push_lane("sale", sale("W1")) != connector.push_lane("sale", sale("W2"))
+    kit_reads: list[str] = []
+
+    def fetch(entity_type: str, cursor: Any = None) -> Page:  # one bill of materials: KIT = 2 × C1 + SUB, SUB = C2
+        kit_reads.append(entity_type)
+        return Page(records=[BomLine(id=f"b{n}", assembly_id=kit, component_id=part, quantity=Decimal(q),
+                                     can_auto_assemble=True)
+                             for n, (kit, part, q) in enumerate([("KIT", "C1", 2), ("KIT", "SUB", 1), ("SUB", "C2", 1)])],
+                    cursor=None, more=False)
+
+    connector.fetch = fetch  # type: ignore[method-assign]
+    lanes = lambda *a: set(connector.push_lane("sale", sale(*a)) or ())  # noqa: E731
+    assert lanes("W1", "P1", "P2") == {"W1:P1", "W1:P2"}  # a lane per (warehouse, product) it takes
+    assert lanes("W1", "P1") & lanes("W1", "P1", "P2")  # the same product in one warehouse: in order
+    assert not lanes("W1", "P1") & lanes("W1", "P3")  # other products of the warehouse: side by side
+    assert not lanes("W1", "P1") & lanes("W2", "P1")  # the same product elsewhere: side by side
+    # a kit would auto-assemble from its components, nested ones too: it shares their lanes
+    assert lanes("W1", "KIT") == {"W1:KIT", "W1:C1", "W1:SUB", "W1:C2"}
+    assert lanes("W1", "KIT") & lanes("W1", "C2")
+    assert kit_reads == ["bom"]  # the bills of materials were read once for all these orders
+    connector._never_diminishing.add("SVC")
+    assert connector.push_lane("sale", sale("W1", "SVC")) is None  # only non-stock lines: independent
     assert connector.push_lane("product", outgoing(["P"])[0]) is None
     assert connector.push_batch_limit("stock") == connector.push_batch_size  # one on-hand read per 100
