@@ -355,8 +355,9 @@ def main_run(args: argparse.Namespace) -> dict[str, Any]:
 
 def rows_of(out: dict[str, Any]) -> list[report.Row]:
     rows: list[report.Row] = []
+    bare = out.get("bare")
     for m in out["scenarios"]:
-        rows += report.scenario_rows(m)
+        rows += report.scenario_rows(m, work_floor=bare["seconds"] if bare else None)
     rows += report.cpu_rows(out["scenarios"])
     if "engine" in out or "bare" in out:
         rows.append(report.overhead_row(out.get("engine"), out.get("bare")))
