@@ -44,7 +44,9 @@ def run(k: int, outlets: int, threshold: int, batch: int | None) -> tuple[int, f
                       for n, pid in enumerate(ids) for o in outs]
             emulator.stats.reset()
             t0 = time.perf_counter()
-            size = batch or conn.push_batch_limit("stock")
+            # as the runner does: pages gathered to push_gather levels, then one push (cut at
+            # push_batch_limit); --batch N pushes N levels at a time instead
+            size = batch or conn.push_gather("stock") or conn.push_batch_limit("stock")
             for start, end in _batches(levels, size):
                 conn.push("stock", levels[start:end])
             took = time.perf_counter() - t0

@@ -364,6 +364,14 @@ class Connector:
         ``None``: independent of every other record (the default)."""
         return None
 
+    def push_gather(self, entity_type: str) -> int:
+        """Records to gather from several pages before pushing them in one go (default 0: each
+        page is pushed as it comes). For a target whose bulk write costs the same calls for more
+        records (an inventory count: a few calls per outlet, whatever it counts). The runner
+        pushes once the planned writes reach this many, then commits each page in order; keep it
+        below ``push_batch_limit`` by a page so the gathered writes stay one batch."""
+        return 0
+
     def push_batch_limit(self, entity_type: str) -> int:
         """Records per ``push`` call for ``entity_type`` (default ``push_batch_size``). A connector
         that writes one record per request can answer less, so that more batches go side by side."""

@@ -108,10 +108,14 @@ class FlowRunner:
             target = self.rt.connector(flow.target_role)
             cursor = None if since else self.store.cursor(self.rt.id, flow.name)
             self._prepared = PrepareContext(self.app, self.rt, flow, source, full_read=cursor is None and since is None)
+            gather = max(0, int(target.push_gather(flow.entity_type)))
+            staged: list[_Staged] = []  # pages planned, their writes not sent yet (``push_gather``)
             while True:
                 page = self.plugins.fetch_entities(source, flow.entity_type, cursor, since)
                 since = None  # only the first page restarts from the date; then the cursor leads
-                self._process(flow, source, target, page, result, run)
+                staged.append(self._stage(flow, source, target, page, result))
+                if sum(len(st.plan.outgoing) for st in staged) >= gather:
+                    self._flush(flow, source, target, staged, result)
                 cursor = page.cursor
                 result.pages += 1
                 if self.progress:
@@ -125,9 +129,10 @@ class FlowRunner:
                 # Records the source never reported, after a read to the end (the stock
                 # export's levels of 0): pushed like a page, not counted as read.
                 for extra in flow.prepare.finish(self._prepared):
-                    self._process(flow, source, target, Page(records=extra, cursor=page.cursor, more=False),
-                                  result, run)
+                    staged.append(self._stage(flow, source, target, Page(records=extra, cursor=page.cursor,
+                                                                         more=False), result))
                     result.fetched -= len(extra)
+            self._flush(flow, source, target, staged, result)
         except (RateLimited, QuotaExhausted) as exc:
             result.status, result.error = "deferred", str(exc)
             result.retry_after = getattr(exc, "retry_after", None)
@@ -195,7 +200,14 @@ class FlowRunner:
 
     # --- one page -------------------------------------------------------------------------------
     def _process(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult,
-                 run: SyncRun, *, move_cursor: bool = True) -> None:
+                 run: SyncRun | None = None, *, move_cursor: bool = True) -> None:
+        """Plan, push and commit one page."""
+        staged = [self._stage(flow, source, target, page, result, move_cursor=move_cursor)]
+        self._flush(flow, source, target, staged, result)
+
+    def _stage(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult, *,
+               move_cursor: bool = True) -> "_Staged":
+        """One page planned: what to write, hold and skip (nothing sent yet)."""
         result.fetched += len(page.records)
         prepared = self._prepared or PrepareContext(self.app, self.rt, flow, source)
         prepared.fingerprints.clear()
@@ -204,8 +216,21 @@ class FlowRunner:
             records = flow.prepare.page(prepared, page.records)
             result.skipped += max(0, len(page.records) - len(records))
         plan = self._plan(flow, source, target, records, result, prepared.fingerprints)
-        results = self._push(target, flow.entity_type, plan.outgoing)
-        self._commit(flow, source, target, plan, results, page.cursor, result, move_cursor=move_cursor)
+        return _Staged(plan, page.cursor, move_cursor)
+
+    def _flush(self, flow: Flow, source: Connector, target: Connector, staged: list["_Staged"],
+               result: RunResult) -> None:
+        """The staged pages' writes in one push, then each page's commit in order (its bindings,
+        log lines and cursor): a crash between two commits re-sends only idempotent writes."""
+        if not staged:
+            return
+        outgoing = [o for st in staged for o in st.plan.outgoing]
+        results = self._push(target, flow.entity_type, outgoing) if outgoing else []
+        by_source = {res.source_id: res for res in results}
+        for st in staged:
+            mine = [by_source[o.source_id] for o in st.plan.outgoing if o.source_id in by_source]
+            self._commit(flow, source, target, st.plan, mine, st.cursor, result, move_cursor=st.move_cursor)
+        staged.clear()
 
     def _plan(self, flow: Flow, source: Connector, target: Connector, records: Sequence[Entity],
               result: RunResult, fingerprints: dict[str, str]) -> "_Plan":
@@ -402,6 +427,13 @@ class FlowRunner:
             s.commit()
         for event in events:
             self.app.emit(event)
+
+
+@dataclass
+class _Staged:
+    plan: "_Plan"
+    cursor: str | None
+    move_cursor: bool
 
 
 @dataclass

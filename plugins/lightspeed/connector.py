@@ -76,9 +76,14 @@ class LightspeedConnector(RecordWrites, Connector):
     push_batch_size: ClassVar[int] = 200
     #: Stock levels go in batches this large: an inventory count sets many levels in one operation
     #: (500 counts a call), so it needs them together: each batch costs every outlet's count a
-    #: create, a look and a completion on top of its bulk calls, so 20,000 products x 10 outlets
-    #: go in 4 batches. Levels are absolute, so redoing a batch after a crash is harmless.
+    #: create, a look and a completion on top of its bulk calls. Levels are absolute, so redoing
+    #: a batch after a crash is harmless.
     stock_push_batch: ClassVar[int] = 50_000
+    #: The stock export's pages (about 1,000 levels) are gathered until this many levels are
+    #: planned, then pushed as one batch (``push_gather``): 20,000 products x 10 outlets go in 10
+    #: batches of counts, not 200. Below ``stock_push_batch`` by more than a page; it bounds what
+    #: a push holds in memory (a level and its plan, about 2 KB).
+    stock_push_gather: ClassVar[int] = 20_000
     # https://x-series-api.lightspeedhq.com/docs/rate_limiting: every response carries X-RateLimit-Limit /
     # -Remaining; the 300 s window.
     rate_limit_headers = RateLimitHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit",
@@ -269,6 +274,9 @@ class LightspeedConnector(RecordWrites, Connector):
     # --- writes ---------------------------------------------------------------------------------
     def push_batch_limit(self, entity_type: str) -> int:
         return self.stock_push_batch if entity_type == "stock" else self.push_batch_size
+
+    def push_gather(self, entity_type: str) -> int:
+        return self.stock_push_gather if entity_type == "stock" else 0
 
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         if entity_type == "stock":

@@ -200,3 +200,43 @@ def test_admit_is_the_flows_own_rule(app: App) -> None:
     result = FlowRunner(app, app.runtime("m")).run(app.flows()["orders"])
     assert (result.skipped, result.held, result.fetched) == (1, 0, 1)
     assert line_quantities(sale("1")) == [("p1", "outlet-1", Decimal(3)), ("p2", "outlet-1", Decimal(4))]
+
+
+def test_a_target_that_gathers_gets_several_pages_in_one_push_and_each_page_commits(app: App) -> None:
+    """``push_gather``: pages of 2 are gathered to 3 records, then pushed together; every page's
+    cursor and bindings commit after its push, and a failed push commits none of its pages."""
+    Till.data["product"] = [Product(id=f"p{i}", code=f"C{i}", description=f"Item {i}") for i in range(7)]
+    calls: list[list[str]] = []
+    cursors: list[str | None] = []
+    conn_id = app.store.connection("m").id or 0
+    fail = {"on": False}
+
+    def gather(self: Connector, entity_type: str) -> int:
+        return 3
+
+    def push(self: Connector, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        cursors.append(app.store.cursor(conn_id, "products"))  # what was committed before this push
+        if fail["on"]:
+            raise RuntimeError("the shelf went away")
+        calls.append([o.entity.code for o in records])  # type: ignore[attr-defined]
+        return Till.push(self, entity_type, records)
+
+    Shelf.push_gather = gather  # type: ignore[method-assign]
+    Shelf.push = push  # type: ignore[method-assign]
+    try:
+        fail["on"] = True
+        runner = FlowRunner(app, app.runtime("m"))
+        with pytest.raises(RuntimeError):
+            runner.run(app.flows()["products"])
+        assert app.store.cursor(conn_id, "products") is None  # the two gathered pages: not committed
+        fail["on"] = False
+        result = runner.run(app.flows()["products"])
+    finally:
+        del Shelf.push_gather, Shelf.push  # type: ignore[attr-defined]
+    # pages C0 C1 | C2 C3 → 4 ≥ 3: one push; C4 C5 | C6 (the last page): one push
+    assert calls == [["C0", "C1", "C2", "C3"], ["C4", "C5", "C6"]]
+    assert cursors[1:] == [None, "4"]  # the first two pages committed after their push, not before
+    assert app.store.cursor(conn_id, "products") == "7"
+    assert (result.created, result.pages) == (7, 5)  # the last look found no more: 5 pages
+    again = runner.run(app.flows()["products"])  # nothing changed: nothing written
+    assert again.written == 0 and len(calls) == 2
