@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -70,39 +69,70 @@ def push_page(plugins: Plugins, target: Connector, entity_type: str,
 def _run_side_by_side(batches: list[_Batch], run: Callable[[_Batch], None], width: int, name: str) -> None:
     """Run the batches at most ``width`` at once, each once the batches it waits for are done,
     the page's earliest first. On an error (or Ctrl-C) nothing more starts; the started ones end
-    and the first error is raised."""
+    and the first error is raised.
+
+    ``width`` threads take the ready batches in turn (no future per batch: a page of 500 sales
+    orders is 500 one-record batches, and a future and its waiter each cost more than the
+    scheduling itself)."""
     waiting = [len(b.after) for b in batches]
     ready = [n for n, b in enumerate(batches) if not b.after]
     heapq.heapify(ready)
-    running: dict[Future[None], int] = {}
-    error: BaseException | None = None
-    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix=name)
-    try:
-        while ready or running:
-            while ready and len(running) < width and error is None:
+    cond = threading.Condition()
+    done = [0]
+    errors: list[BaseException] = []
+    stop = threading.Event()  # Ctrl-C in the caller: start nothing more
+    finished = threading.Event()  # all done, or an error: the caller may go on
+
+    def worker() -> None:
+        while True:
+            with cond:
+                while not ready and done[0] < len(batches) and not errors and not stop.is_set():
+                    cond.wait()
+                if errors or stop.is_set() or not ready:
+                    return
                 n = heapq.heappop(ready)
-                running[pool.submit(run, batches[n])] = n
-            if not running:
-                break
-            # Short waits, not one long one: a signal (Ctrl-C) that lands in a push thread is
-            # only handled when the main thread runs Python code again.
-            done, _ = wait(running, timeout=0.01, return_when=FIRST_COMPLETED)
-            for future in done:
-                n = running.pop(future)
-                if future.exception() is not None:
-                    error = error or future.exception()
-                    continue
+            try:
+                run(batches[n])
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+                with cond:
+                    errors.append(exc)
+                    cond.notify_all()
+                finished.set()
+                return
+            with cond:
+                done[0] += 1
+                freed = 0
                 for later in batches[n].then:
                     waiting[later] -= 1
                     if not waiting[later]:
                         heapq.heappush(ready, later)
-            if error is not None:
-                ready.clear()
-        # when stopping, the started batches end anyway: a half-committed page would only be redone
+                        freed += 1
+                if done[0] == len(batches):
+                    cond.notify_all()  # the other workers: nothing left
+                    finished.set()
+                elif freed:
+                    cond.notify(freed)  # only workers wait on ``cond``
+
+    threads = [threading.Thread(target=worker, name=f"{name}-{k}", daemon=True)
+               for k in range(min(width, len(batches)))]
+    for thread in threads:
+        thread.start()
+    try:
+        while not finished.wait(timeout=0.01):  # short waits: a Ctrl-C that lands in a push thread is
+            # handled only when this thread runs Python code again
+            pass
+    except BaseException:  # KeyboardInterrupt while waiting: the started writes end, no more
+        stop.set()
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    if error is not None:
-        raise error
+        with cond:
+            if errors:
+                stop.set()
+            cond.notify_all()
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int]]:

@@ -207,3 +207,38 @@ def test_unleashed_lanes_sales_orders_by_warehouse_and_reads_its_setting() -> No
     assert connector.push_lane("sale", sale("W1", "SVC")) is None  # only non-stock lines: independent
     assert connector.push_lane("product", outgoing(["P"])[0]) is None
     assert connector.push_batch_limit("stock") == connector.push_batch_size  # one on-hand read per 100
+
+
+def test_lightspeed_sets_the_stock_of_different_products_side_by_side() -> None:
+    import httpx
+
+    from tillbridge import ConnectorContext, StockLevel
+    from tillbridge_lightspeed.connector import LightspeedConnector
+
+    connector = LightspeedConnector(ConnectorContext(connection="c", system="lightspeed", base_url="http://x",
+                                                     credentials={}, save_credentials=lambda c: None,
+                                                     settings={"stock_count_threshold": 0}, http=httpx.Client()))
+    cond = threading.Condition()
+    state = {"inflight": 0, "most": 0}
+    sent: list[tuple[str, Any]] = []
+
+    def request(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with cond:
+            state["inflight"] += 1
+            state["most"] = max(state["most"], state["inflight"])
+            sent.append((path, kwargs["json"]))
+            cond.notify_all()
+            cond.wait_for(lambda: state["most"] >= connector.stock_put_concurrency, timeout=GATE_SECONDS)
+            state["inflight"] -= 1
+        return httpx.Response(200, json={"data": {}})
+
+    connector.request = request  # type: ignore[method-assign]
+    levels = [Outgoing(entity=StockLevel(id=f"p{n}@{o}", product_id=f"p{n}", location_id=o, on_hand=Decimal(n),
+                                         available=Decimal(n)), target_id="", exists=True,
+                       source_key=f"p{n}@{o}", source_id=f"p{n}@{o}") for n in range(10) for o in ("o1", "o2")]
+    results = connector.push("stock", levels)
+    assert [r.source_id for r in results] == [o.source_id for o in levels]
+    assert all(r.status == "updated" for r in results)
+    assert state["most"] == connector.stock_put_concurrency == 4  # 4 products at once, never more
+    assert sorted(path for path, _ in sent) == sorted(f"/api/2.1/products/p{n}" for n in range(10))  # one PUT each
+    assert all(len(body["details"]["inventory"]) == 2 for _, body in sent)  # with both its outlets
