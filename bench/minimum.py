@@ -45,7 +45,7 @@ def ls_pages(changed: int, page: int = LS_PAGE_MAX) -> int:
 #: tillbridge_lightspeed.connector.STOCK_COUNT_THRESHOLD and LightspeedConnector.stock_push_gather
 #: (the stock export's pages are gathered to this many levels, then pushed as one batch)
 STOCK_COUNT_THRESHOLD = 50
-STOCK_PUSH_BATCH = 20_000
+STOCK_PUSH_BATCH = 15_000
 COUNT_BULK_LIMIT = 500
 
 

@@ -14,7 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from .app import App, ConnectionRuntime
 from .connector import Connector, Outgoing, Page, PushResult
@@ -289,12 +289,12 @@ class FlowRunner:
             bound, echo = own.get(record.id), echoes.get(record.id)
             if bound is not None and bound.fingerprint == fingerprint and not self._force:
                 result.unchanged += 1
-                plan.unchanged.append(record)
+                plan.unchanged.append(record.id)
                 continue
             if bound is None and echo is not None and fingerprint in (echo.fingerprint, echo.target_fingerprint):
                 # We wrote this record ourselves (as sent, or as the target stored it): an echo.
                 result.unchanged += 1
-                plan.unchanged.append(record)
+                plan.unchanged.append(record.id)
                 continue
             try:
                 outgoing_entity = record.remap(mapper)
@@ -321,7 +321,7 @@ class FlowRunner:
                                           target_key=echo.source_key if echo is not None and bound is None else None,
                                           resend=bound is not None and bound.fingerprint == fingerprint))
             plan.fingerprints[record.id] = fingerprint
-            plan.sources[record.id] = record
+            plan.sources[record.id] = _Source(record.key, record.id)
             if echo is not None:
                 plan.echo_ids[record.id] = echo.id or 0
         return plan
@@ -361,7 +361,7 @@ class FlowRunner:
         events: list[SyncEvent] = []
         with self.store.session() as s:
             for res in results:
-                record = plan.sources[res.source_id]
+                ref = plan.sources[res.source_id]
                 if res.ok:
                     if res.status == "created":
                         result.created += 1
@@ -378,7 +378,7 @@ class FlowRunner:
                         bindings.append({
                             "connection_id": conn_id, "entity_type": flow.entity_type, "source_system": src,
                             "source_id": res.source_id, "target_system": tgt, "target_id": res.target_id,
-                            "source_key": record.key, "fingerprint": fingerprint,
+                            "source_key": ref.key, "fingerprint": fingerprint,
                             "target_fingerprint": stored,
                         })
                     if res.source_id in plan.echo_ids:
@@ -389,20 +389,20 @@ class FlowRunner:
                     if res.note:
                         result.warned += 1
                         self.store.log(s, conn_id, "warning", res.note, flow=flow.name,
-                                       entity_type=flow.entity_type, direction=direction, record_key=record.key,
-                                       source_id=record.id, category="note")
+                                       entity_type=flow.entity_type, direction=direction, record_key=ref.key,
+                                       source_id=ref.id, category="note")
                     events.append(SyncEvent("record_written", self.rt.name, flow=flow.name, system=tgt,
-                                            key=record.key, detail={"status": res.status}))
+                                            key=ref.key, detail={"status": res.status}))
                 else:
                     result.failed += 1
                     err = res.error
                     message = getattr(err, "message", None) or str(err) or "rejected"
                     fix = getattr(err, "fix", None)
                     self.store.log(s, conn_id, "error", message, flow=flow.name, entity_type=flow.entity_type,
-                                   direction=direction, record_key=record.key, source_id=record.id, fix=fix,
+                                   direction=direction, record_key=ref.key, source_id=ref.id, fix=fix,
                                    category="failed")
                     events.append(SyncEvent("record_failed", self.rt.name, flow=flow.name, system=tgt,
-                                            key=record.key, detail={"message": message}))
+                                            key=ref.key, detail={"message": message}))
             for record, held in plan.held:
                 result.held += 1
                 self.store.log(s, conn_id, "warning", f"held: {held.message}", flow=flow.name,
@@ -418,7 +418,7 @@ class FlowRunner:
                                direction=direction, record_key=record.key, source_id=record.id, category="skipped")
             self.store.save_bindings(s, bindings)
             self.store.touch_reverse_fingerprints(s, conn_id, flow.entity_type, echo_updates)
-            done = succeeded + [r.id for r in plan.unchanged] + [r.id for r, _ in plan.skipped]
+            done = succeeded + plan.unchanged + [r.id for r, _ in plan.skipped]
             self.store.resolve_log(s, conn_id, flow.name, done)
             if flow.held_quantities is not None:
                 self.store.release_quantities(s, conn_id, done)
@@ -441,10 +441,18 @@ class _Plan:
     outgoing: list[Outgoing] = field(default_factory=list)
     held: list[tuple[Entity, RecordHeld]] = field(default_factory=list)
     skipped: list[tuple[Entity, str]] = field(default_factory=list)
-    unchanged: list[Entity] = field(default_factory=list)
+    #: ids of the records the target holds already
+    unchanged: list[str] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
-    sources: dict[str, Entity] = field(default_factory=dict)
+    #: what a commit needs of each written record: its key and id, not the record (a gathered
+    #: push holds thousands of plans' worth: ``Connector.push_gather``)
+    sources: dict[str, "_Source"] = field(default_factory=dict)
     echo_ids: dict[str, int] = field(default_factory=dict)
+
+
+class _Source(NamedTuple):
+    key: str
+    id: str
 
 
 def reference_labels(record: Entity) -> dict[tuple[str, str], str]:

@@ -80,10 +80,11 @@ class LightspeedConnector(RecordWrites, Connector):
     #: a batch after a crash is harmless.
     stock_push_batch: ClassVar[int] = 50_000
     #: The stock export's pages (about 1,000 levels) are gathered until this many levels are
-    #: planned, then pushed as one batch (``push_gather``): 20,000 products x 10 outlets go in 10
-    #: batches of counts, not 200. Below ``stock_push_batch`` by more than a page; it bounds what
-    #: a push holds in memory (a level and its plan, about 2 KB).
-    stock_push_gather: ClassVar[int] = 20_000
+    #: planned, then pushed as one batch (``push_gather``; setting ``stock_count_batch``):
+    #: 20,000 products x 10 outlets go in 13 batches of counts, not 200. Below
+    #: ``stock_push_batch`` by more than a page; it bounds what a push holds in memory (a level
+    #: and its plan, about 2.5 KB: 15,000 levels cost about 38 MB).
+    stock_push_gather: ClassVar[int] = 15_000
     # https://x-series-api.lightspeedhq.com/docs/rate_limiting: every response carries X-RateLimit-Limit /
     # -Remaining; the 300 s window.
     rate_limit_headers = RateLimitHeaders(remaining="X-RateLimit-Remaining", limit="X-RateLimit-Limit",
@@ -276,7 +277,10 @@ class LightspeedConnector(RecordWrites, Connector):
         return self.stock_push_batch if entity_type == "stock" else self.push_batch_size
 
     def push_gather(self, entity_type: str) -> int:
-        return self.stock_push_gather if entity_type == "stock" else 0
+        if entity_type != "stock":
+            return 0
+        wanted = int(self.context.settings.get("stock_count_batch") or self.stock_push_gather)
+        return max(1, min(wanted, self.stock_push_batch - 10_000))  # a page below the batch limit
 
     def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
         if entity_type == "stock":

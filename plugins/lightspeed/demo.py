@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .emulator.store import iso
 
@@ -53,7 +54,9 @@ def ring_up_history(ls: Any, outlets: list[dict[str, Any]], products: list[dict[
                     customers: list[dict[str, Any]]) -> None:
     """A few closed sales on each outlet on each of the last ``HISTORY_DAYS`` days, oldest first,
     dated in the past (as a till that has traded for a while), so "import sales since a date" and
-    the daily reconciliation have days to show."""
+    the daily reconciliation have days to show. Each sale is in trading hours of its day in the
+    outlet's own time zone (from 10:00), so "yesterday" holds every outlet's sales whatever the
+    hour the demo starts."""
     if not products:
         return
     now = ls.store.clock.now()
@@ -63,7 +66,10 @@ def ring_up_history(ls: Any, outlets: list[dict[str, Any]], products: list[dict[
             for i, outlet in enumerate(outlets):
                 for j in range(HISTORY_SALES):
                     n += 1
-                    when = iso(now - timedelta(days=days_ago, hours=2 * j + i))
+                    zone = ZoneInfo(outlet.get("time_zone") or "UTC")
+                    day = now.astimezone(zone).date() - timedelta(days=days_ago)
+                    local = datetime.combine(day, time(10 + 2 * j, 5 * i), tzinfo=zone)
+                    when = iso(local.astimezone(timezone.utc))
                     lines = [_line(products[(3 * n) % len(products)], 1 + j % 2),
                              _line(products[(3 * n + 1) % len(products)], 1)]
                     customer = customers[n % len(customers)]["id"] if customers and n % 3 else None

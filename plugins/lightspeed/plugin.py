@@ -38,6 +38,13 @@ def register_settings(register: Callable[[SettingSpec], None]) -> None:
         "product). Sales rung up while the count is open are taken off it. 0: one update per product.",
         group="export", label="Use an inventory count above this many products", advanced=True, minimum=0,
     ))
+    register(SettingSpec(
+        "stock_count_batch", "int", 15_000,
+        "How many stock levels one stock export gathers before it sets them (one inventory count per "
+        "outlet for each batch). Larger: fewer Lightspeed calls for a big catalogue; smaller: less "
+        "memory (about 2.5 KB a level while it is gathered).",
+        group="export", label="Stock levels per inventory count batch", advanced=True, minimum=1000,
+    ))
 
 
 @hookimpl
