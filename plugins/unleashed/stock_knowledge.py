@@ -23,6 +23,11 @@ FRESH_SECONDS = 300.0
 #: Only levels below this are kept: a sale of more from a level above it is rare, and not
 #: knowing costs one refused call, while keeping every level of a large company costs memory.
 LOW_STOCK = Decimal(50)
+#: Most levels kept (about 300 bytes each: 50,000 are 15 MB). Beyond it the oldest learnt is
+#: forgotten first: a large company's opening stock would otherwise keep every level of every
+#: warehouse (200,000 at 20,000 products x 10 warehouses: 58 MB), and forgetting costs at most
+#: one refused call for a sale that turns out short.
+MAX_LEVELS = 50_000
 
 
 class StockKnowledge:
@@ -36,9 +41,10 @@ class StockKnowledge:
             if available >= LOW_STOCK:
                 self._levels.pop((product, warehouse), None)  # plenty: as good as not known
                 return
-            if len(self._levels) > 200_000:
-                self._levels.clear()
+            self._levels.pop((product, warehouse), None)  # learnt again: now the newest
             self._levels[(product, warehouse)] = (available, time.monotonic())
+            while len(self._levels) > MAX_LEVELS:
+                del self._levels[next(iter(self._levels))]  # the oldest learnt
 
     def take(self, warehouse: str, needs: Iterable[tuple[str, Decimal]]) -> None:
         """An order completed: what it took is gone (levels not known stay unknown)."""
@@ -56,6 +62,8 @@ class StockKnowledge:
         with self._lock:
             for product in products:
                 self._levels.setdefault((product, warehouse), (Decimal(0), now))
+            while len(self._levels) > MAX_LEVELS:
+                del self._levels[next(iter(self._levels))]
 
     def short(self, warehouse: str, needs: Iterable[tuple[str, Decimal]]) -> list[str]:
         """Products known to have less available than ``needs`` asks for (unknown: enough)."""

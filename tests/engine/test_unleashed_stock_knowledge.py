@@ -36,3 +36,17 @@ def test_a_product_an_order_ran_short_of_is_short_until_stock_is_read() -> None:
     assert known.short("w1", [("a", D(10)), ("b", D(1))]) == ["b"]  # a's level was known: kept
     known.learn("b", "w1", D(5))  # the stock export read it
     assert known.short("w1", [("b", D(1))]) == []
+
+
+def test_it_keeps_at_most_max_levels_forgetting_the_oldest_first(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tillbridge_unleashed import stock_knowledge
+
+    monkeypatch.setattr(stock_knowledge, "MAX_LEVELS", 3)
+    known = StockKnowledge()
+    for product in ("a", "b", "c"):
+        known.learn(product, "w1", D(0))
+    known.learn("a", "w1", D(0))  # learnt again: the newest now
+    known.learn("d", "w1", D(0))  # one too many: the oldest ("b") goes
+    assert known.short("w1", [(p, D(1)) for p in "abcd"]) == ["a", "c", "d"]
+    known.ran_short("w1", ["e"])
+    assert known.short("w1", [(p, D(1)) for p in "abcde"]) == ["a", "d", "e"]
