@@ -78,15 +78,16 @@ def _run_side_by_side(batches: list[_Batch], run: Callable[[_Batch], None], widt
     ready = [n for n, b in enumerate(batches) if not b.after]
     heapq.heapify(ready)
     cond = threading.Condition()
-    done = [0]
+    done = 0
     errors: list[BaseException] = []
     stop = threading.Event()  # Ctrl-C in the caller: start nothing more
     finished = threading.Event()  # all done, or an error: the caller may go on
 
     def worker() -> None:
+        nonlocal done
         while True:
             with cond:
-                while not ready and done[0] < len(batches) and not errors and not stop.is_set():
+                while not ready and done < len(batches) and not errors and not stop.is_set():
                     cond.wait()
                 if errors or stop.is_set() or not ready:
                     return
@@ -100,14 +101,14 @@ def _run_side_by_side(batches: list[_Batch], run: Callable[[_Batch], None], widt
                 finished.set()
                 return
             with cond:
-                done[0] += 1
+                done += 1
                 freed = 0
                 for later in batches[n].then:
                     waiting[later] -= 1
                     if not waiting[later]:
                         heapq.heappush(ready, later)
                         freed += 1
-                if done[0] == len(batches):
+                if done == len(batches):
                     cond.notify_all()  # the other workers: nothing left
                     finished.set()
                 elif freed:
@@ -118,9 +119,8 @@ def _run_side_by_side(batches: list[_Batch], run: Callable[[_Batch], None], widt
     for thread in threads:
         thread.start()
     try:
-        while not finished.wait(timeout=0.01):  # short waits: a Ctrl-C that lands in a push thread is
-            # handled only when this thread runs Python code again
-            pass
+        while not finished.is_set():  # short waits: a Ctrl-C that lands in a push thread is
+            finished.wait(timeout=0.01)  # handled only when this thread runs Python code again
     except BaseException:  # KeyboardInterrupt while waiting: the started writes end, no more
         stop.set()
         raise
@@ -148,7 +148,7 @@ def _batches(outgoing: Sequence[Outgoing], size: int) -> Iterable[tuple[int, int
         start = end
 
 
-def lanes_of(target: Connector, entity_type: str, o: Outgoing) -> frozenset[str]:
+def _lanes_of(target: Connector, entity_type: str, o: Outgoing) -> frozenset[str]:
     """``push_lane``'s answer as a set: ``None`` → none, a name → one, several names → each."""
     lane = target.push_lane(entity_type, o)
     if lane is None:
@@ -170,7 +170,7 @@ def _plan_batches(target: Connector, entity_type: str, outgoing: Sequence[Outgoi
     last: dict[str, int] = {}  # lane → the batch that last took it
     free: list[int] = []
     for i, o in enumerate(outgoing):
-        lanes = lanes_of(target, entity_type, o)
+        lanes = _lanes_of(target, entity_type, o)
         if not lanes:
             free.append(i)
             continue
@@ -202,4 +202,4 @@ def _stock_group(o: Outgoing) -> str | None:
     return o.entity.product_id if isinstance(o.entity, StockLevel) else None
 
 
-__all__ = ["lanes_of", "push_page"]
+__all__ = ["push_page"]

@@ -33,7 +33,6 @@ from .errors import (
 from .events import SyncEvent
 from .flows import Flow, PrepareContext, admit
 from .push import push_page
-from .storage.models import SyncRun
 
 log = logging.getLogger("tillbridge.runner")
 
@@ -169,7 +168,7 @@ class FlowRunner:
             target = self.rt.connector(flow.target_role)
             self._prepared = PrepareContext(self.app, self.rt, flow, source)
             page = Page(records=list(records), cursor=None, more=False)
-            self._process(flow, source, target, page, result, run, move_cursor=False)
+            self._process(flow, source, target, page, result, move_cursor=False)
         except TillbridgeError as exc:
             result.status, result.error = "failed", str(exc)
             self._log_flow_error(flow, exc)
@@ -199,8 +198,8 @@ class FlowRunner:
         return f"{self.rt.system_of(flow.source_role)} → {self.rt.system_of(flow.target_role)}"
 
     # --- one page -------------------------------------------------------------------------------
-    def _process(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult,
-                 run: SyncRun | None = None, *, move_cursor: bool = True) -> None:
+    def _process(self, flow: Flow, source: Connector, target: Connector, page: Page, result: RunResult, *,
+                 move_cursor: bool = True) -> None:
         """Plan, push and commit one page."""
         staged = [self._stage(flow, source, target, page, result, move_cursor=move_cursor)]
         self._flush(flow, source, target, staged, result)

@@ -269,6 +269,7 @@ class RecordWrites(Connector):
         return [PushResult(o.source_id, "updated", target_id=f"{product_id}@{_level(o).location_id}")
                 for o in levels]
 
+
 def _untracked_result(o: Outgoing, product_id: str) -> PushResult:
     return PushResult(o.source_id, "unchanged", target_id=f"{product_id}@{_level(o).location_id}")
 
