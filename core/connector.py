@@ -364,6 +364,15 @@ class Connector:
         ``None``: independent of every other record (the default)."""
         return None
 
+    def read_ahead(self, entity_type: str) -> bool:
+        """May the runner read the next page of ``entity_type`` while the current one is planned
+        and written (default ``False``)? Say ``True`` when the next page's read depends only on
+        the cursor it is given, not on what the runner wrote for the page before, and ``fetch``
+        is thread-safe against the other calls the runner makes meanwhile (``push`` of the
+        target, ``get``/``lookup`` of this connector). It hides a round trip per page; a page read
+        ahead and not used (the daemon stopping, an error) is dropped."""
+        return False
+
     def push_gather(self, entity_type: str) -> int:
         """Records to gather from several pages before pushing them in one go (default 0: each
         page is pushed as it comes). For a target whose bulk write costs the same calls for more

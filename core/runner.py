@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, NamedTuple, Sequence
@@ -109,21 +110,25 @@ class FlowRunner:
             self._prepared = PrepareContext(self.app, self.rt, flow, source, full_read=cursor is None and since is None)
             gather = max(0, int(target.push_gather(flow.entity_type)))
             staged: list[_Staged] = []  # pages planned, their writes not sent yet (``push_gather``)
-            while True:
-                page = self.plugins.fetch_entities(source, flow.entity_type, cursor, since)
-                since = None  # only the first page restarts from the date; then the cursor leads
-                staged.append(self._stage(flow, source, target, page, result))
-                if sum(len(st.plan.outgoing) for st in staged) >= gather:
-                    self._flush(flow, source, target, staged, result)
-                cursor = page.cursor
-                result.pages += 1
-                if self.progress:
-                    self.progress(flow.name, result.fetched)
-                if not page.more or (max_pages and result.pages >= max_pages):
-                    break
-                if self.stop.is_set():
-                    result.notes.append("stopped between pages; resumes from the stored cursor")
-                    break
+            with _Reader(self.plugins, source, flow.entity_type,
+                         ahead=source is not target and bool(source.read_ahead(flow.entity_type))) as reader:
+                page = reader.first(cursor, since)
+                while True:
+                    if page.more and not (max_pages and result.pages + 1 >= max_pages):
+                        reader.start_next(page.cursor)  # read while this page is planned and written
+                    staged.append(self._stage(flow, source, target, page, result))
+                    if sum(len(st.plan.outgoing) for st in staged) >= gather:
+                        self._flush(flow, source, target, staged, result)
+                    cursor = page.cursor
+                    result.pages += 1
+                    if self.progress:
+                        self.progress(flow.name, result.fetched)
+                    if not page.more or (max_pages and result.pages >= max_pages):
+                        break
+                    if self.stop.is_set():
+                        result.notes.append("stopped between pages; resumes from the stored cursor")
+                        break
+                    page = reader.next(cursor)
             if flow.prepare is not None and not page.more:
                 # Records the source never reported, after a read to the end (the stock
                 # export's levels of 0): pushed like a page, not counted as read.
@@ -426,6 +431,42 @@ class FlowRunner:
             s.commit()
         for event in events:
             self.app.emit(event)
+
+
+class _Reader:
+    """A flow's pages from its source, the next one read while the current one is planned and
+    written when the source says it may (``Connector.read_ahead``); otherwise each page is read
+    when it is wanted. A page read ahead and not used (a stop, an error) is dropped: a read
+    moves nothing, the cursor moves only when a page commits."""
+
+    def __init__(self, plugins: Any, source: Connector, entity_type: str, *, ahead: bool) -> None:
+        self.plugins, self.source, self.entity_type = plugins, source, entity_type
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"tillbridge-read-{source.system}") if ahead else None
+        self._next: tuple[str | None, Future[Page]] | None = None
+
+    def __enter__(self) -> "_Reader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:  # waits for a read in flight (one request); its result is dropped
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def first(self, cursor: str | None, since: datetime | None) -> Page:
+        # Only the first page restarts from the date; then the cursor leads.
+        return self.plugins.fetch_entities(self.source, self.entity_type, cursor, since)  # type: ignore[no-any-return]
+
+    def start_next(self, cursor: str | None) -> None:
+        if self._pool is not None:
+            self._next = (cursor, self._pool.submit(self.plugins.fetch_entities, self.source,
+                                                    self.entity_type, cursor, None))
+
+    def next(self, cursor: str | None) -> Page:
+        """The page after ``cursor``: the one read ahead (its error raised now, after the
+        page before it committed, as if it were read now), else read now."""
+        ahead, self._next = self._next, None
+        if ahead is not None and ahead[0] == cursor:
+            return ahead[1].result()
+        return self.plugins.fetch_entities(self.source, self.entity_type, cursor, None)  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -276,6 +276,10 @@ class LightspeedConnector(RecordWrites, Connector):
     def push_batch_limit(self, entity_type: str) -> int:
         return self.stock_push_batch if entity_type == "stock" else self.push_batch_size
 
+    def read_ahead(self, entity_type: str) -> bool:
+        """Every collection pages by version (``after``): the next page needs only the cursor."""
+        return entity_type in COLLECTIONS
+
     def push_gather(self, entity_type: str) -> int:
         if entity_type != "stock":
             return 0

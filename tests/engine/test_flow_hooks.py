@@ -16,6 +16,7 @@ from tillbridge import (Connector, Flow, Outgoing, Page, Preparation, PrepareCon
 from tillbridge import services
 from tillbridge.app import App
 from tillbridge.entities import Entity, Sale, SaleLine
+from tillbridge.errors import RemoteError
 from tillbridge.flows import CORE_FLOWS, admit
 from tillbridge.plugins import Plugins
 from tillbridge.runner import FlowRunner
@@ -240,3 +241,68 @@ def test_a_target_that_gathers_gets_several_pages_in_one_push_and_each_page_comm
     assert (result.created, result.pages) == (7, 5)  # the last look found no more: 5 pages
     again = runner.run(app.flows()["products"])  # nothing changed: nothing written
     assert again.written == 0 and len(calls) == 2
+
+
+def test_a_source_that_reads_ahead_reads_the_next_page_during_the_push_and_commits_in_order(app: App) -> None:
+    """``read_ahead``: the next page is read while the current one is written (before its
+    commit), in another thread; pages still commit in order, a failed read of page 3 leaves
+    pages 1 and 2 committed, and a stop between pages drops the page read ahead."""
+    import threading
+
+    Till.data["product"] = [Product(id=f"p{i}", code=f"C{i}", description=f"Item {i}") for i in range(5)]
+    conn_id = app.store.connection("m").id or 0
+    reads: list[tuple[str | None, str | None, bool]] = []  # (cursor asked, cursor committed, other thread)
+    fail_at = {"cursor": "4"}
+    main = threading.get_ident()
+    original_fetch = Till.fetch
+
+    def ahead(self: Connector, entity_type: str) -> bool:
+        return True
+
+    def fetch(self: Till, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
+        reads.append((cursor, app.store.cursor(conn_id, "products"), threading.get_ident() != main))
+        if cursor == fail_at["cursor"]:
+            raise RemoteError("the till went away")
+        return original_fetch(self, entity_type, cursor, since=since)
+
+    read_aside = threading.Event()
+
+    def fetch_and_tell(self: Till, entity_type: str, cursor: str | None, *, since: datetime | None = None) -> Page:
+        try:
+            return fetch(self, entity_type, cursor, since=since)
+        finally:
+            if threading.get_ident() != main:
+                read_aside.set()
+
+    def push(self: Connector, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        # Each push waits for the next page's read: it must come during the push, not after
+        # the commit (without read-ahead this waits in vain and the assertions below fail).
+        read_aside.wait(timeout=5)
+        read_aside.clear()
+        return Till.push(self, entity_type, records)
+
+    Till.read_ahead = ahead  # type: ignore[method-assign]
+    Till.fetch = fetch_and_tell  # type: ignore[method-assign]
+    Shelf.push = push  # type: ignore[method-assign]
+    runner = FlowRunner(app, app.runtime("m"))
+    try:
+        failed = runner.run(app.flows()["products"])
+        assert failed.status == "failed" and "the till went away" in (failed.error or "")
+        assert app.store.cursor(conn_id, "products") == "4"  # pages 1 and 2 committed, in order
+        assert failed.created == 4
+        # page 2 was read while page 1 was written (its cursor not committed yet), off the main thread
+        assert reads[:3] == [(None, None, False), ("2", None, True), ("4", "2", True)]
+
+        fail_at["cursor"] = None
+        reads.clear()
+        runner.stop.set()  # stop between pages: the page read ahead is dropped, not committed
+        stopped = runner.run(app.flows()["products"])
+        assert stopped.pages == 1 and app.store.cursor(conn_id, "products") == "5"
+        assert [r[0] for r in reads] == ["4", "5"]  # the page after "5" was read ahead, then dropped
+        runner.stop.clear()
+        rest = runner.run(app.flows()["products"])
+        assert rest.status == "ok" and app.store.cursor(conn_id, "products") == "5"
+        assert rest.written == 0
+    finally:
+        del Till.read_ahead, Till.fetch, Shelf.push  # type: ignore[attr-defined]
+    assert sorted(o.code for o in Shelf.written.values()) == [f"C{i}" for i in range(5)]  # type: ignore[attr-defined]
