@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +34,7 @@ from .errors import (
 )
 from .events import SyncEvent
 from .flows import Flow, PrepareContext, admit
-from .push import push_page
+from .push import PageWrites, PushPipeline, push_page
 
 log = logging.getLogger("tillbridge.runner")
 
@@ -110,15 +111,28 @@ class FlowRunner:
             self._prepared = PrepareContext(self.app, self.rt, flow, source, full_read=cursor is None and since is None)
             gather = max(0, int(target.push_gather(flow.entity_type)))
             staged: list[_Staged] = []  # pages planned, their writes not sent yet (``push_gather``)
+            writing: deque[_Writing] = deque()  # pages handed to the pipeline, not committed yet
             with _Reader(self.plugins, source, flow.entity_type,
-                         ahead=source is not target and bool(source.read_ahead(flow.entity_type))) as reader:
+                         ahead=source is not target and bool(source.read_ahead(flow.entity_type))) as reader, \
+                    PushPipeline(self.plugins, target, flow.entity_type) as pipeline:
+                # Pages overlap in the pipeline when writes go side by side and are not gathered:
+                # the next page's writes fill the slots the current page's last ones leave free.
+                overlap = not gather and pipeline.width > 1
                 page = reader.first(cursor, since)
                 while True:
                     if page.more and not (max_pages and result.pages + 1 >= max_pages):
                         reader.start_next(page.cursor)  # read while this page is planned and written
-                    staged.append(self._stage(flow, source, target, page, result))
-                    if sum(len(st.plan.outgoing) for st in staged) >= gather:
-                        self._flush(flow, source, target, staged, result)
+                    if overlap:
+                        ids = _touched(flow, page.records)
+                        if any(w.ids & ids for w in writing):  # a record again (or one it refers to)
+                            self._settle(flow, source, target, writing, result, pipeline, keep=0)
+                        st = self._stage(flow, source, target, page, result)
+                        writing.append(_Writing(st, pipeline.submit(st.plan.outgoing), ids))
+                        self._settle(flow, source, target, writing, result, pipeline, keep=1)
+                    else:
+                        staged.append(self._stage(flow, source, target, page, result))
+                        if sum(len(st.plan.outgoing) for st in staged) >= gather:
+                            self._flush(flow, source, target, staged, result, pipeline)
                     cursor = page.cursor
                     result.pages += 1
                     if self.progress:
@@ -129,14 +143,15 @@ class FlowRunner:
                         result.notes.append("stopped between pages; resumes from the stored cursor")
                         break
                     page = reader.next(cursor)
-            if flow.prepare is not None and not page.more:
-                # Records the source never reported, after a read to the end (the stock
-                # export's levels of 0): pushed like a page, not counted as read.
-                for extra in flow.prepare.finish(self._prepared):
-                    staged.append(self._stage(flow, source, target, Page(records=extra, cursor=page.cursor,
-                                                                         more=False), result))
-                    result.fetched -= len(extra)
-            self._flush(flow, source, target, staged, result)
+                self._settle(flow, source, target, writing, result, pipeline, keep=0)
+                if flow.prepare is not None and not page.more:
+                    # Records the source never reported, after a read to the end (the stock
+                    # export's levels of 0): pushed like a page, not counted as read.
+                    for extra in flow.prepare.finish(self._prepared):
+                        staged.append(self._stage(flow, source, target, Page(records=extra, cursor=page.cursor,
+                                                                             more=False), result))
+                        result.fetched -= len(extra)
+                self._flush(flow, source, target, staged, result, pipeline)
         except (RateLimited, QuotaExhausted) as exc:
             result.status, result.error = "deferred", str(exc)
             result.retry_after = getattr(exc, "retry_after", None)
@@ -223,18 +238,35 @@ class FlowRunner:
         return _Staged(plan, page.cursor, move_cursor)
 
     def _flush(self, flow: Flow, source: Connector, target: Connector, staged: list["_Staged"],
-               result: RunResult) -> None:
+               result: RunResult, pipeline: PushPipeline | None = None) -> None:
         """The staged pages' writes in one push, then each page's commit in order (its bindings,
         log lines and cursor): a crash between two commits re-sends only idempotent writes."""
         if not staged:
             return
         outgoing = [o for st in staged for o in st.plan.outgoing]
-        results = self._push(target, flow.entity_type, outgoing) if outgoing else []
+        if not outgoing:
+            results: list[PushResult] = []
+        elif pipeline is not None:
+            results = pipeline.wait(pipeline.submit(outgoing))
+        else:
+            results = self._push(target, flow.entity_type, outgoing)
         by_source = {res.source_id: res for res in results}
         for st in staged:
             mine = [by_source[o.source_id] for o in st.plan.outgoing if o.source_id in by_source]
             self._commit(flow, source, target, st.plan, mine, st.cursor, result, move_cursor=st.move_cursor)
         staged.clear()
+
+    def _settle(self, flow: Flow, source: Connector, target: Connector, writing: "deque[_Writing]",
+                result: RunResult, pipeline: PushPipeline, *, keep: int) -> None:
+        """Commit the pages being written, oldest first, once each one's writes are back, until
+        ``keep`` are left (the newest: still being written while the next page is read)."""
+        while len(writing) > keep:
+            w = writing.popleft()
+            results = pipeline.wait(w.writes)
+            by_source = {res.source_id: res for res in results}
+            mine = [by_source[o.source_id] for o in w.staged.plan.outgoing if o.source_id in by_source]
+            self._commit(flow, source, target, w.staged.plan, mine, w.staged.cursor, result,
+                         move_cursor=w.staged.move_cursor)
 
     def _plan(self, flow: Flow, source: Connector, target: Connector, records: Sequence[Entity],
               result: RunResult, fingerprints: dict[str, str]) -> "_Plan":
@@ -467,6 +499,25 @@ class _Reader:
         if ahead is not None and ahead[0] == cursor:
             return ahead[1].result()
         return self.plugins.fetch_entities(self.source, self.entity_type, cursor, None)  # type: ignore[no-any-return]
+
+
+class _Writing(NamedTuple):
+    """A page whose writes are in the pipeline: committed once they are back."""
+
+    staged: "_Staged"
+    writes: PageWrites
+    ids: frozenset[str]  # its records and the records of its flow they refer to
+
+
+def _touched(flow: Flow, records: Sequence[Entity]) -> frozenset[str]:
+    """The ids a page's plan reads bindings of, in the flow's own type: its records and the ones
+    they refer to (a variant's parent). A page that shares one with a page still being written
+    waits for that page's commit before it is planned: a sale changed between two reads comes
+    in both pages, and must be planned knowing whether the first write bound it."""
+    ids = {r.id for r in records}
+    for record in records:
+        ids.update(rid for etype, rid in record.referenced() if etype == flow.entity_type)
+    return frozenset(ids)
 
 
 @dataclass

@@ -304,5 +304,50 @@ def test_a_source_that_reads_ahead_reads_the_next_page_during_the_push_and_commi
         assert rest.status == "ok" and app.store.cursor(conn_id, "products") == "5"
         assert rest.written == 0
     finally:
-        del Till.read_ahead, Till.fetch, Shelf.push  # type: ignore[attr-defined]
+        Till.fetch = original_fetch  # type: ignore[method-assign]
+        del Till.read_ahead, Shelf.push  # type: ignore[attr-defined]
     assert sorted(o.code for o in Shelf.written.values()) == [f"C{i}" for i in range(5)]  # type: ignore[attr-defined]
+
+
+def test_a_target_that_writes_side_by_side_gets_the_next_page_before_the_page_before_commits(app: App) -> None:
+    """``push_concurrency`` > 1: page 2's writes go while page 1's last write is still out (its
+    cursor not committed yet); pages commit in order. A record that comes again in the next page
+    (changed between two reads) waits for the first page's commit, so it is sent as an update of
+    what that page wrote, never as a second create."""
+    import threading
+
+    Till.data["product"] = [Product(id=f"p{i}", code=f"C{i}", description=f"Item {i}") for i in range(5)]
+    # pages C0 C1 | C2 C3 | C4 C2: C2 changed between two reads comes again in page 3
+    Till.data["product"].append(Product(id="p2", code="C2", description="Item 2, renamed"))
+    conn_id = app.store.connection("m").id or 0
+    seen: list[tuple[str, bool, str | None]] = []  # (code, exists, cursor committed) per write
+    lock = threading.Condition()
+
+    def push(self: Connector, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        code = records[0].entity.code  # type: ignore[attr-defined]
+        with lock:
+            seen.append((code, records[0].exists, app.store.cursor(conn_id, "products")))
+            lock.notify_all()
+            if code == "C1":  # page 1's last write: out until page 2's first write has gone
+                lock.wait_for(lambda: any(s[0] == "C2" for s in seen), timeout=5)
+        return Till.push(self, entity_type, records)
+
+    def one(self: Connector, entity_type: str) -> int:
+        return 1
+
+    Shelf.push = push  # type: ignore[method-assign]
+    Shelf.push_batch_limit = one  # type: ignore[method-assign]
+    Shelf.push_concurrency = 2
+    try:
+        result = FlowRunner(app, app.runtime("m")).run(app.flows()["products"])
+    finally:
+        del Shelf.push, Shelf.push_batch_limit, Shelf.push_concurrency  # type: ignore[attr-defined]
+    by_code: dict[str, list[tuple[bool, str | None]]] = {}
+    for code, exists, cursor in seen:
+        by_code.setdefault(code, []).append((exists, cursor))
+    assert by_code["C2"][0][1] is None  # page 2 went before page 1 committed
+    assert by_code["C2"] == [(False, None), (True, "4")]  # again: once page 2 committed, as an update
+    assert app.store.cursor(conn_id, "products") == "6" and result.status == "ok"
+    assert (result.created, result.updated) == (5, 1)
+    assert sorted(e.description for e in Shelf.written.values()) == [  # type: ignore[attr-defined]
+        "Item 0", "Item 1", "Item 2, renamed", "Item 3", "Item 4"]

@@ -3,6 +3,7 @@ results in the page's order (functional: counts what is in flight, no timing).""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from decimal import Decimal
 from types import SimpleNamespace
@@ -242,3 +243,86 @@ def test_lightspeed_sets_the_stock_of_different_products_side_by_side() -> None:
     assert state["most"] == connector.stock_put_concurrency == 4  # 4 products at once, never more
     assert sorted(path for path, _ in sent) == sorted(f"/api/2.1/products/p{n}" for n in range(10))  # one PUT each
     assert all(len(body["details"]["inventory"]) == 2 for _, body in sent)  # with both its outlets
+
+
+class GatedConnector(Connector):
+    """Lanes by the code's prefix ("X-1" → lane "X"); a write whose code is in ``gates`` waits
+    until its gate opens; records the order writes arrive in."""
+
+    system = "gated"
+    writes = frozenset({"product"})
+
+    def __init__(self, concurrency: int, gates: set[str]) -> None:
+        self.push_concurrency = concurrency
+        self.gates = {code: threading.Event() for code in gates}
+        self.arrived: list[str] = []
+        self.lock = threading.Lock()
+        self.seen = threading.Condition(self.lock)
+
+    def push_lane(self, entity_type: str, outgoing: Outgoing) -> str:
+        return outgoing.entity.code.split("-")[0]  # type: ignore[attr-defined, no-any-return]
+
+    def push_batch_limit(self, entity_type: str) -> int:
+        return 1
+
+    def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        code = records[0].entity.code  # type: ignore[attr-defined]
+        with self.seen:
+            self.arrived.append(code)
+            self.seen.notify_all()
+        if code in self.gates:
+            assert self.gates[code].wait(timeout=GATE_SECONDS), f"{code} was never let through"
+        return [PushResult(o.source_id, "created", target_id=f"t-{o.source_id}") for o in records]
+
+    def wait_for(self, *codes: str) -> bool:
+        with self.seen:
+            return self.seen.wait_for(lambda: set(codes) <= set(self.arrived), timeout=GATE_SECONDS)
+
+
+def pipeline_for(connector: Connector) -> Any:
+    from tillbridge.push import PushPipeline
+
+    plugins: Any = SimpleNamespace(push_entities=lambda connector, entity_type, records: connector.push(entity_type, records))
+    return PushPipeline(plugins, connector, "product")
+
+
+def test_a_later_page_fills_the_free_slots_but_waits_for_the_earlier_pages_writes_of_its_lanes() -> None:
+    """Page 2 is handed over while page 1 is still being written: its write on lane Z goes at
+    once, its write on lane X waits for page 1's write on X (the POS's order, across pages)."""
+    connector = GatedConnector(concurrency=3, gates={"X-1"})
+    first = outgoing(["X-1", "Y-1"])
+    second = [dataclasses.replace(o, source_id=f"second{n}") for n, o in enumerate(outgoing(["X-2", "Z-1"]))]
+    with pipeline_for(connector) as pipeline:
+        page1 = pipeline.submit(first)
+        assert connector.wait_for("X-1", "Y-1")
+        page2 = pipeline.submit(second)
+        assert connector.wait_for("Z-1")  # a free slot, while X-1 is still being written
+        assert "X-2" not in connector.arrived  # same lane as X-1: waits for it
+        assert not page1.finished.is_set()
+        connector.gates["X-1"].set()
+        assert [r.source_id for r in pipeline.wait(page1)] == ["s0", "s1"]
+        assert [r.source_id for r in pipeline.wait(page2)] == ["second0", "second1"]
+    assert connector.arrived.index("X-2") > connector.arrived.index("X-1")
+
+
+def test_an_error_in_a_later_page_leaves_the_earlier_page_written_and_fails_the_later_one() -> None:
+    class Failing(GatedConnector):
+        def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+            answer = super().push(entity_type, records)
+            if records[0].entity.code == "B-1":  # type: ignore[attr-defined]
+                raise RuntimeError("boom")
+            return answer
+
+    connector = Failing(concurrency=2, gates={"A-1"})
+    first, second = outgoing(["A-1"]), outgoing(["B-1", "B-2", "B-3"])
+    with pipeline_for(connector) as pipeline:
+        page1 = pipeline.submit(first)
+        page2 = pipeline.submit(second)
+        assert connector.wait_for("B-1")
+        connector.gates["A-1"].set()
+        assert [r.status for r in pipeline.wait(page1)] == ["created"]  # done before the error ended it
+        with pytest.raises(RuntimeError, match="boom"):
+            pipeline.wait(page2)
+        with pytest.raises(RuntimeError, match="boom"):  # nothing more is taken
+            pipeline.submit(outgoing(["C-1"]))
+    assert "B-2" not in connector.arrived and "C-1" not in connector.arrived
