@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import resource
 import time
 from datetime import datetime, timedelta, timezone
 from dataclasses import asdict, dataclass, field
@@ -159,7 +160,9 @@ class Bench:
                     self.flow_detail[flow] = {
                         "seconds": took, "cpu_seconds": self.last_cpu, "records": records,
                         "cpu_ms_per_record": self.last_cpu * 1000 / records if records else None,
-                        "calls": {s: after[s]["total"] - before.get(s, {}).get("total", 0) for s in after}}
+                        "calls": {s: after[s]["total"] - before.get(s, {}).get("total", 0) for s in after},
+                        # the process's peak so far: which flow raised it (memory runs)
+                        "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
                     before = after
                     if self.progress:
                         self.progress(f"    {flow}: {sum(self.flow_detail[flow]['calls'].values())} calls, {took:.1f} s, "
