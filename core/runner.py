@@ -485,7 +485,7 @@ class _Reader:
 
     def first(self, cursor: str | None, since: datetime | None) -> Page:
         # Only the first page restarts from the date; then the cursor leads.
-        return self.plugins.fetch_entities(self.source, self.entity_type, cursor, since)  # type: ignore[no-any-return]
+        return self.plugins.fetch_entities(self.source, self.entity_type, cursor, since)
 
     def start_next(self, cursor: str | None) -> None:
         if self._pool is not None:
@@ -498,7 +498,7 @@ class _Reader:
         ahead, self._next = self._next, None
         if ahead is not None and ahead[0] == cursor:
             return ahead[1].result()
-        return self.plugins.fetch_entities(self.source, self.entity_type, cursor, None)  # type: ignore[no-any-return]
+        return self.plugins.fetch_entities(self.source, self.entity_type, cursor, None)
 
 
 class _Writing(NamedTuple):

@@ -1,5 +1,5 @@
 """The acceptance scenario: 200 Lightspeed sales through Unleashed to Xero end as exactly 200 Xero
-invoices whose totals equal Unleashed's, although ~10 % of Xero requests fail (server errors,
+invoices whose totals equal Unleashed's, although ~15 % of Xero requests fail (server errors,
 dropped connections, answers lost after the write was committed) and the process is killed at
 random points — between HTTP calls, after Xero committed but before we read its answer, after a
 connector wrote but before the runner committed — and restarted each time.
@@ -129,9 +129,10 @@ def test_200_sales_end_as_exactly_200_xero_invoices_through_faults_and_deaths(
                        provider_options={"limits": {"per_minute": 5000}},
                        extra_plugins=[("dying-pushes", DyingPushes(chaos))])
     try:
-        # 10 % of writes fail: 3 % server errors, 2 % dropped connections, 5 % answers lost after
-        # the write was committed (GETs see the first two kinds).
-        books.books.set_faults(error_rate=0.03, drop_rate=0.02, lost_response_rate=0.05, seed=3)
+        # 15 % of writes fail: 3 % server errors, 2 % dropped connections, 10 % answers lost after
+        # the write was committed (GETs see the first two kinds). Pushes side by side draw the
+        # seeded die in no fixed order: at 5 % lost, about one story in twelve had none.
+        books.books.set_faults(error_rate=0.03, drop_rate=0.02, lost_response_rate=0.10, seed=3)
         chaos.enabled = True
         restarts = 0
         for wave in range(1, WAVES + 1):
