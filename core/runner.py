@@ -16,7 +16,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from .app import App, ConnectionRuntime
 from .connector import Connector, Outgoing, Page, PushResult
@@ -35,6 +35,9 @@ from .errors import (
 from .events import SyncEvent
 from .flows import Flow, PrepareContext, admit
 from .push import PageWrites, PushPipeline, push_page
+
+if TYPE_CHECKING:
+    from .plugins import Plugins
 
 log = logging.getLogger("tillbridge.runner")
 
@@ -244,16 +247,11 @@ class FlowRunner:
         if not staged:
             return
         outgoing = [o for st in staged for o in st.plan.outgoing]
-        if not outgoing:
-            results: list[PushResult] = []
-        elif pipeline is not None:
-            results = pipeline.wait(pipeline.submit(outgoing))
-        else:
-            results = self._push(target, flow.entity_type, outgoing)
+        results = (pipeline.wait(pipeline.submit(outgoing)) if pipeline is not None
+                   else self._push(target, flow.entity_type, outgoing))
         by_source = {res.source_id: res for res in results}
         for st in staged:
-            mine = [by_source[o.source_id] for o in st.plan.outgoing if o.source_id in by_source]
-            self._commit(flow, source, target, st.plan, mine, st.cursor, result, move_cursor=st.move_cursor)
+            self._commit_staged(flow, source, target, st, by_source, result)
         staged.clear()
 
     def _settle(self, flow: Flow, source: Connector, target: Connector, writing: "deque[_Writing]",
@@ -262,11 +260,15 @@ class FlowRunner:
         ``keep`` are left (the newest: still being written while the next page is read)."""
         while len(writing) > keep:
             w = writing.popleft()
-            results = pipeline.wait(w.writes)
-            by_source = {res.source_id: res for res in results}
-            mine = [by_source[o.source_id] for o in w.staged.plan.outgoing if o.source_id in by_source]
-            self._commit(flow, source, target, w.staged.plan, mine, w.staged.cursor, result,
-                         move_cursor=w.staged.move_cursor)
+            by_source = {res.source_id: res for res in pipeline.wait(w.writes)}
+            self._commit_staged(flow, source, target, w.staged, by_source, result)
+
+    def _commit_staged(self, flow: Flow, source: Connector, target: Connector, st: "_Staged",
+                       by_source: dict[str, PushResult], result: RunResult) -> None:
+        """Commit one staged page with its own writes' results (``by_source`` may hold several
+        pages')."""
+        mine = [by_source[o.source_id] for o in st.plan.outgoing if o.source_id in by_source]
+        self._commit(flow, source, target, st.plan, mine, st.cursor, result, move_cursor=st.move_cursor)
 
     def _plan(self, flow: Flow, source: Connector, target: Connector, records: Sequence[Entity],
               result: RunResult, fingerprints: dict[str, str]) -> "_Plan":
@@ -471,7 +473,7 @@ class _Reader:
     when it is wanted. A page read ahead and not used (a stop, an error) is dropped: a read
     moves nothing, the cursor moves only when a page commits."""
 
-    def __init__(self, plugins: Any, source: Connector, entity_type: str, *, ahead: bool) -> None:
+    def __init__(self, plugins: Plugins, source: Connector, entity_type: str, *, ahead: bool) -> None:
         self.plugins, self.source, self.entity_type = plugins, source, entity_type
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"tillbridge-read-{source.system}") if ahead else None
         self._next: tuple[str | None, Future[Page]] | None = None
