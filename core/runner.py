@@ -149,11 +149,15 @@ class FlowRunner:
                 self._settle(flow, source, target, writing, result, pipeline, keep=0)
                 if flow.prepare is not None and not page.more:
                     # Records the source never reported, after a read to the end (the stock
-                    # export's levels of 0): pushed like a page, not counted as read.
+                    # export's levels of 0): pushed like pages, gathered like pages (held all
+                    # at once, 140,000 zeros at 100,000 products × 20 outlets were 140 MB),
+                    # not counted as read.
                     for extra in flow.prepare.finish(self._prepared):
                         staged.append(self._stage(flow, source, target, Page(records=extra, cursor=page.cursor,
                                                                              more=False), result))
                         result.fetched -= len(extra)
+                        if sum(len(st.plan.outgoing) for st in staged) >= gather:
+                            self._flush(flow, source, target, staged, result, pipeline)
                 self._flush(flow, source, target, staged, result, pipeline)
         except (RateLimited, QuotaExhausted) as exc:
             result.status, result.error = "deferred", str(exc)

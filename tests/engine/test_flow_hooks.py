@@ -149,6 +149,40 @@ def test_a_third_party_flow_is_prepared_by_the_runner_in_a_sync(app: App) -> Non
     assert labels.summary == "labels: 1 of our own"
 
 
+def test_what_finish_adds_is_pushed_as_it_gathers_not_held_to_the_end(app: App) -> None:
+    """The pages a flow's ``finish`` adds (the stock export's levels never reported: 140,000 at
+    100,000 products × 20 outlets) are pushed each time a gather fills, as read pages are; held
+    until the end they were the stock export's peak memory."""
+    calls: list[list[str]] = []
+
+    def finish(context: PrepareContext) -> Iterator[list[Entity]]:
+        for n in range(4):
+            yield [Product(id=f"x{n}{i}", code=f"X{n}{i}", description="Extra") for i in range(2)]
+
+    def gather(self: Connector, entity_type: str) -> int:
+        return 3
+
+    def push(self: Connector, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
+        calls.append([o.entity.code for o in records])  # type: ignore[attr-defined]
+        return Till.push(self, entity_type, records)
+
+    OrdersPlugin.labels.finish = finish  # type: ignore[method-assign]
+    services.sync_once(app, "m", only=["products"])
+    Ledger.push_gather = gather  # type: ignore[method-assign]
+    Ledger.push = push  # type: ignore[method-assign]
+    try:
+        result = services.sync_once(app, "m", only=["labels"])[0]
+    finally:
+        del Ledger.push_gather, Ledger.push  # type: ignore[attr-defined]
+    # read: C1 C2 | C3 C4 (C0 left out) → 4 ≥ 3: one push; then the extras, 2 a page: X0 X1 → 4
+    # ≥ 3: pushed; X2 X3 → pushed at the end (held to the end, the last push held all 8)
+    # read, 2 a page: C0 C1 | C2 C3 (C0 left out: 3 ≥ 3, pushed) | C4; then the extras, 2 a page:
+    # C4 + X0 → 3, pushed; X1 X2 → 4, pushed; X3 at the end. (Held to the end, the extras went
+    # in one push with C4.)
+    assert calls == [["C1", "C2", "C3"], ["C4", "X00", "X01"], ["X10", "X11", "X20", "X21"], ["X30", "X31"]]
+    assert (result.created, result.fetched) == (12, 5)
+
+
 def test_a_settings_change_rereads_the_flows_that_name_it(app: App) -> None:
     services.sync_once(app, "m", only=["labels", "products"])
     conn_id = app.store.connection("m").id or 0
