@@ -153,16 +153,27 @@ def test_a_connector_without_concurrency_gets_one_batch_at_a_time() -> None:
 
 
 def test_an_error_in_one_batch_is_raised_and_stops_what_has_not_started() -> None:
+    """P0 fails while P1 is being written: P1 comes back only once the failing worker is gone
+    (it records the error, then ends), so no write starts after the error whatever the timing."""
+    failing: list[threading.Thread] = []
+    failed = threading.Event()
+
     class Failing(CountingConnector):
         def push(self, entity_type: str, records: Sequence[Outgoing]) -> list[PushResult]:
             if records[0].entity.code == "P0":  # type: ignore[attr-defined]
+                failing.append(threading.current_thread())
+                failed.set()
                 raise RuntimeError("boom")
-            return super().push(entity_type, records)
+            answer = super().push(entity_type, records)
+            assert failed.wait(GATE_SECONDS)
+            failing[0].join(GATE_SECONDS)  # the error is recorded before that worker ends
+            return answer
 
     connector = Failing(concurrency=2, batch=1, expect=1)
     with pytest.raises(RuntimeError, match="boom"):
         push(connector, outgoing([f"P{n}" for n in range(40)]))
-    assert len(connector.arrived) < 39  # the rest of the page was not sent
+    # the write started beside the failing one (if it started before the error): no other
+    assert connector.arrived in ([], ["P1"])
 
 
 def test_unleashed_lanes_sales_orders_by_warehouse_and_reads_its_setting() -> None:
