@@ -134,8 +134,7 @@ class FlowRunner:
                         self._settle(flow, source, target, writing, result, pipeline, keep=1)
                     else:
                         staged.append(self._stage(flow, source, target, page, result))
-                        if sum(len(st.plan.outgoing) for st in staged) >= gather:
-                            self._flush(flow, source, target, staged, result, pipeline)
+                        self._flush_gathered(flow, source, target, staged, result, pipeline, gather)
                     cursor = page.cursor
                     result.pages += 1
                     if self.progress:
@@ -149,15 +148,14 @@ class FlowRunner:
                 self._settle(flow, source, target, writing, result, pipeline, keep=0)
                 if flow.prepare is not None and not page.more:
                     # Records the source never reported, after a read to the end (the stock
-                    # export's levels of 0): pushed like pages, gathered like pages (held all
-                    # at once, 140,000 zeros at 100,000 products × 20 outlets were 140 MB),
-                    # not counted as read.
+                    # export's levels of 0): pushed and gathered like read pages (held all at
+                    # once, 140,000 zeros at 100,000 products × 20 outlets were the stock
+                    # export's peak memory), not counted as read.
                     for extra in flow.prepare.finish(self._prepared):
                         staged.append(self._stage(flow, source, target, Page(records=extra, cursor=page.cursor,
                                                                              more=False), result))
                         result.fetched -= len(extra)
-                        if sum(len(st.plan.outgoing) for st in staged) >= gather:
-                            self._flush(flow, source, target, staged, result, pipeline)
+                        self._flush_gathered(flow, source, target, staged, result, pipeline, gather)
                 self._flush(flow, source, target, staged, result, pipeline)
         except (RateLimited, QuotaExhausted) as exc:
             result.status, result.error = "deferred", str(exc)
@@ -257,6 +255,12 @@ class FlowRunner:
         for st in staged:
             self._commit_staged(flow, source, target, st, by_source, result)
         staged.clear()
+
+    def _flush_gathered(self, flow: Flow, source: Connector, target: Connector, staged: list["_Staged"],
+                        result: RunResult, pipeline: PushPipeline, gather: int) -> None:
+        """:meth:`_flush` once the staged pages hold ``gather`` writes (``0``: every page)."""
+        if sum(len(st.plan.outgoing) for st in staged) >= gather:
+            self._flush(flow, source, target, staged, result, pipeline)
 
     def _settle(self, flow: Flow, source: Connector, target: Connector, writing: "deque[_Writing]",
                 result: RunResult, pipeline: PushPipeline, *, keep: int) -> None:
