@@ -6,7 +6,8 @@
 * pacing from the remote's own rate-limit headers, so a well-behaved client waits *before* it is
   refused instead of after;
 * request logging with secrets redacted (query values of secret-looking names; headers never);
-* a callback per call, which the engine turns into metrics.
+* a callback per call, which the engine turns into metrics;
+* idle connections let go before the server closes them (``KEEPALIVE_EXPIRY``).
 
 Requests that are not safe to repeat (a create whose id the server assigns) opt out of automatic
 retries with ``extensions={"tillbridge_retry": False}``; the connector then recovers by looking
@@ -39,6 +40,14 @@ from .errors import AuthError, RateLimited, RemoteError, TransientError
 log = logging.getLogger("tillbridge.http")
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Seconds an idle pooled connection is kept for reuse. Below the shortest keep-alive servers
+#: commonly use (5 s: uvicorn, which serves the emulators, and Apache; gunicorn's is 2 s but it
+#: is rarely faced directly): reusing a connection at the moment the server closes it for being
+#: idle cuts the request (``ReadError``), and a request that is not safe to repeat (an inventory
+#: count's ``POST``) is then not retried. httpx's own default is 5 s, the same as uvicorn's, so
+#: a connection idle for just under 5 s raced the server's close. Opening a connection after an
+#: idle pause costs one handshake; a cut count costs a stock run.
+KEEPALIVE_EXPIRY = 2.0
 SECRET_QUERY = re.compile(r"(?i)(token|secret|key|password|signature|code)=([^&]+)")
 
 
@@ -266,9 +275,10 @@ def build_client(
     sleep: Callable[[float], None] = time.sleep,
     backoff: float = 0.5,
     shared_limit: Callable[[], None] | None = None,
+    keepalive_expiry: float = KEEPALIVE_EXPIRY,
 ) -> httpx.Client:
     """The client a connector gets. ``transport`` lets tests swap in ``httpx.MockTransport``."""
-    inner = transport or httpx.HTTPTransport(retries=0)
+    inner = transport or httpx.HTTPTransport(retries=0, limits=httpx.Limits(keepalive_expiry=keepalive_expiry))
     wrapped = RetryingTransport(
         inner, attempts=attempts, observer=observer, sleep=sleep, backoff_initial=backoff,
         pacer=Pacer(rate_limit_headers, sleep=sleep, max_concurrency=max_concurrency, shared=shared_limit),

@@ -25,9 +25,11 @@ logging.getLogger("uvicorn.error").addFilter(_HideDeliberateDrops())
 class BackgroundServer:
     """uvicorn in a daemon thread. ``port=0`` picks a free port; ``url`` tells which."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, keep_alive: int = 5) -> None:
+        # keep_alive: seconds an idle connection stays open (uvicorn's default, 5 s)
         self._config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
+            timeout_keep_alive=keep_alive,
         )
         self._server = uvicorn.Server(self._config)
         self._thread = threading.Thread(target=self._server.run, name=f"server:{host}:{port}", daemon=True)

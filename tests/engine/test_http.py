@@ -89,3 +89,36 @@ def test_errors_map_to_the_error_tree() -> None:
 def test_secrets_are_redacted_from_logged_urls() -> None:
     url = "https://x/api?access_token=abc123&page=2&api_key=zzz"
     assert "abc123" not in redact_url(url) and "zzz" not in redact_url(url) and "page=2" in redact_url(url)
+
+
+async def _ok_app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """The smallest ASGI server answer: 200 to every request, the body drained first."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_an_unsafe_request_after_an_idle_pause_is_not_cut_by_the_server_closing_the_connection() -> None:
+    """A pooled connection reused as the server closes it for being idle cuts the request
+    (``ReadError``), and a request not safe to repeat is then lost. The client lets idle
+    connections go before the server does, so a pause of about the server's keep-alive opens a
+    new one instead. With the expiry at the server's keep-alive (httpx's 5 s against uvicorn's 5 s)
+    a pause of 1.0 s here cut the POST with a ``ReadError``."""
+    from tillbridge.emulation import BackgroundServer
+
+    with BackgroundServer(_ok_app, keep_alive=1) as server:
+        client = build_client(server.url, keepalive_expiry=0.5)
+        failures = []
+        # pauses around the server's 1 s keep-alive, where its close and our reuse meet
+        for pause in [0.94 + i * 0.02 for i in range(7)]:
+            client.get("/warm")
+            time.sleep(pause)
+            try:
+                client.post("/count", json={"n": 1}, extensions={"tillbridge_retry": False})
+            except httpx.TransportError as exc:
+                failures.append((pause, type(exc).__name__))
+        client.close()
+    assert failures == []
