@@ -57,7 +57,7 @@ class Page:
     more: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """A record on its way to a target.
 
@@ -88,7 +88,7 @@ class Outgoing:
     resend: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PushResult:
     """What happened to one outgoing record.
 
