@@ -55,7 +55,9 @@ RESOURCES = {"product": "Products", "customer": "Customers", "location": "Wareho
 OVERLAP = timedelta(seconds=60)
 #: Stock rows per engine page, whatever the number of mapped warehouses (see ``_fetch_stock``).
 STOCK_ROWS_PER_PAGE = 1000
-#: What a stock level is made of (``convert.stock``); the rest of a stock-on-hand row is dropped.
+#: What a stock level is made of (``convert.stock``); the rest of a stock-on-hand row is dropped,
+#: and what is kept is a tuple in this order until the level is handed over (a dict of five
+#: would be 232 bytes of a row's 20,000 in a page of 20 warehouses; the tuple is 80).
 STOCK_FIELDS = ("ProductGuid", "QtyOnHand", "AllocatedQty", "ProductCode", "LastModifiedOn")
 
 #: Connection setting: batches of writes sent to Unleashed side by side. Unleashed documents no
@@ -126,7 +128,7 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
         #: batches pushed side by side (Unleashed documents no concurrency limit: a setting)
         self.push_concurrency = max(1, int(context.settings.get(PUSH_CONCURRENCY) or DEFAULT_PUSH_CONCURRENCY))
         #: (cursor key, rows of the stock page being handed over by product, warehouses it finished)
-        self._stock_page: tuple[str, list[list[tuple[str, dict[str, Any]]]], set[str]] | None = None
+        self._stock_page: tuple[str, list[list[tuple[str, tuple[Any, ...]]]], set[str]] | None = None
 
     # --- plumbing -------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, what: str = "", json: Any = None, **kwargs: Any) -> httpx.Response:
@@ -261,7 +263,8 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
         while end < len(products) and (end == skip or rows + len(products[end]) <= STOCK_ROWS_PER_PAGE):
             rows += len(products[end])
             end += 1
-        records = [convert.stock(row, warehouse) for product in products[skip:end] for warehouse, row in product]
+        records = [convert.stock(dict(zip(STOCK_FIELDS, row)), warehouse)
+                   for product in products[skip:end] for warehouse, row in product]
         if end < len(products):
             return Page(records=records, cursor=JsonCursor.dump(**{**state, "skip": end}), more=True)
         self._stock_page = None
@@ -274,12 +277,12 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
                     cursor=JsonCursor.dump(since=new_since, page=1, started=None, done=[], skip=0))
 
     def _read_stock_page(self, mapped: list[str], state: dict[str, Any]
-                         ) -> tuple[list[list[tuple[str, dict[str, Any]]]], set[str]]:
+                         ) -> tuple[list[list[tuple[str, tuple[Any, ...]]]], set[str]]:
         """Page ``state["page"]`` of each mapped warehouse not done yet: the rows grouped by
         product (in product-code order), slimmed to what a stock level needs, and the
         warehouses this page finished."""
         known = self.warehouses()
-        by_product: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        by_product: dict[str, list[tuple[str, tuple[Any, ...]]]] = {}
         finished: set[str] = set()
         wanted = [w for w in mapped if w not in state["done"]]
         for warehouse in wanted:
@@ -287,7 +290,7 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
                 raise RemoteError(f"warehouse {warehouse} is no longer in Unleashed",
                                   fix="reload outlets and fix the outlet → warehouse mapping")
 
-        def read(warehouse: str) -> tuple[list[dict[str, Any]], bool]:
+        def read(warehouse: str) -> tuple[list[tuple[Any, ...]], bool]:
             """One warehouse's page, slimmed where it is read (1,000 whole rows are megabytes)."""
             params: dict[str, Any] = {"pageSize": self.context.page_size or self.max_page_size,
                                       "warehouseCode": known[warehouse]["WarehouseCode"]}
@@ -296,9 +299,7 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
             body = self._get(f"/StockOnHand/{state['page']}", **params)
             rows = []
             for item in body.get("Items") or []:
-                row = {k: item.get(k) for k in STOCK_FIELDS}
-                row["ProductGuid"] = item.get("ProductGuid") or item["Guid"]
-                rows.append(row)
+                rows.append((item.get("ProductGuid") or item["Guid"], *(item.get(k) for k in STOCK_FIELDS[1:])))
             return rows, last_page(body, state["page"])
 
         # The warehouses' pages side by side (as many as the writes may be), taken in order.
@@ -310,15 +311,15 @@ class UnleashedConnector(RecordWrites, SalesOrders, Connector):
             pages = [read(w) for w in wanted]
         for warehouse, (rows, last) in zip(wanted, pages):
             for row in rows:
-                guid = row["ProductGuid"]
+                guid, on_hand, allocated = row[0], row[1], row[2]
                 by_product.setdefault(guid, []).append((warehouse, row))
-                self._known_stock.learn(guid, warehouse, convert.dec(row["QtyOnHand"]) - convert.dec(row["AllocatedQty"]))
+                self._known_stock.learn(guid, warehouse, convert.dec(on_hand) - convert.dec(allocated))
             if last:
                 finished.add(warehouse)
 
-        def code_order(rows: list[tuple[str, dict[str, Any]]]) -> tuple[str, str]:
+        def code_order(rows: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, str]:
             row = rows[0][1]
-            return str(row["ProductCode"] or "").upper(), row["ProductGuid"]
+            return str(row[3] or "").upper(), row[0]
 
         return sorted(by_product.values(), key=code_order), finished
 

@@ -50,3 +50,15 @@ def test_it_keeps_at_most_max_levels_forgetting_the_oldest_first(monkeypatch) ->
     assert known.short("w1", [(p, D(1)) for p in "abcd"]) == ["a", "c", "d"]
     known.ran_short("w1", ["e"])
     assert known.short("w1", [(p, D(1)) for p in "abcde"]) == ["a", "d", "e"]
+
+
+def test_fractional_and_negative_levels_are_kept_exactly() -> None:
+    """Whole levels share one Decimal each (memory); the rest are kept as they are."""
+    known = StockKnowledge()
+    known.learn("kg", "w1", D("2.5"))
+    known.learn("over", "w1", D(-3))  # allocated beyond what is on hand
+    known.learn("far", "w1", D(-500))
+    assert known.short("w1", [("kg", D("2.5"))]) == []
+    assert known.short("w1", [("kg", D("2.51")), ("over", D(0)), ("far", D(-501))]) == ["kg", "over"]
+    known.take("w1", [("kg", D("0.5"))])
+    assert known.short("w1", [("kg", D(2))]) == [] and known.short("w1", [("kg", D("2.01"))]) == ["kg"]
