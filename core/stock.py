@@ -133,12 +133,12 @@ def pending_pos_quantities(ctx: PrepareContext, pos_role: str, *, from_start: bo
 class _Seen:
     """Which (product, warehouse) levels a read from the start has reported: a byte per bound
     product per mapped warehouse (100,000 products × 20 warehouses is 2 MB, not 2 million keys),
-    the products as two lists in id order (found by bisection: two dicts of 100,000 keys took
-    another 10 MB)."""
+    the products as one list in id order (found by bisection: two dicts of 100,000 keys took
+    another 10 MB). Their codes are not kept: the few products with a level never reported have
+    theirs looked up when the zeros are published (100,000 codes are another 6 MB)."""
 
-    def __init__(self, products: dict[str, str | None], warehouses: Sequence[str]) -> None:
+    def __init__(self, products: Sequence[str], warehouses: Sequence[str]) -> None:
         self.ids = sorted(products)  #: inventory product ids
-        self.codes = [products[pid] for pid in self.ids]  #: their codes (for the log)
         self.seen = {w: bytearray(len(self.ids)) for w in warehouses}
 
     def saw(self, product_id: str, warehouse: str) -> None:
@@ -149,15 +149,22 @@ class _Seen:
         if n < len(self.ids) and self.ids[n] == product_id:
             marks[n] = 1
 
-    def unreported(self) -> Iterator[StockLevel]:
-        """The levels never reported, by product code (a product's warehouses together)."""
-        zero = Decimal(0)
-        for n in sorted(range(len(self.ids)), key=lambda n: (self.codes[n] or "", self.ids[n])):
-            pid, code = self.ids[n], self.codes[n]
-            for warehouse, marks in self.seen.items():
-                if not marks[n]:
-                    yield StockLevel(id=f"{pid}@{warehouse}", product_id=pid, location_id=warehouse,
-                                     on_hand=zero, allocated=zero, available=zero, product_code=code)
+    def unreported(self, page: int) -> Iterator[list[tuple[str, list[str]]]]:
+        """The products with levels never reported and those levels' warehouses, in id order,
+        about ``page`` levels at a time (a product's warehouses together)."""
+        chunk: list[tuple[str, list[str]]] = []
+        levels = 0
+        for n, pid in enumerate(self.ids):
+            missing = [warehouse for warehouse, marks in self.seen.items() if not marks[n]]
+            if not missing:
+                continue
+            if levels >= page:
+                yield chunk
+                chunk, levels = [], 0
+            chunk.append((pid, missing))
+            levels += len(missing)
+        if chunk:
+            yield chunk
 
 
 def _seen(ctx: PrepareContext) -> _Seen:
@@ -166,20 +173,24 @@ def _seen(ctx: PrepareContext) -> _Seen:
         source = ctx.source
         target_system = ctx.runtime.system_of(ctx.flow.target_role) or ""
         warehouses = sorted(source.context.mapped_locations())
-        seen = ctx.state[_SEEN] = _Seen(_bound_products(ctx, source.system, target_system), warehouses)
+        seen = ctx.state[_SEEN] = _Seen(list(_bound_products(ctx, source.system, target_system)), warehouses)
     return seen
 
 
-def _bound_products(ctx: PrepareContext, inventory: str, pos: str) -> dict[str, str | None]:
-    """Inventory products that have a POS twin (bound in either direction) → their code."""
+def _bound_products(ctx: PrepareContext, inventory: str, pos: str,
+                    only: Sequence[str] | None = None) -> dict[str, str | None]:
+    """Inventory products that have a POS twin (bound in either direction) → their code
+    (``only``: of these products)."""
     out: dict[str, str | None] = {}
     with ctx.store.session() as s:
-        rows = s.exec(select(Binding.source_system, Binding.source_id, Binding.target_id, Binding.source_key).where(
+        query = select(Binding.source_system, Binding.source_id, Binding.target_id, Binding.source_key).where(
             Binding.connection_id == ctx.runtime.id, Binding.entity_type == "product",
             or_(Binding.source_system == inventory, Binding.source_system == pos),
             or_(Binding.target_system == inventory, Binding.target_system == pos),
-            Binding.source_system != Binding.target_system))
-        for system, source_id, target_id, key in rows:
+            Binding.source_system != Binding.target_system)
+        if only is not None:
+            query = query.where(or_(Binding.source_id.in_(only), Binding.target_id.in_(only)))  # type: ignore[attr-defined]
+        for system, source_id, target_id, key in s.exec(query):
             if system == inventory or system == pos:  # a binding of the two systems, either way
                 out.setdefault(source_id if system == inventory else target_id, key)
     return out
@@ -189,13 +200,10 @@ def unreported_levels(ctx: PrepareContext) -> Iterator[list[Entity]]:
     """After a read from the start: the levels it never got, as 0, a page at a time."""
     if not ctx.full_read:
         return
-    page: list[Entity] = []
-    last_product = None
-    for level in _seen(ctx).unreported():
-        if len(page) >= UNREPORTED_PAGE and level.product_id != last_product:
-            yield page
-            page = []
-        page.append(level)
-        last_product = level.product_id
-    if page:
-        yield page
+    source, zero = ctx.source, Decimal(0)
+    target_system = ctx.runtime.system_of(ctx.flow.target_role) or ""
+    for chunk in _seen(ctx).unreported(UNREPORTED_PAGE):
+        codes = _bound_products(ctx, source.system, target_system, only=[pid for pid, _ in chunk])
+        yield [StockLevel(id=f"{pid}@{warehouse}", product_id=pid, location_id=warehouse,
+                          on_hand=zero, allocated=zero, available=zero, product_code=codes.get(pid))
+               for pid, warehouses in chunk for warehouse in warehouses]

@@ -6,6 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
+from sqlmodel import select
+
+from tillbridge.storage.models import Binding
+
 from .shopkit import Shop
 
 PUT_PRODUCT = "PUT /api/2.1/products/{id}"
@@ -34,6 +38,11 @@ def test_a_level_without_a_stock_row_is_set_to_zero_once(shop_factory: Callable[
     assert first.failed == 0, shop.log(levels=["error"])
     assert levels(shop, stocked) == [4, 0, 0]
     assert levels(shop, never_moved) == [0, 0, 0]
+    # The zeros are named by the product's code in the log and bindings, like the levels reported.
+    with shop.app.store.session() as s:
+        keys = list(s.exec(select(Binding.source_key).where(Binding.connection_id == shop.conn_id,
+                                                            Binding.entity_type == "stock")))
+    assert len([k for k in keys if k.split("@")[0] == never_moved["sku"]]) == 3, keys
 
     # Published once: a quiet run writes nothing, and nor does a read from the start again.
     ls.stats.reset()
