@@ -95,8 +95,9 @@ async def _ok_app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     """The smallest ASGI server answer: 200 to every request, the body drained first."""
     if scope["type"] != "http":
         return
-    while (await receive()).get("more_body"):
-        pass
+    more = True
+    while more:  # drain the request body
+        more = bool((await receive()).get("more_body"))
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"ok"})
 
