@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, ClassVar, Literal, Self
+from typing import Any, Callable, ClassVar, Literal, Mapping, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -41,7 +41,7 @@ class _Shared(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         _share_fields_set(self)
 
-    def model_copy(self, *, update: Any = None, deep: bool = False) -> Self:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copied = super().model_copy(update=update, deep=deep)
         _share_fields_set(copied)
         return copied
